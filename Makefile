@@ -1,0 +1,114 @@
+# The hub's build. Non-recursive: every target is known to this one make.
+#   make          libraries and every binary into bin/
+#   make deps     install missing Debian packages (tools/deps.sh)
+#   make run      the hub end to end on the shipped configuration
+#   make test     unit suites, fuzz corpora replay, integration tests
+#   make asan     the same suite built with ASan + UBSan
+#   make bench    benchmarks
+#   make fuzz     libFuzzer targets (clang)
+
+CC      ?= cc
+BUILD   ?= build
+BIN     ?= bin
+OPT     ?= -O2 -g
+SAN     ?=
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough
+CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) -Ihub/lib -MMD -MP
+LDFLAGS := $(SAN)
+LIBS    := -lmsgpackc -lyaml -ljansson -lsodium -lm
+
+LIB_SRC    := $(wildcard hub/lib/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBHUB     := $(BUILD)/libhub.a
+
+HUBCTL_SRC := $(wildcard hub/hubctl/*.c)
+HUBCTL_OBJ := $(HUBCTL_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(BUILD)/tests/unit_tests
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+BINARIES   := $(BIN)/hubctl
+
+.PHONY: all deps run test test-run asan bench fuzz clean format check-format
+.DEFAULT_GOAL := all
+
+all: $(BINARIES)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBHUB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/hubctl: $(HUBCTL_OBJ) $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(HUBCTL_OBJ) $(LIBHUB) $(LIBS)
+
+$(UNIT_BIN): $(UNIT_OBJ) $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBHUB) $(LIBS) -lcunit
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The whole suite against whatever BUILD/BIN say (asan reuses it).
+test-run: $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
+	$(UNIT_BIN)
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "fuzz corpus replay: $$t"; \
+	    $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+	HUB_BIN=$(abspath $(BIN)) sh tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+asan: deps
+	@$(MAKE) --no-print-directory test-run BUILD=build/asan BIN=build/asan/bin OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+bench: deps $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+# libFuzzer targets, built with clang. Run one: build/fuzz/fuzz_codec -max_total_time=60 tests/fuzz/corpus/codec
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build CC=clang BUILD=build/fuzzbuild OPT="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined"
+
+fuzz-build: $(LIBHUB)
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "clang fuzz_$$t"; \
+	    clang -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Ihub/lib \
+	        -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_$$t.c $(LIBHUB) $(LIBS) \
+	        -o build/fuzz/fuzz_$$t || exit 1; \
+	done
+
+run: deps all
+	@sh tools/run.sh
+
+format:
+	clang-format -i hub/*/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,228 @@
+// hubctl: the command line of the hub. See `hubctl --help`.
+#include "hubctl.h"
+
+#include "hub_config.h"
+#include "hub_error.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char s_help[] =
+    "usage: hubctl COMMAND [options]\n"
+    "\n"
+    "Commands:\n"
+    "  check [--config DIR]          load and check every schema and code table\n"
+    "  msg validate FILE...          validate messages (JSON or msgpack) against their schemas\n"
+    "      [--normalize] [--print]   rewrite values into canonical form; print the message\n"
+    "  msg encode [FILE|-] [-o OUT]  JSON message to canonical msgpack\n"
+    "  msg decode [FILE|-]           msgpack message to JSON\n"
+    "\n"
+    "Options:\n"
+    "  --config DIR     configuration directory (default: $HUB_CONFIG, else ./config)\n"
+    "  --schemas DIR    schema directory (default: 'schemas' in DIR/hub.yaml)\n"
+    "  --format json    machine-readable output\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Exit status: 0 valid / success, 1 invalid input or failure, 2 bad usage.\n"
+    "Documentation: docs/SCHEMAS.md, docs/ERRORS.md.\n";
+
+int
+hubctl_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("hubctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see hubctl --help)\n", stderr);
+    return HUBCTL_USAGE;
+}
+
+static bool
+s_allowed(const char *name, const char *const *allowed)
+{
+    for (size_t i = 0; allowed && allowed[i]; i++) {
+        if (strcmp(allowed[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+s_takes_value(const char *name)
+{
+    return strcmp(name, "config") == 0 || strcmp(name, "schemas") == 0 ||
+           strcmp(name, "format") == 0 || strcmp(name, "output") == 0;
+}
+
+// Stores option NAME's VALUE into OPTS.
+static bool
+s_set_option(hubctl_opts_t *opts, const char *name, const char *value)
+{
+    if (strcmp(name, "config") == 0) {
+        opts->config = value;
+    } else if (strcmp(name, "schemas") == 0) {
+        opts->schemas = value;
+    } else if (strcmp(name, "output") == 0) {
+        opts->output = value;
+    } else if (strcmp(name, "format") == 0) {
+        if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0) {
+            hubctl_usage_error("--format takes 'json' or 'text', not '%s'", value);
+            return false;
+        }
+        opts->json = strcmp(value, "json") == 0;
+    } else if (strcmp(name, "normalize") == 0) {
+        opts->normalize = true;
+    } else if (strcmp(name, "print") == 0) {
+        opts->print = true;
+    }
+    return true;
+}
+
+bool
+hubctl_parse(int argc, char **argv, const char *const *allowed, hubctl_opts_t *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    const char *env = getenv("HUB_CONFIG");
+    opts->config = env && *env ? env : "config";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (opts->nargs == sizeof opts->args / sizeof opts->args[0]) {
+                hubctl_usage_error("too many arguments");
+                return false;
+            }
+            opts->args[opts->nargs++] = a;
+            continue;
+        }
+        char name[32];
+        const char *eq = strchr(a, '=');
+        const char *body = strcmp(a, "-o") == 0 ? "output" : a + 2;
+        size_t nlen = eq ? (size_t) (eq - body) : strlen(body);
+        snprintf(name, sizeof name, "%.*s", (int) (nlen < 31 ? nlen : 31), body);
+        if ((a[1] != '-' && strcmp(a, "-o") != 0) || !s_allowed(name, allowed)) {
+            hubctl_usage_error("unknown option '%s'", a);
+            return false;
+        }
+        const char *value = NULL;
+        if (s_takes_value(name)) {
+            value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value) {
+                hubctl_usage_error("option --%s needs a value", name);
+                return false;
+            }
+        }
+        if (!s_set_option(opts, name, value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+hub_schemas_t *
+hubctl_load_schemas(const hubctl_opts_t *opts, hub_diag_t *diag, char **dir_out)
+{
+    hub_config_t cfg = {0};
+    char *dir = NULL;
+    if (opts->schemas) {
+        dir = strdup(opts->schemas);
+    } else if (hub_config_load(&cfg, opts->config, diag) == HUB_OK) {
+        dir = cfg.schemas_dir;
+        cfg.schemas_dir = NULL;
+    }
+    hub_config_free(&cfg);
+    hub_schemas_t *set = NULL;
+    if (dir) {
+        hub_schemas_load(&set, dir, diag);
+    }
+    if (dir_out) {
+        *dir_out = dir;
+    } else {
+        free(dir);
+    }
+    return set;
+}
+
+bool
+hubctl_read_file(const char *path, hub_buf_t *buf)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "hubctl: %s: cannot open: %s\n", path, strerror(errno));
+        return false;
+    }
+    char chunk[65536];
+    size_t n;
+    bool ok = true;
+    while (ok && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        ok = hub_buf_append(buf, chunk, n) == HUB_OK && buf->len <= (64u << 20);
+    }
+    ok = ok && !ferror(f);
+    if (!ok) {
+        fprintf(stderr, "hubctl: %s: cannot read (or larger than 64 MiB)\n", path);
+    }
+    if (f != stdin) {
+        fclose(f);
+    }
+    return ok;
+}
+
+void
+hubctl_print_diag(const hubctl_opts_t *opts, const hub_diag_t *diag)
+{
+    if (!opts->json) {
+        hub_diag_print(diag, stderr);
+    }
+}
+
+json_t *
+hubctl_diag_json(const hub_diag_t *diag)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < hub_diag_count(diag); i++) {
+        const hub_diag_entry_t *e = hub_diag_at(diag, i);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "severity",
+                                           hub_diag_sev_name(e->sev), "where", e->where, "reason",
+                                           e->reason, "message", e->text));
+    }
+    return a;
+}
+
+void
+hubctl_print_json(json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (text) {
+        puts(text);
+        free(text);
+    }
+    json_decref(j);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return hubctl_usage_error("missing command");
+    }
+    const char *cmd = argv[1];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+            strcmp(argv[1], "help") == 0) {
+            fputs(s_help, stdout);
+            return HUBCTL_OK;
+        }
+    }
+    if (strcmp(cmd, "check") == 0) {
+        return hubctl_check(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "msg") == 0) {
+        return hubctl_msg(argc - 2, argv + 2);
+    }
+    return hubctl_usage_error("unknown command '%s'", cmd);
+}

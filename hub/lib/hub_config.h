@@ -1,0 +1,29 @@
+// hub_config: the hub's own settings file, CONFIG_DIR/hub.yaml. Paths in it
+// are relative to CONFIG_DIR. Loaded once at start (and on reload); the
+// struct is then read-only.
+#ifndef HUB_CONFIG_H
+#define HUB_CONFIG_H
+
+#include "hub_diag.h"
+
+typedef struct {
+    char *dir;          // the configuration directory, as given
+    char *schemas_dir;  // where the schemas are (key 'schemas', default ../schemas)
+} hub_config_t;
+
+// Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown
+// keys are errors with a "did you mean". Errors: HUB_EIO (no such file),
+// HUB_ECONFIG, HUB_ENOMEM.
+int
+hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag);
+
+// Frees what hub_config_load() allocated. Safe on a zeroed struct.
+void
+hub_config_free(hub_config_t *self);
+
+// DIR joined with a relative PATH (an absolute PATH is kept as it is);
+// malloc'd, NULL when out of memory.
+char *
+hub_config_path(const char *dir, const char *path);
+
+#endif

@@ -1,0 +1,138 @@
+#include "hub_utf8.h"
+
+#include <stdint.h>
+#include <string.h>
+
+// The length of the sequence whose lead byte is C and whose continuation
+// bytes stand at S; 0 when it is not valid.
+static size_t
+s_seq_len(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t min, cp;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, min = 0x80, cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3, min = 0x800, cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return n;
+}
+
+bool
+hub_utf8_valid(const char *str, size_t len, size_t *bad)
+{
+    const unsigned char *s = (const unsigned char *) str;
+    size_t i = 0;
+    while (i < len) {
+        // Fast path: eight ASCII bytes at a time.
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if ((w & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        size_t n = s_seq_len(s + i, len - i);
+        if (n == 0) {
+            if (bad) {
+                *bad = i;
+            }
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+unsigned long
+hub_utf8_decode(const char *str, size_t len, size_t *n)
+{
+    const unsigned char *s = (const unsigned char *) str;
+    size_t k = s_seq_len(s, len);
+    if (k == 0) {
+        *n = 1;
+        return 0xFFFD;
+    }
+    *n = k;
+    if (k == 1) {
+        return s[0];
+    }
+    unsigned long cp = s[0] & (k == 2 ? 0x1F : k == 3 ? 0x0F : 0x07);
+    for (size_t i = 1; i < k; i++) {
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    return cp;
+}
+
+size_t
+hub_utf8_count(const char *s, size_t len)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char) s[i] & 0xC0) != 0x80) {
+            count++;
+        }
+    }
+    return count;
+}
+
+bool
+hub_utf8_has_control(const char *s, size_t len, bool allow_newlines)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n;
+        unsigned long cp = hub_utf8_decode(s + i, len - i, &n);
+        bool newline = cp == '\t' || cp == '\n' || cp == '\r';
+        if ((cp < 0x20 && !(allow_newlines && newline)) || (cp >= 0x7F && cp <= 0x9F)) {
+            return true;
+        }
+        i += n;
+    }
+    return false;
+}
+
+static bool
+s_is_middle_dot_variant(unsigned long cp)
+{
+    return cp == 0x2022 || cp == 0x30FB || cp == 0xFF65 || cp == 0x2027 || cp == 0x2219 ||
+           cp == 0x22C5;
+}
+
+size_t
+hub_utf8_fix_middle_dots(char *s, size_t len)
+{
+    size_t r = 0, w = 0;
+    while (r < len) {
+        size_t n;
+        unsigned long cp = hub_utf8_decode(s + r, len - r, &n);
+        if (s_is_middle_dot_variant(cp)) {
+            s[w++] = (char) 0xC2;
+            s[w++] = (char) 0xB7;
+        } else {
+            memmove(s + w, s + r, n);
+            w += n;
+        }
+        r += n;
+    }
+    return w;
+}

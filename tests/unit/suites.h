@@ -1,0 +1,14 @@
+// Every unit suite's registration function. main.c calls each in turn.
+#ifndef HUB_TEST_SUITES_H
+#define HUB_TEST_SUITES_H
+
+void test_ids_register(void);
+void test_utf8_register(void);
+void test_msg_register(void);
+void test_codec_register(void);
+void test_json_register(void);
+void test_yaml_register(void);
+void test_schema_register(void);
+void test_validate_register(void);
+
+#endif
