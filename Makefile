@@ -10,13 +10,14 @@
 CC      ?= cc
 BUILD   ?= build
 BIN     ?= bin
-OPT     ?= -O2 -g
+AR      := gcc-ar
+OPT     ?= -O3 -g -flto=auto
 SAN     ?=
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough
 CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) -Ihub/lib -MMD -MP
-LDFLAGS := $(SAN)
-LIBS    := -lmsgpackc -lyaml -ljansson -lsodium -lm
+LDFLAGS := $(SAN) $(OPT)
+LIBS    := -lyaml -ljansson -lsodium -lm
 
 LIB_SRC    := $(wildcard hub/lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -39,6 +40,7 @@ BINARIES   := $(BIN)/hubctl
 
 .PHONY: all deps run test test-run asan bench fuzz clean format check-format
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(BINARIES)
 
@@ -59,7 +61,7 @@ $(BIN)/hubctl: $(HUBCTL_OBJ) $(LIBHUB)
 
 $(UNIT_BIN): $(UNIT_OBJ) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBHUB) $(LIBS) -lcunit
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBHUB)
 	@mkdir -p $(dir $@)

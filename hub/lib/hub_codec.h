@@ -1,8 +1,11 @@
 // hub_codec: the canonical msgpack encoding of a message (docs/SCHEMAS.md,
-// "The msgpack encoding"). Encoding uses msgpack-c's packer; decoding is a
-// strict bounded reader of our own, because msgpack-c's unpacker allocates
-// whatever an array header claims before seeing the data and cannot tell a
-// duplicate key or where an error is. Only this module knows msgpack.
+// "The msgpack encoding"). Both directions are our own code, checked in the
+// unit suite against msgpack-c: the encoder writes msgpack-c's shortest
+// forms in one pass (msgpack-c's packer calls back per header byte, which
+// dominated the cost); the decoder is strict and bounded, because
+// msgpack-c's unpacker allocates whatever an array header claims before
+// seeing the data and cannot tell a duplicate key or where an error is.
+// Only this module knows msgpack.
 // Thread-safe as long as each call has its own message and buffers.
 #ifndef HUB_CODEC_H
 #define HUB_CODEC_H

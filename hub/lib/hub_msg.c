@@ -79,11 +79,29 @@ hub_subj_name(hub_subj_t which)
     return (unsigned) which < HUB_SUBJ_COUNT ? s_subj_names[which] : "?";
 }
 
+// Bytewise order, shorter first on a common prefix. Names are short, so a
+// plain loop beats a call to memcmp.
 static int
-s_find(const char *const *names, int count, const char *name, size_t len)
+s_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return (unsigned char) a[i] < (unsigned char) b[i] ? -1 : 1;
+        }
+    }
+    return alen < blen ? -1 : alen > blen;
+}
+
+static const uint8_t s_env_lens[HUB_ENV_COUNT] = {2, 4, 14, 6, 10, 10, 11};
+static const uint8_t s_subj_lens[HUB_SUBJ_COUNT] = {10, 10, 9, 12, 14, 4, 3};
+
+// Keys are looked up on every decode: compare lengths before bytes.
+static int
+s_find(const char *const *names, const uint8_t *lens, int count, const char *name, size_t len)
 {
     for (int i = 0; i < count; i++) {
-        if (strncmp(names[i], name, len) == 0 && names[i][len] == '\0') {
+        if (lens[i] == len && s_name_cmp(names[i], len, name, len) == 0) {
             return i;
         }
     }
@@ -93,13 +111,13 @@ s_find(const char *const *names, int count, const char *name, size_t len)
 int
 hub_env_find(const char *name, size_t len)
 {
-    return s_find(s_env_names, HUB_ENV_COUNT, name, len);
+    return s_find(s_env_names, s_env_lens, HUB_ENV_COUNT, name, len);
 }
 
 int
 hub_subj_find(const char *name, size_t len)
 {
-    return s_find(s_subj_names, HUB_SUBJ_COUNT, name, len);
+    return s_find(s_subj_names, s_subj_lens, HUB_SUBJ_COUNT, name, len);
 }
 
 const hub_val_t *
@@ -214,15 +232,6 @@ hub_msg_body_at(const hub_msg_t *self, size_t i)
     return i < self->body_count ? &self->body[i] : NULL;
 }
 
-static int
-s_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    if (c) {
-        return c;
-    }
-    return alen < blen ? -1 : alen > blen;
-}
 
 // The index of NAME in the body, or where it would go (then *FOUND false).
 // Appending in sorted order, the common case, costs one comparison.
@@ -466,15 +475,23 @@ hub_val_kind_name(hub_val_kind_t kind)
     return (unsigned) kind < 5 ? names[kind] : "?";
 }
 
+// Bytes allowed in a field name: 1 = a-z, 2 = 0-9 and _.
+static const uint8_t s_name_class[256] = {
+    ['_'] = 2, ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2,
+    ['7'] = 2, ['8'] = 2, ['9'] = 2, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 bool
 hub_msg_field_name_valid(const char *s, size_t len)
 {
-    if (len == 0 || len > 64 || !(s[0] >= 'a' && s[0] <= 'z')) {
+    if (len == 0 || len > 64 || s_name_class[(unsigned char) s[0]] != 1) {
         return false;
     }
     for (size_t i = 1; i < len; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+        if (!s_name_class[(unsigned char) s[i]]) {
             return false;
         }
     }

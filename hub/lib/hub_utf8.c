@@ -52,6 +52,24 @@ hub_utf8_valid(const char *str, size_t len, size_t *bad)
                 continue;
             }
         }
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        // Common three-byte sequences (CJK, Yi: lead E1..EC, EE, EF) take
+        // any two continuation bytes; only E0 and ED restrict the second.
+        size_t run = i;
+        while (len - i >= 3) {
+            unsigned char c = s[i];
+            if (!(((c >= 0xE1 && c <= 0xEC) || c >= 0xEE) && c <= 0xEF) ||
+                (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80) {
+                break;
+            }
+            i += 3;
+        }
+        if (i != run) {
+            continue;
+        }
         size_t n = s_seq_len(s + i, len - i);
         if (n == 0) {
             if (bad) {
@@ -135,4 +153,30 @@ hub_utf8_fix_middle_dots(char *s, size_t len)
         r += n;
     }
     return w;
+}
+
+bool
+hub_utf8_scan(const char *str, size_t len, bool allow_newlines, size_t *count)
+{
+    const unsigned char *s = (const unsigned char *) str;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = s[i];
+        if (b < 0x20) {
+            if (!(allow_newlines && (b == '\t' || b == '\n' || b == '\r'))) {
+                return false;
+            }
+        } else if (b == 0x7F || (b == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F)) {
+            return false;  // DEL, or a C1 control (U+0080..U+009F)
+        }
+        n += (b & 0xC0) != 0x80;
+    }
+    *count = n;
+    return true;
+}
+
+bool
+hub_utf8_may_have_middle_dots(const char *s, size_t len)
+{
+    return memchr(s, 0xE2, len) || memchr(s, 0xE3, len) || memchr(s, 0xEF, len);
 }

@@ -62,16 +62,15 @@ static s_verdict_t
 s_check_text(s_ctx_t *c, const hub_field_spec_t *f, hub_ftype_t t, const hub_val_t *v,
              const char *path)
 {
-    size_t bad;
+    size_t bad, n;
     if (!hub_utf8_valid(v->u.s, v->len, &bad)) {
         s_err(c, "bad_value", path, "not valid UTF-8 (byte %zu)", bad);
         return S_BAD;
     }
-    if (hub_utf8_has_control(v->u.s, v->len, t == HUB_FT_TEXT)) {
+    if (!hub_utf8_scan(v->u.s, v->len, t == HUB_FT_TEXT, &n)) {
         s_err(c, "bad_value", path, "holds a control character");
         return S_BAD;
     }
-    size_t n = hub_utf8_count(v->u.s, v->len);
     size_t max = f->max_length ? f->max_length : 256;
     if (n > max) {
         s_err(c, "too_long", path, "%zu characters, at most %zu allowed", n, max);
@@ -102,7 +101,7 @@ s_check_name(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const ch
             return S_BAD;
         }
     }
-    if (v->len >= S_FIX_MAX) {
+    if (v->len >= S_FIX_MAX || !hub_utf8_may_have_middle_dots(v->u.s, v->len)) {
         return S_OK;
     }
     memcpy(fix, v->u.s, v->len);
@@ -429,10 +428,12 @@ s_check_subject(s_ctx_t *c, const hub_schema_t *s)
     int rc = HUB_OK;
     for (int i = 0; i < HUB_SUBJ_COUNT && !rc; i++) {
         const hub_val_t *v = hub_msg_subj(c->msg, (hub_subj_t) i);
-        char path[64];
-        snprintf(path, sizeof path, "subject.%s", hub_subj_name((hub_subj_t) i));
+        const char *path = s->subject[i].path;
         if (!s->has_subject[i]) {
             if (v->kind != HUB_VAL_NONE) {
+                char p[64];
+                snprintf(p, sizeof p, "subject.%s", hub_subj_name((hub_subj_t) i));
+                path = p;
                 s_err(c, "unknown_field", path, "%s carries no subject field '%s'", s->type,
                       hub_subj_name((hub_subj_t) i));
             }
@@ -500,8 +501,8 @@ s_check_consistency(s_ctx_t *c)
     }
     const hub_val_t *bd = hub_msg_subj(c->msg, HUB_SUBJ_BIRTH_DATE);
     if (bd->kind == HUB_VAL_STR && bd->len == 10) {
-        char want[11];
-        snprintf(want, sizeof want, "%.4s-%.2s-%.2s", id->u.s + 6, id->u.s + 10, id->u.s + 12);
+        const char *d = id->u.s + 6;  // YYYYMMDD inside the ID
+        char want[11] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7], '\0'};
         if (memcmp(want, bd->u.s, 10) != 0) {
             s_err(c, "inconsistent", "subject.birth_date",
                   "%s disagrees with the birth date in the citizen ID (%s)", bd->u.s, want);

@@ -98,6 +98,104 @@ s_str(s_pack_t *p, const char *s)
     msgpack_pack_str_body(&p->pk, s, strlen(s));
 }
 
+// msgpack-c's packer, as an independent reference for the canonical forms.
+static void
+s_ref_val(msgpack_packer *pk, const hub_val_t *v)
+{
+    switch (v->kind) {
+    case HUB_VAL_BOOL:
+        v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+        break;
+    case HUB_VAL_INT:
+        msgpack_pack_int64(pk, v->u.i);
+        break;
+    case HUB_VAL_STR:
+        msgpack_pack_str(pk, v->len);
+        msgpack_pack_str_body(pk, v->u.s, v->len);
+        break;
+    case HUB_VAL_LIST:
+        msgpack_pack_array(pk, v->len);
+        for (uint32_t i = 0; i < v->len; i++) {
+            s_ref_val(pk, &v->u.items[i]);
+        }
+        break;
+    case HUB_VAL_NONE:
+        break;
+    }
+}
+
+static void
+s_ref_key(msgpack_packer *pk, const char *k)
+{
+    msgpack_pack_str(pk, strlen(k));
+    msgpack_pack_str_body(pk, k, strlen(k));
+}
+
+static void
+s_ref_encode(const hub_msg_t *m, msgpack_sbuffer *sb)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    static const char *const top[] = {"body", "event_date", "id", "recorded_at",
+                                      "schema_version", "source", "source_ref", "subject", "type"};
+    size_t nsubj = 0, ntop = 1;
+    for (int i = 0; i < HUB_SUBJ_COUNT; i++) {
+        nsubj += hub_msg_subj(m, (hub_subj_t) i)->kind != HUB_VAL_NONE;
+    }
+    for (int i = 0; i < HUB_ENV_COUNT; i++) {
+        ntop += hub_msg_env(m, (hub_env_t) i)->kind != HUB_VAL_NONE;
+    }
+    msgpack_pack_map(&pk, ntop + (nsubj > 0));
+    for (size_t t = 0; t < 9; t++) {
+        if (strcmp(top[t], "body") == 0) {
+            s_ref_key(&pk, "body");
+            msgpack_pack_map(&pk, hub_msg_body_count(m));
+            for (size_t i = 0; i < hub_msg_body_count(m); i++) {
+                s_ref_key(&pk, hub_msg_body_at(m, i)->name);
+                s_ref_val(&pk, &hub_msg_body_at(m, i)->val);
+            }
+        } else if (strcmp(top[t], "subject") == 0) {
+            if (nsubj) {
+                s_ref_key(&pk, "subject");
+                msgpack_pack_map(&pk, nsubj);
+                for (int i = 0; i < HUB_SUBJ_COUNT; i++) {
+                    const hub_val_t *v = hub_msg_subj(m, (hub_subj_t) i);
+                    if (v->kind != HUB_VAL_NONE) {
+                        s_ref_key(&pk, hub_subj_name((hub_subj_t) i));
+                        s_ref_val(&pk, v);
+                    }
+                }
+            }
+        } else {
+            const hub_val_t *v = hub_msg_env(m, (hub_env_t) hub_env_find(top[t], strlen(top[t])));
+            if (v->kind != HUB_VAL_NONE) {
+                s_ref_key(&pk, top[t]);
+                s_ref_val(&pk, v);
+            }
+        }
+    }
+}
+
+static void
+test_the_encoder_agrees_with_msgpack_c_byte_for_byte(void)
+{
+    hub_msg_t *m = hub_msg_new();
+    hub_buf_t out = HUB_BUF_INIT;
+    for (uint64_t seed = 0; seed < 3000; seed++) {
+        tu_random_msg(m, seed);
+        out.len = 0;
+        hub_codec_encode(m, &out);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        s_ref_encode(m, &sb);
+        CU_ASSERT_EQUAL_FATAL(out.len, sb.size);
+        CU_ASSERT_EQUAL_FATAL(memcmp(out.data, sb.data, sb.size), 0);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    hub_buf_free(&out);
+    hub_msg_destroy(&m);
+}
+
 static void
 test_keys_in_any_order_and_wide_integers_are_accepted(void)
 {
@@ -242,6 +340,8 @@ test_codec_register(void)
     CU_pSuite s = CU_add_suite("codec", NULL, NULL);
     CU_add_test(s, "5,000 generated messages round-trip and encode canonically",
                 test_generated_messages_round_trip_and_encode_canonically);
+    CU_add_test(s, "the encoder agrees with msgpack-c byte for byte",
+                test_the_encoder_agrees_with_msgpack_c_byte_for_byte);
     CU_add_test(s, "insertion order does not change the bytes",
                 test_insertion_order_does_not_change_the_bytes);
     CU_add_test(s, "a small message has these exact bytes",
