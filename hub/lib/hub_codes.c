@@ -2,6 +2,7 @@
 
 #include "hub_arena.h"
 #include "hub_error.h"
+#include "hub_msg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,59 @@ s_code_cmp(const void *a, const void *b)
     return strcmp(((const hub_code_t *) a)->code, ((const hub_code_t *) b)->code);
 }
 
+// Codes are unique, and so are the words adapters map to them (an alias
+// naming two codes would make the mapping depend on file order). Reported
+// at the later entry, in file order, before the table is sorted.
+static int
+s_check_unique(hub_codes_t *self, const hub_yaml_t *doc, int list, hub_diag_t *diag)
+{
+    int rc = HUB_OK;
+    for (size_t i = 0; i < self->count; i++) {
+        const hub_code_t *c = &self->codes[i];
+        for (size_t j = 0; j < i; j++) {
+            const hub_code_t *o = &self->codes[j];
+            const char *clash = strcmp(c->code, o->code) == 0     ? c->code
+                                : hub_codes_match_entry(o, c->zh) ? c->zh
+                                                                  : NULL;
+            for (size_t a = 0; !clash && a < c->naliases; a++) {
+                clash = hub_codes_match_entry(o, c->aliases[a]) ? c->aliases[a] : NULL;
+            }
+            int item = hub_yaml_item(doc, list, i);
+            int first = hub_yaml_line(doc, hub_yaml_item(doc, list, j));
+            if (clash == c->code) {
+                hub_yaml_error(doc, item, diag, "duplicate_code",
+                               "code '%s' appears twice (first at line %d)", clash, first);
+            } else if (clash) {
+                hub_yaml_error(doc, item, diag, "duplicate_code",
+                               "'%s' names both code '%s' (line %d) and code '%s'", clash,
+                               o->code, first, c->code);
+            }
+            if (clash) {
+                rc = HUB_ECONFIG;
+                break;
+            }
+        }
+    }
+    return rc;
+}
+
+// A retired code's successor must be a code of the same table.
+static int
+s_check_successors(hub_codes_t *self, const hub_yaml_t *doc, int list, hub_diag_t *diag)
+{
+    int rc = HUB_OK;
+    for (size_t i = 0; i < self->count; i++) {
+        const char *succ = self->codes[i].successor;
+        if (succ && !hub_codes_find(self, succ, strlen(succ))) {
+            hub_yaml_error(doc, list, diag, "unknown_code",
+                           "code '%s' names successor '%s', which is not in the table",
+                           self->codes[i].code, succ);
+            rc = HUB_ECONFIG;
+        }
+    }
+    return rc;
+}
+
 static int
 s_load_codes(hub_codes_t *self, const hub_yaml_t *doc, int list, hub_diag_t *diag)
 {
@@ -105,15 +159,9 @@ s_load_codes(hub_codes_t *self, const hub_yaml_t *doc, int list, hub_diag_t *dia
     if (rc) {
         return rc;
     }
+    rc = s_check_unique(self, doc, list, diag);
     qsort(self->codes, self->count, sizeof(hub_code_t), s_code_cmp);
-    for (size_t i = 1; i < self->count; i++) {
-        if (strcmp(self->codes[i - 1].code, self->codes[i].code) == 0) {
-            hub_yaml_error(doc, list, diag, "duplicate_code", "code '%s' appears twice",
-                           self->codes[i].code);
-            rc = HUB_ECONFIG;
-        }
-    }
-    return rc;
+    return rc ? rc : s_check_successors(self, doc, list, diag);
 }
 
 int
@@ -189,10 +237,7 @@ hub_codes_find(const hub_codes_t *self, const char *code, size_t len)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *c = self->codes[mid].code;
-        int cmp = strncmp(c, code, len);
-        if (cmp == 0 && c[len] != '\0') {
-            cmp = 1;
-        }
+        int cmp = hub_bytes_cmp(c, strlen(c), code, len);
         if (cmp == 0) {
             return &self->codes[mid];
         }
@@ -208,7 +253,22 @@ hub_codes_find(const hub_codes_t *self, const char *code, size_t len)
 static bool
 s_same(const char *a, const char *text, size_t len)
 {
-    return a && strncmp(a, text, len) == 0 && a[len] == '\0';
+    return a && hub_bytes_cmp(a, strlen(a), text, len) == 0;
+}
+
+bool
+hub_codes_match_entry(const hub_code_t *c, const char *text)
+{
+    size_t len = strlen(text);
+    if (s_same(c->code, text, len) || s_same(c->zh, text, len) || s_same(c->en, text, len)) {
+        return true;
+    }
+    for (size_t a = 0; a < c->naliases; a++) {
+        if (s_same(c->aliases[a], text, len)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 const hub_code_t *

@@ -8,6 +8,7 @@
 #include "hub_diag.h"
 #include "hub_yaml.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -48,6 +49,11 @@ hub_codes_find(const hub_codes_t *self, const char *code, size_t len);
 // (exact match after trimming ASCII spaces), or NULL. For adapters.
 const hub_code_t *
 hub_codes_match(const hub_codes_t *self, const char *text, size_t len);
+
+// True when TEXT (NUL-terminated) is entry C's code, zh or en name, or one
+// of its aliases.
+bool
+hub_codes_match_entry(const hub_code_t *c, const char *text);
 
 // Entries, in code order.
 size_t

@@ -144,3 +144,18 @@ hub_diag_print(const hub_diag_t *self, FILE *out)
         fprintf(out, "... and %zu more\n", self->total - self->count);
     }
 }
+
+void
+hub_diag_place(char *buf, size_t size, const char *file, long line, long column)
+{
+    char tail[48];
+    int tn = snprintf(tail, sizeof tail, ":%ld:%ld", line, column);
+    size_t flen = strlen(file), room = size - 1 - (size_t) tn;
+    if (size <= (size_t) tn + 8) {
+        snprintf(buf, size, "%s", tail + 1);
+    } else if (flen <= room) {
+        snprintf(buf, size, "%s%s", file, tail);
+    } else {
+        snprintf(buf, size, "...%s%s", file + flen - (room - 3), tail);
+    }
+}

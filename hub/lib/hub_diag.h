@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 #define HUB_DIAG_MAX 64
-#define HUB_DIAG_WHERE_MAX 192
+#define HUB_DIAG_WHERE_MAX 256
 #define HUB_DIAG_TEXT_MAX 320
 
 typedef enum {
@@ -58,6 +58,12 @@ hub_diag_add(hub_diag_t *self, hub_diag_sev_t sev, const char *reason, const cha
 void
 hub_diag_errf(hub_diag_t *self, const char *reason, const char *prefix, const char *suffix,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+// Writes "FILE:LINE:COLUMN" into BUF. When it does not fit, the start of
+// FILE gives way ("...deep/dir/rules.yaml:12:7"): the line and column, and
+// the file's own name, are what a person needs.
+void
+hub_diag_place(char *buf, size_t size, const char *file, long line, long column);
 
 // Entries kept, and entries reported in all (kept or not).
 size_t

@@ -49,9 +49,10 @@ static const unsigned char s_uscc_value[256] = {
 };
 
 // Province codes (GB/T 2260 first two digits): bit U of entry T is set when
-// "TU" is a province, i.e. 11-15, 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82.
+// "TU" is a province, i.e. 11-15, 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82,
+// and 83 (the residence permits of Taiwan residents use 830000).
 static const unsigned short s_provinces[10] = {
-    0, 0x3E, 0x0E, 0xFE, 0x7E, 0x1F, 0x3E, 0x02, 0x06, 0,
+    0, 0x3E, 0x0E, 0xFE, 0x7E, 0x1F, 0x3E, 0x02, 0x0E, 0,
 };
 
 static const char *const s_reason_names[] = {

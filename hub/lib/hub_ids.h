@@ -34,7 +34,7 @@ typedef enum {
 
 // Citizen ID, GB 11643-1999, canonical form: exactly 18 bytes, digits with
 // the last one possibly 'X'; first two digits a valid province code (11-15,
-// 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82); birth date YYYYMMDD a real
+// 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82, 83); birth date YYYYMMDD a real
 // calendar date with year 1880..2199; check = "10X98765432"[S mod 11] with
 // S = sum(a_i * W_i), W = 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2.
 // Example detail on HUB_IDS_CHECK: "check character is 8, expected 9".

@@ -202,7 +202,7 @@ hub_json_to_msg(hub_msg_t *msg, const char *text, size_t len, const char *name,
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (!root) {
         char where[HUB_DIAG_WHERE_MAX];
-        snprintf(where, sizeof where, "%s:%d:%d", name ? name : "<json>", err.line, err.column);
+        hub_diag_place(where, sizeof where, name ? name : "<json>", err.line, err.column);
         bool dup = strstr(err.text, "duplicate") != NULL;
         return s_fail(&p, HUB_EDECODE, dup ? "duplicate_key" : "json_syntax", where, err.text);
     }

@@ -81,8 +81,8 @@ hub_subj_name(hub_subj_t which)
 
 // Bytewise order, shorter first on a common prefix. Names are short, so a
 // plain loop beats a call to memcmp.
-static int
-s_name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+int
+hub_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
     for (size_t i = 0; i < n; i++) {
@@ -101,7 +101,7 @@ static int
 s_find(const char *const *names, const uint8_t *lens, int count, const char *name, size_t len)
 {
     for (int i = 0; i < count; i++) {
-        if (lens[i] == len && s_name_cmp(names[i], len, name, len) == 0) {
+        if (lens[i] == len && hub_bytes_cmp(names[i], len, name, len) == 0) {
             return i;
         }
     }
@@ -242,14 +242,14 @@ s_body_search(const hub_msg_t *self, const char *name, size_t len, bool *found)
     *found = false;
     if (hi > 0) {
         const hub_field_t *last = &self->body[hi - 1];
-        if (s_name_cmp(last->name, last->name_len, name, len) < 0) {
+        if (hub_bytes_cmp(last->name, last->name_len, name, len) < 0) {
             return hi;
         }
     }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const hub_field_t *f = &self->body[mid];
-        int c = s_name_cmp(f->name, f->name_len, name, len);
+        int c = hub_bytes_cmp(f->name, f->name_len, name, len);
         if (c == 0) {
             *found = true;
             return mid;

@@ -170,6 +170,12 @@ hub_msg_set_subj_owned(hub_msg_t *self, hub_subj_t which, const hub_val_t *v);
 const hub_val_t *
 hub_msg_get_path(const hub_msg_t *self, const char *path);
 
+// Compares the ALEN bytes at A with the BLEN bytes at B: bytewise, the
+// shorter first on a common prefix (the order of body fields and of every
+// sorted name table). Embedded NULs compare like any byte.
+int
+hub_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
 // True when NAME (LEN bytes) may name a body field: 1-64 bytes of
 // a-z 0-9 _, starting with a letter.
 bool

@@ -507,6 +507,20 @@ s_subject_fields(hub_schemas_t *self, const hub_yaml_t *doc, int map, hub_schema
     return rc ? HUB_ECONFIG : HUB_OK;
 }
 
+// True when FILE's base name is TYPE.yaml (or .yml), so a type is found
+// where its name says. Documents loaded from memory ("<...>") are exempt.
+static bool
+s_named_for(const char *file, const char *type)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(type);
+    if (file[0] == '<' || strncmp(base, type, n) != 0) {
+        return file[0] == '<';
+    }
+    return strcmp(base + n, ".yaml") == 0 || strcmp(base + n, ".yml") == 0;
+}
+
 static int
 s_schema_head(hub_schemas_t *self, const hub_yaml_t *doc, int root, hub_schema_t *s,
               hub_diag_t *diag)
@@ -533,6 +547,11 @@ s_schema_head(hub_schemas_t *self, const hub_yaml_t *doc, int root, hub_schema_t
     }
     if (rc == HUB_OK && hub_schemas_find(self, type, strlen(type))) {
         hub_yaml_error(doc, root, diag, "duplicate_type", "type '%s' is defined twice", type);
+        rc = HUB_ECONFIG;
+    }
+    if (rc == HUB_OK && !s_named_for(hub_yaml_name(doc), type)) {
+        hub_yaml_error(doc, hub_yaml_get(doc, root, "type"), diag, "bad_name",
+                       "type '%s' must live in a file named %s.yaml", type, type);
         rc = HUB_ECONFIG;
     }
     if (rc || sens < 0) {
@@ -720,7 +739,7 @@ hub_schemas_find(const hub_schemas_t *self, const char *type, size_t len)
 {
     for (size_t i = 0; i < self->nschemas; i++) {
         const char *t = self->schemas[i]->type;
-        if (strncmp(t, type, len) == 0 && t[len] == '\0') {
+        if (hub_bytes_cmp(t, strlen(t), type, len) == 0) {
             return self->schemas[i];
         }
     }
@@ -769,10 +788,7 @@ hub_schema_field(const hub_schema_t *schema, const char *name, size_t len)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *n = schema->fields[mid].name;
-        int c = strncmp(n, name, len);
-        if (c == 0 && n[len] != '\0') {
-            c = 1;
-        }
+        int c = hub_bytes_cmp(n, strlen(n), name, len);
         if (c == 0) {
             return &schema->fields[mid];
         }

@@ -52,7 +52,7 @@ s_ids_reason(hub_ids_reason_t r)
     case HUB_IDS_CHECK:
         return "check_char";
     case HUB_IDS_LENGTH:
-        return "too_long";
+        return "bad_length";
     default:
         return "bad_value";
     }
@@ -96,7 +96,12 @@ s_check_name(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const ch
         return S_BAD;
     }
     for (uint32_t i = 0; i < v->len; i++) {
-        if (v->u.s[i] >= '0' && v->u.s[i] <= '9') {
+        // ASCII digits, and full-width digits (EF BC 90..99).
+        bool digit = (v->u.s[i] >= '0' && v->u.s[i] <= '9') ||
+                     (i + 2 < v->len && (unsigned char) v->u.s[i] == 0xEF &&
+                      (unsigned char) v->u.s[i + 1] == 0xBC &&
+                      (unsigned char) v->u.s[i + 2] >= 0x90 && (unsigned char) v->u.s[i + 2] <= 0x99);
+        if (digit) {
             s_err(c, "bad_value", path, "a name cannot hold digits ('%.64s')", v->u.s);
             return S_BAD;
         }

@@ -20,7 +20,8 @@ enum {
 };
 
 // Validates MSG. Reports into DIAG (may be NULL); reasons: required,
-// unknown_type, unknown_field, wrong_type, bad_value, check_char, too_long,
+// unknown_type, unknown_field, wrong_type, bad_value, check_char, bad_length,
+// too_long, inconsistent,
 // out_of_range, unknown_code, pattern, version_newer, not_canonical
 // (docs/ERRORS.md). Returns HUB_OK when valid (notes alone do not make it
 // invalid), HUB_EINVALID when any error was found, HUB_ENOMEM.

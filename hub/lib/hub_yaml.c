@@ -61,7 +61,7 @@ s_parse_error(const char *name, const yaml_parser_t *p, const char *data, size_t
 {
     char where[HUB_DIAG_WHERE_MAX];
     const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
-    snprintf(where, sizeof where, "%s:%zu:%zu", name, m->line + 1, m->column + 1);
+    hub_diag_place(where, sizeof where, name, (long) m->line + 1, (long) m->column + 1);
     const char *problem = p->problem ? p->problem : "syntax error";
     const char *hint = s_hint(problem, data, len, m);
     if (p->context) {
@@ -454,8 +454,8 @@ hub_yaml_where(const hub_yaml_t *self, int node, char *buf, size_t size)
         snprintf(buf, size, "%s", self ? self->name : "?");
         return;
     }
-    snprintf(buf, size, "%s:%zu:%zu", self->name, n->start_mark.line + 1,
-             n->start_mark.column + 1);
+    hub_diag_place(buf, size, self->name, (long) n->start_mark.line + 1,
+                   (long) n->start_mark.column + 1);
 }
 
 void

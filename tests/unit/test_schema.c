@@ -80,30 +80,30 @@ test_broken_schemas_are_reported_at_file_line_and_column(void)
 {
     static const s_bad_t cases[] = {
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivty: personal\nfields: {}\n",
-         "unknown_key", "bad.yaml:4:1", "did you mean 'sensitivity'"},
+         "unknown_key", "x.y.yaml:4:1", "did you mean 'sensitivity'"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields:\n"
          "  a: {type: strng, sensitivity: public, share: none, zh: 甲, en: A}\n",
-         "unknown_type", "bad.yaml:6:", "did you mean 'string'"},
+         "unknown_type", "x.y.yaml:6:", "did you mean 'string'"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields:\n"
          "  a: {type: enum, codes: sexx, sensitivity: public, share: none, zh: 甲, en: A}\n",
-         "unknown_codes", "bad.yaml:6:", "did you mean 'sex'"},
+         "unknown_codes", "x.y.yaml:6:", "did you mean 'sex'"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields:\n"
          "  a: {type: string, pattern: '[', sensitivity: public, share: none, zh: 甲, en: A}\n",
-         "bad_pattern", "bad.yaml:6:", "does not compile"},
+         "bad_pattern", "x.y.yaml:6:", "does not compile"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields:\n"
          "  a: {type: date, max_length: 3, sensitivity: public, share: none, zh: 甲, en: A}\n",
-         "misplaced_key", "bad.yaml:6:", "applies only to"},
+         "misplaced_key", "x.y.yaml:6:", "applies only to"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields:\n"
          "  a: {type: int, sensitivity: secret, share: none, zh: 甲, en: A}\n",
-         "bad_value", "bad.yaml:6:", "not a valid sensitivity"},
+         "bad_value", "x.y.yaml:6:", "not a valid sensitivity"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields:\n"
          "  a: {type: int, sensitivity: public, share: none, zh: 甲}\n",
-         "missing_key", "bad.yaml:6:", "'en'"},
+         "missing_key", "x.y.yaml:6:", "'en'"},
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nsubject:\n"
          "  citizen: {sensitivity: personal, share: none, zh: 甲, en: A}\nfields: {}\n",
-         "unknown_key", "bad.yaml:6:", "did you mean 'citizen_id'"},
+         "unknown_key", "x.y.yaml:6:", "did you mean 'citizen_id'"},
         {"type: x.y\nversion: zero\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields: {}\n",
-         "wrong_type", "bad.yaml:2:", "must be an integer"},
+         "wrong_type", "x.y.yaml:2:", "must be an integer"},
     };
     hub_diag_t *diag = hub_diag_new();
     hub_yaml_t *codes_doc = NULL;
@@ -113,7 +113,7 @@ test_broken_schemas_are_reported_at_file_line_and_column(void)
         hub_schemas_add_codes(set, codes_doc, NULL);
         hub_yaml_t *doc = NULL;
         hub_diag_reset(diag);
-        int rc = hub_yaml_load_buffer(&doc, "bad.yaml", cases[i].yaml, strlen(cases[i].yaml),
+        int rc = hub_yaml_load_buffer(&doc, "x.y.yaml", cases[i].yaml, strlen(cases[i].yaml),
                                       diag);
         if (rc == HUB_OK) {
             rc = hub_schemas_add_schema(set, doc, diag);

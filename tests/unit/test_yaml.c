@@ -85,11 +85,14 @@ test_unknown_and_duplicate_keys_are_reported_with_a_hint(void)
     hub_diag_t *diag = hub_diag_new();
     int rc;
     hub_yaml_t *doc = s_load("fields: 1\nfeilds: 2\nfields: 3\nxyzzy: 4\n", diag, &rc);
-    CU_ASSERT_EQUAL(hub_yaml_check_keys(doc, hub_yaml_root(doc), allowed, diag), 3);
-    CU_ASSERT_PTR_NOT_NULL(strstr(hub_diag_at(diag, 0)->text, "did you mean 'fields'"));
-    CU_ASSERT_STRING_EQUAL(hub_diag_at(diag, 0)->where, "t.yaml:2:1");
-    CU_ASSERT_STRING_EQUAL(hub_diag_at(diag, 1)->reason, "duplicate_key");
-    CU_ASSERT_PTR_NOT_NULL(strstr(hub_diag_at(diag, 2)->text, "expected one of: to, from"));
+    CU_ASSERT_EQUAL_FATAL(hub_yaml_check_keys(doc, hub_yaml_root(doc), allowed, diag), 3);
+    const hub_diag_entry_t *e0 = hub_diag_at(diag, 0), *e1 = hub_diag_at(diag, 1),
+                           *e2 = hub_diag_at(diag, 2);
+    CU_ASSERT_FATAL(e0 && e1 && e2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e0->text, "did you mean 'fields'"));
+    CU_ASSERT_STRING_EQUAL(e0->where, "t.yaml:2:1");
+    CU_ASSERT_STRING_EQUAL(e1->reason, "duplicate_key");
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2->text, "expected one of: to, from"));
     hub_yaml_destroy(&doc);
     hub_diag_destroy(&diag);
 }
