@@ -81,6 +81,8 @@ test-run: $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
 	    $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 	HUB_BIN=$(abspath $(BIN)) sh tests/integration/run.sh
+	$(BIN)/hubctl check --config config
+	$(BIN)/hubctl rules test --suite config/tests
 
 test: deps
 	@$(MAKE) --no-print-directory test-run

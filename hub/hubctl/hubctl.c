@@ -15,7 +15,12 @@ static const char s_help[] =
     "usage: hubctl COMMAND [options]\n"
     "\n"
     "Commands:\n"
-    "  check [--config DIR]          load and check every schema and code table\n"
+    "  check [--config DIR]          load and check the configuration: schemas, code tables,\n"
+    "                                departments and rules (the law included)\n"
+    "  rules test --message FILE     dry run: the endpoints a message reaches, under which\n"
+    "      [--explain]               rules, with exactly what each receives (and why not)\n"
+    "  rules test --suite DIR        run the YAML rule tests in DIR (config/tests)\n"
+    "  keygen --hash-key FILE        create the hub's keyed-hash secret (mode 600)\n"
     "  msg validate FILE...          validate messages (JSON or msgpack) against their schemas\n"
     "      [--normalize] [--print]   rewrite values into canonical form; print the message\n"
     "  msg encode [FILE|-] [-o OUT]  JSON message to canonical msgpack\n"
@@ -23,12 +28,13 @@ static const char s_help[] =
     "\n"
     "Options:\n"
     "  --config DIR     configuration directory (default: $HUB_CONFIG, else ./config)\n"
-    "  --schemas DIR    schema directory (default: 'schemas' in DIR/hub.yaml)\n"
+    "  --schemas DIR    schema directory (default: 'schemas' in DIR/hub.yaml); without\n"
+    "                   --config, check loads only the schemas and code tables\n"
     "  --format json    machine-readable output\n"
     "  -h, --help       this text\n"
     "\n"
     "Exit status: 0 valid / success, 1 invalid input or failure, 2 bad usage.\n"
-    "Documentation: docs/SCHEMAS.md, docs/ERRORS.md.\n";
+    "Documentation: docs/RULES.md, docs/SCHEMAS.md, docs/ERRORS.md.\n";
 
 int
 hubctl_usage_error(const char *fmt, ...)
@@ -57,7 +63,9 @@ static bool
 s_takes_value(const char *name)
 {
     return strcmp(name, "config") == 0 || strcmp(name, "schemas") == 0 ||
-           strcmp(name, "format") == 0 || strcmp(name, "output") == 0;
+           strcmp(name, "format") == 0 || strcmp(name, "output") == 0 ||
+           strcmp(name, "message") == 0 || strcmp(name, "suite") == 0 ||
+           strcmp(name, "hash-key") == 0;
 }
 
 // Stores option NAME's VALUE into OPTS.
@@ -66,6 +74,7 @@ s_set_option(hubctl_opts_t *opts, const char *name, const char *value)
 {
     if (strcmp(name, "config") == 0) {
         opts->config = value;
+        opts->config_given = true;
     } else if (strcmp(name, "schemas") == 0) {
         opts->schemas = value;
     } else if (strcmp(name, "output") == 0) {
@@ -80,6 +89,14 @@ s_set_option(hubctl_opts_t *opts, const char *name, const char *value)
         opts->normalize = true;
     } else if (strcmp(name, "print") == 0) {
         opts->print = true;
+    } else if (strcmp(name, "explain") == 0) {
+        opts->explain = true;
+    } else if (strcmp(name, "message") == 0) {
+        opts->message = value;
+    } else if (strcmp(name, "suite") == 0) {
+        opts->suite = value;
+    } else if (strcmp(name, "hash-key") == 0) {
+        opts->hash_key = value;
     }
     return true;
 }
@@ -146,6 +163,35 @@ hubctl_load_schemas(const hubctl_opts_t *opts, hub_diag_t *diag, char **dir_out)
         free(dir);
     }
     return set;
+}
+
+bool
+hubctl_load_conf(const hubctl_opts_t *opts, hubctl_conf_t *conf, hub_diag_t *diag)
+{
+    memset(conf, 0, sizeof *conf);
+    if (opts->schemas && !opts->config_given) {
+        // --schemas alone: the schemas and code tables, nothing else.
+        conf->config.schemas_dir = strdup(opts->schemas);
+        return hub_schemas_load(&conf->schemas, opts->schemas, diag) == HUB_OK;
+    }
+    if (hub_config_load(&conf->config, opts->config, diag) != HUB_OK) {
+        return false;
+    }
+    const char *sdir = opts->schemas ? opts->schemas : conf->config.schemas_dir;
+    if (hub_schemas_load(&conf->schemas, sdir, diag) != HUB_OK ||
+        hub_depts_load(&conf->depts, conf->config.departments, conf->schemas, diag) != HUB_OK) {
+        return false;
+    }
+    return hub_rules_load(&conf->rules, opts->config, conf->schemas, conf->depts, diag) == HUB_OK;
+}
+
+void
+hubctl_free_conf(hubctl_conf_t *conf)
+{
+    hub_rules_destroy(&conf->rules);
+    hub_depts_destroy(&conf->depts);
+    hub_schemas_destroy(&conf->schemas);
+    hub_config_free(&conf->config);
 }
 
 bool
@@ -223,6 +269,12 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "msg") == 0) {
         return hubctl_msg(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "rules") == 0) {
+        return hubctl_rules(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "keygen") == 0) {
+        return hubctl_keygen(argc - 2, argv + 2);
     }
     return hubctl_usage_error("unknown command '%s'", cmd);
 }

@@ -5,21 +5,30 @@
 #define HUBCTL_H
 
 #include "hub_buf.h"
+#include "hub_config.h"
+#include "hub_depts.h"
 #include "hub_diag.h"
+#include "hub_rules.h"
 #include "hub_schema.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum { HUBCTL_OK = 0, HUBCTL_INVALID = 1, HUBCTL_USAGE = 2 };
 
 // Options every subcommand understands.
 typedef struct {
     const char *config;   // --config DIR (default $HUB_CONFIG, else "config")
+    bool config_given;    // --config was on the command line
     const char *schemas;  // --schemas DIR (default: from hub.yaml)
     bool json;            // --format json
     bool normalize;       // --normalize
     bool print;           // --print
+    bool explain;         // --explain
+    const char *message;  // --message FILE
+    const char *suite;    // --suite DIR
+    const char *hash_key; // --hash-key FILE
     const char *output;   // -o FILE / --output FILE
     const char *args[64]; // positional arguments
     size_t nargs;
@@ -38,6 +47,24 @@ hubctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // to DIAG. Returns the set or NULL.
 hub_schemas_t *
 hubctl_load_schemas(const hubctl_opts_t *opts, hub_diag_t *diag, char **dir_out);
+
+// The whole configuration, loaded in order: hub.yaml, the schemas,
+// departments.yaml, the rules. Members past the first failure stay NULL.
+typedef struct {
+    hub_config_t config;
+    hub_schemas_t *schemas;
+    hub_depts_t *depts;
+    hub_rules_t *rules;
+} hubctl_conf_t;
+
+// Loads everything OPTS names; problems (and rule warnings) go to DIAG.
+// Returns true when all of it loaded.
+bool
+hubctl_load_conf(const hubctl_opts_t *opts, hubctl_conf_t *conf, hub_diag_t *diag);
+
+// Frees what hubctl_load_conf() loaded.
+void
+hubctl_free_conf(hubctl_conf_t *conf);
 
 // Reads all of PATH ("-" = stdin) into BUF. Prints the reason and returns
 // false on failure.
@@ -58,10 +85,37 @@ hubctl_diag_json(const hub_diag_t *diag);
 void
 hubctl_print_json(struct json_t *j);
 
+// The hash key of CONF into KEY; on failure a dry-run key of zeros, with a
+// warning unless QUIET. True when the real key was read.
+bool
+hubctl_hash_key(const hubctl_conf_t *conf, uint8_t key[32], bool quiet);
+
+// Reads PATH (JSON or msgpack) into MSG and validates it, normalising.
+// Problems go to DIAG; false when it is not a valid message.
+bool
+hubctl_load_message(const char *path, const hubctl_conf_t *conf, hub_msg_t *msg,
+                    hub_diag_t *diag);
+
+// The dry run of one routed message as JSON (new reference): deliveries
+// with rules, released fields and the delivered message; with EXPLAIN,
+// every endpoint not reached and why.
+struct hub_route;
+struct json_t *
+hubctl_route_json(const hubctl_conf_t *conf, const struct hub_route *route,
+                  const hub_msg_t *msg, bool explain);
+
+// rules test --suite DIR.
+int
+hubctl_suite(const hubctl_opts_t *opts);
+
 // Subcommands.
 int
 hubctl_check(int argc, char **argv);
 int
 hubctl_msg(int argc, char **argv);
+int
+hubctl_rules(int argc, char **argv);
+int
+hubctl_keygen(int argc, char **argv);
 
 #endif

@@ -7,14 +7,43 @@
 #include <stdlib.h>
 
 static void
-s_print_json(const hub_schemas_t *set, const char *dir, const hub_diag_t *diag)
+s_print_json(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
 {
-    json_t *o = json_pack("{s:b, s:s, s:i, s:i}", "ok", set != NULL, "schemas_dir",
-                          dir ? dir : "", "types", (json_int_t) (set ? hub_schemas_count(set) : 0),
+    json_t *o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:s?}", "ok", ok, "config",
+                          c->config.dir ? c->config.dir : "", "types",
+                          (json_int_t) (c->schemas ? hub_schemas_count(c->schemas) : 0),
                           "code_tables",
-                          (json_int_t) (set ? hub_schemas_codes_count(set) : 0));
+                          (json_int_t) (c->schemas ? hub_schemas_codes_count(c->schemas) : 0),
+                          "endpoints",
+                          (json_int_t) (c->depts ? hub_depts_endpoint_count(c->depts) : 0),
+                          "rules", (json_int_t) (c->rules ? hub_rules_count(c->rules) : 0),
+                          "ruleset_version", c->rules ? hub_rules_version(c->rules) : NULL);
     json_object_set_new(o, "problems", hubctl_diag_json(diag));
     hubctl_print_json(o);
+}
+
+static void
+s_print_text(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
+{
+    hub_diag_print(diag, stderr);
+    if (!ok) {
+        fprintf(stderr, "hubctl check: configuration refused (%zu error%s)\n",
+                hub_diag_errors(diag), hub_diag_errors(diag) == 1 ? "" : "s");
+        return;
+    }
+    printf("schemas: %zu types, %zu code tables (%s)\n", hub_schemas_count(c->schemas),
+           hub_schemas_codes_count(c->schemas), c->config.schemas_dir);
+    if (!c->rules) {  // --schemas alone
+        printf("ok\n");
+        return;
+    }
+    printf("departments: %zu, endpoints: %zu (%s)\n", hub_depts_count(c->depts),
+           hub_depts_endpoint_count(c->depts), hub_depts_file(c->depts));
+    printf("rules: %zu in %zu files\n", hub_rules_count(c->rules),
+           hub_rules_file_count(c->rules) - 1);
+    printf("rule-set version: %s\n", hub_rules_version(c->rules));
+    size_t warnings = hub_diag_total(diag) - hub_diag_errors(diag);
+    printf("ok%s\n", warnings ? " (with warnings above)" : "");
 }
 
 int
@@ -29,24 +58,14 @@ hubctl_check(int argc, char **argv)
         return hubctl_usage_error("check takes no arguments ('%s')", opts.args[0]);
     }
     hub_diag_t *diag = hub_diag_new();
-    char *dir = NULL;
-    hub_schemas_t *set = hubctl_load_schemas(&opts, diag, &dir);
+    hubctl_conf_t conf;
+    bool ok = hubctl_load_conf(&opts, &conf, diag);
     if (opts.json) {
-        s_print_json(set, dir, diag);
+        s_print_json(&conf, ok, diag);
     } else {
-        hubctl_print_diag(&opts, diag);
-        if (set) {
-            printf("schemas: %zu types, %zu code tables (%s)\n", hub_schemas_count(set),
-                   hub_schemas_codes_count(set), dir);
-            printf("ok\n");
-        } else {
-            fprintf(stderr, "hubctl check: configuration refused (%zu problem%s)\n",
-                    hub_diag_errors(diag), hub_diag_errors(diag) == 1 ? "" : "s");
-        }
+        s_print_text(&conf, ok, diag);
     }
-    int status = set ? HUBCTL_OK : HUBCTL_INVALID;
-    hub_schemas_destroy(&set);
+    hubctl_free_conf(&conf);
     hub_diag_destroy(&diag);
-    free(dir);
-    return status;
+    return ok ? HUBCTL_OK : HUBCTL_INVALID;
 }

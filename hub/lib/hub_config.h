@@ -9,6 +9,8 @@
 typedef struct {
     char *dir;          // the configuration directory, as given
     char *schemas_dir;  // where the schemas are (key 'schemas', default ../schemas)
+    char *departments;  // departments file (key 'departments', default departments.yaml)
+    char *hash_key;     // the keyed-hash secret (key 'hash_key', default keys/hash.key)
 } hub_config_t;
 
 // Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown
@@ -20,6 +22,13 @@ hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag);
 // Frees what hub_config_load() allocated. Safe on a zeroed struct.
 void
 hub_config_free(hub_config_t *self);
+
+// Reads the 32-byte keyed-hash secret from PATH: 64 hex digits (spaces and
+// a newline allowed). Refuses a file that others may read (mode & 077).
+// Errors: HUB_EIO (missing, unreadable, readable by others: DIAG says
+// which), HUB_ECONFIG (not 64 hex digits).
+int
+hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag);
 
 // DIR joined with a relative PATH (an absolute PATH is kept as it is);
 // malloc'd, NULL when out of memory.

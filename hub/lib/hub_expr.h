@@ -29,7 +29,16 @@
 // [..]` wants a list of literals of x's type; `"a" in body.list` tests a list
 // field. age(date path) is an integer: whole years from that date to the
 // message's event_date. A comparison in which a field is absent is false
-// (so `body.x != "a"` is false when x is absent); exists() tests presence.
+// (so `body.x != "a"` is false when x is absent, and so are `body.x in
+// [..]` and `body.x not in [..]`); exists() tests presence.
+//
+// Further: strings and true/false compare only with == and !=; int, money,
+// dates and age() with all six operators. A yearmonth field is a month: it
+// compares (all six operators, in time order) with a month written bare,
+// 2024-03, or quoted, "2024-03", either checked to be a real month.
+// startswith() takes any field held as a string (dates and months too). A
+// path whose type (or code table) differs between the schemas is a
+// `type_mismatch`; one missing from a schema is `unknown_field` naming it.
 //
 // A compiled condition is immutable: any number of threads may evaluate it.
 #ifndef HUB_EXPR_H

@@ -584,7 +584,9 @@ hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed,
             problems++;
             continue;
         }
-        bool known = false;
+        // "x-..." keys hold anchors for the rest of the file (as in
+        // docker-compose): never an error.
+        bool known = strncmp(k, "x-", 2) == 0;
         for (size_t a = 0; allowed && allowed[a] && !known; a++) {
             known = strcmp(allowed[a], k) == 0;
         }

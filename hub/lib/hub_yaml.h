@@ -105,7 +105,8 @@ hub_yaml_expect(const hub_yaml_t *self, int node, hub_yaml_kind_t kind, const ch
                 hub_diag_t *diag);
 
 // Checks the keys of mapping MAP: each must be a scalar, given once, and
-// one of ALLOWED (a NULL-terminated list). Reports every offender with
+// one of ALLOWED (a NULL-terminated list), or begin with "x-" (keys that
+// only hold anchors for reuse). Reports every offender with
 // "unknown key 'dest' (did you mean 'to'?)" or "key 'x' given twice".
 // Returns the number of problems reported.
 size_t

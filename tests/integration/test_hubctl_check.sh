@@ -40,8 +40,7 @@ check "check --format json is not one line" [ "$(wc -l <"$OUT")" -eq 1 ]
 # A private copy of the schemas, named by a config directory of its own.
 
 cp -r "$REPO/schemas" schemas
-mkdir config
-printf '# test configuration\nschemas: ../schemas\n' >config/hub.yaml
+cp -r "$REPO/config" config   # hub.yaml says schemas: ../schemas
 
 hub check --config config
 expect_rc 0

@@ -11,6 +11,7 @@
 static void (*const s_registers[])(void) = {
     test_ids_register,    test_utf8_register,   test_msg_register,    test_codec_register,
     test_json_register,   test_yaml_register,   test_schema_register, test_validate_register,
+    test_expr_register,
 };
 
 int

@@ -10,5 +10,6 @@ void test_json_register(void);
 void test_yaml_register(void);
 void test_schema_register(void);
 void test_validate_register(void);
+void test_expr_register(void);
 
 #endif

@@ -1,0 +1,43 @@
+// Private to hub_rules*.c: the rule set's insides, shared between the
+// loader (hub_rules.c), the law checks (hub_rules_check.c) and the
+// canonical hash (hub_rules_hash.c).
+#ifndef HUB_RULES_INT_H
+#define HUB_RULES_INT_H
+
+#include "hub_arena.h"
+#include "hub_rules.h"
+#include "hub_yaml.h"
+
+struct hub_rules {
+    hub_arena_t *arena;
+    const hub_schemas_t *schemas;
+    const hub_depts_t *depts;
+    hub_rule_t **rules;        // file order
+    size_t nrules, rules_cap;
+    const char **files;        // departments.yaml, then rule files
+    size_t nfiles, files_cap;
+    // index[d * ntypes + t]: rules for department d (hub_depts_at order)
+    // and type t (hub_schemas_at order)
+    const hub_rule_t ***index;
+    size_t *index_n;
+    size_t ndepts, ntypes;
+    char version[65];
+};
+
+// Checks rule R against the law and the configuration; reports errors and
+// returns HUB_ECONFIG when any. Called once per rule after it parsed.
+int
+hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc,
+                     int node, hub_diag_t *diag);
+
+// Warnings over the whole set: rules that never match or overlap,
+// endpoints no rule reaches.
+void
+hub_rules_check_set(const hub_rules_t *self, hub_diag_t *diag);
+
+// Feeds the canonical content of DOC into the SHA-256 state ST (a
+// crypto_hash_sha256_state). Bounded in depth and size.
+void
+hub_rules_hash_doc(void *st, const hub_yaml_t *doc);
+
+#endif
