@@ -15,11 +15,11 @@ OPT     ?= -O3 -g -flto=auto
 SAN     ?=
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla -Wimplicit-fallthrough
-CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) -Ihub/lib -MMD -MP
+CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) $(WARN) $(SAN) -Ihub/lib -Iadapters -MMD -MP
 # -Wno-stringop-overread: GCC 12 at LTO link time misreads diag entries as
 # zero-sized (a known false positive); compile-time warnings stay errors.
 LDFLAGS := $(SAN) $(OPT) -Wno-stringop-overread
-LIBS    := -lyaml -ljansson -lsodium -lm
+LIBS    := -lyaml -ljansson -lsodium -lzmq -llmdb -lm
 
 LIB_SRC    := $(wildcard hub/lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -27,6 +27,13 @@ LIBHUB     := $(BUILD)/libhub.a
 
 HUBCTL_SRC := $(wildcard hub/hubctl/*.c)
 HUBCTL_OBJ := $(HUBCTL_SRC:%.c=$(BUILD)/%.o)
+
+CLIENT_SRC := $(wildcard adapters/*.c)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/%.o)
+LIBCLIENT  := $(BUILD)/libhubclient.a
+
+HUBD_SRC   := $(wildcard hub/hubd/*.c)
+HUBD_OBJ   := $(HUBD_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -38,7 +45,8 @@ FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-BINARIES   := $(BIN)/hubctl
+BINARIES   := $(BIN)/hubctl $(BIN)/hubd
+TOOLS      := $(BUILD)/tools/hubc_tool
 
 .PHONY: all deps run test test-run asan bench fuzz clean format check-format
 .DEFAULT_GOAL := all
@@ -59,7 +67,19 @@ $(LIBHUB): $(LIB_OBJ)
 
 $(BIN)/hubctl: $(HUBCTL_OBJ) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(HUBCTL_OBJ) $(LIBHUB) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(HUBCTL_OBJ) $(LIBHUB) $(LIBS) -lzmq
+
+$(LIBCLIENT): $(CLIENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBCLIENT) $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/hubd: $(HUBD_OBJ) $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJ) $(LIBHUB) $(LIBS) -lzmq
 
 $(UNIT_BIN): $(UNIT_OBJ) $(LIBHUB)
 	@mkdir -p $(dir $@)
@@ -74,13 +94,13 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBHUB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The whole suite against whatever BUILD/BIN say (asan reuses it).
-test-run: $(BINARIES) $(UNIT_BIN) $(FUZZ_REPLAY)
+test-run: $(BINARIES) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY)
 	$(UNIT_BIN)
 	@for t in $(FUZZ_TARGETS); do \
 	    echo "fuzz corpus replay: $$t"; \
 	    $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
-	HUB_BIN=$(abspath $(BIN)) sh tests/integration/run.sh
+	HUB_BIN=$(abspath $(BIN)) HUB_TOOLS=$(abspath $(BUILD)/tools) sh tests/integration/run.sh
 	$(BIN)/hubctl check --config config
 	$(BIN)/hubctl rules test --suite config/tests
 
@@ -117,4 +137,4 @@ format:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(HUBD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

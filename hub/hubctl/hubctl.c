@@ -20,6 +20,7 @@ static const char s_help[] =
     "  rules test --message FILE     dry run: the endpoints a message reaches, under which\n"
     "      [--explain]               rules, with exactly what each receives (and why not)\n"
     "  rules test --suite DIR        run the YAML rule tests in DIR (config/tests)\n"
+    "  keygen NAME [--dir DIR]       a CURVE keypair: DIR/NAME.pub and DIR/NAME.key (mode 600)\n"
     "  keygen --hash-key FILE        create the hub's keyed-hash secret (mode 600)\n"
     "  msg validate FILE...          validate messages (JSON or msgpack) against their schemas\n"
     "      [--normalize] [--print]   rewrite values into canonical form; print the message\n"
@@ -65,7 +66,7 @@ s_takes_value(const char *name)
     return strcmp(name, "config") == 0 || strcmp(name, "schemas") == 0 ||
            strcmp(name, "format") == 0 || strcmp(name, "output") == 0 ||
            strcmp(name, "message") == 0 || strcmp(name, "suite") == 0 ||
-           strcmp(name, "hash-key") == 0;
+           strcmp(name, "hash-key") == 0 || strcmp(name, "dir") == 0;
 }
 
 // Stores option NAME's VALUE into OPTS.
@@ -97,6 +98,8 @@ s_set_option(hubctl_opts_t *opts, const char *name, const char *value)
         opts->suite = value;
     } else if (strcmp(name, "hash-key") == 0) {
         opts->hash_key = value;
+    } else if (strcmp(name, "dir") == 0) {
+        opts->dir = value;
     }
     return true;
 }
@@ -177,7 +180,11 @@ hubctl_load_conf(const hubctl_opts_t *opts, hubctl_conf_t *conf, hub_diag_t *dia
     if (hub_config_load(&conf->config, opts->config, diag) != HUB_OK) {
         return false;
     }
-    const char *sdir = opts->schemas ? opts->schemas : conf->config.schemas_dir;
+    if (opts->schemas) {
+        free(conf->config.schemas_dir);
+        conf->config.schemas_dir = strdup(opts->schemas);
+    }
+    const char *sdir = conf->config.schemas_dir;
     if (hub_schemas_load(&conf->schemas, sdir, diag) != HUB_OK ||
         hub_depts_load(&conf->depts, conf->config.departments, conf->schemas, diag) != HUB_OK) {
         return false;

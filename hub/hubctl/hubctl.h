@@ -29,6 +29,7 @@ typedef struct {
     const char *message;  // --message FILE
     const char *suite;    // --suite DIR
     const char *hash_key; // --hash-key FILE
+    const char *dir;      // --dir DIR
     const char *output;   // -o FILE / --output FILE
     const char *args[64]; // positional arguments
     size_t nargs;

@@ -3,6 +3,7 @@
 // file, changes some of its fields, routes it and compares what each
 // endpoint would receive with what the case expects. A failure prints as a
 // diff: what was expected, what came out.
+#include "hub_codec.h"
 #include "hub_config.h"
 #include "hub_error.h"
 #include "hub_json.h"
@@ -312,8 +313,10 @@ s_prepare(s_case_t *c, int node, const char *dir, hub_diag_t *diag)
     }
     char *path = hub_config_path(dir, file);
     hub_buf_t buf = HUB_BUF_INIT;
-    bool ok = path && hubctl_read_file(path, &buf) &&
-              hub_json_to_msg(c->msg, (const char *) buf.data, buf.len, path, diag) == HUB_OK;
+    bool ok = path && hubctl_read_file(path, &buf);
+    bool json = ok && buf.len && buf.data[0] == '{';
+    ok = ok && (json ? hub_json_to_msg(c->msg, (const char *) buf.data, buf.len, path, diag)
+                     : hub_codec_decode(c->msg, buf.data, buf.len, NULL, diag)) == HUB_OK;
     hub_buf_free(&buf);
     free(path);
     int set = hub_yaml_get(c->doc, node, "set");

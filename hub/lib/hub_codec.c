@@ -426,6 +426,13 @@ s_read_str(s_reader_t *r, const char **s, size_t *len)
         r->p = (const uint8_t *) *s + bad;
         return s_fail(r, HUB_EDECODE, "invalid_utf8", "string is not valid UTF-8");
     }
+    // U+0000 travels in neither form: JSON text cannot hold it unescaped
+    // and C strings end at it, so one message would read two ways.
+    const char *nul = rc == HUB_OK ? memchr(*s, 0, *len) : NULL;
+    if (nul) {
+        r->p = (const uint8_t *) nul;
+        return s_fail(r, HUB_EDECODE, "invalid_utf8", "string holds a NUL character (U+0000)");
+    }
     return rc;
 }
 

@@ -5,11 +5,68 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <zmq.h>
 #include <string.h>
 
-static const char *const s_keys[] = {"schemas", "departments", "hash_key", NULL};
+static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",     "listen",
+                                     "server_key", "keys",        "store",        "store_map_size",
+                                     "heartbeat_ms", "ack_timeout_ms", "batch_max", NULL};
+
+// Reads an optional positive integer setting KEY into *OUT.
+static int
+s_get_uint(const hub_yaml_t *doc, int root, const char *key, uint64_t max, uint64_t *out,
+           hub_diag_t *diag)
+{
+    int64_t v;
+    int rc = hub_yaml_get_int(doc, root, key, false, &v, diag);
+    if (rc == HUB_ENOTFOUND) {
+        return HUB_OK;
+    }
+    if (rc == HUB_OK && (v <= 0 || (uint64_t) v > max)) {
+        hub_yaml_error(doc, hub_yaml_get(doc, root, key), diag, "bad_value",
+                       "'%s' must be between 1 and %llu", key, (unsigned long long) max);
+        rc = HUB_ECONFIG;
+    }
+    if (rc == HUB_OK) {
+        *out = (uint64_t) v;
+    }
+    return rc;
+}
+
+// The daemon's settings, with their defaults.
+static int
+s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t *diag)
+{
+    const char *listen = "tcp://127.0.0.1:7400", *skey = "keys/hub.key", *keys = "keys",
+               *store = "../var/store";
+    uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512;
+    int rc = 0;
+    if (root) {
+        rc |= hub_yaml_get_str(doc, root, "listen", false, &listen, diag) == HUB_ECONFIG;
+        rc |= hub_yaml_get_str(doc, root, "server_key", false, &skey, diag) == HUB_ECONFIG;
+        rc |= hub_yaml_get_str(doc, root, "keys", false, &keys, diag) == HUB_ECONFIG;
+        rc |= hub_yaml_get_str(doc, root, "store", false, &store, diag) == HUB_ECONFIG;
+        rc |= s_get_uint(doc, root, "store_map_size", 1ull << 40, &map, diag) != HUB_OK;
+        rc |= s_get_uint(doc, root, "heartbeat_ms", 3600000, &hb, diag) != HUB_OK;
+        rc |= s_get_uint(doc, root, "ack_timeout_ms", 86400000, &ack, diag) != HUB_OK;
+        rc |= s_get_uint(doc, root, "batch_max", 65536, &batch, diag) != HUB_OK;
+    }
+    out->listen = strdup(listen);
+    out->server_key = hub_config_path(out->dir, skey);
+    out->keys_dir = hub_config_path(out->dir, keys);
+    out->store = hub_config_path(out->dir, store);
+    out->store_map_size = (size_t) map;
+    out->heartbeat_ms = (unsigned) hb;
+    out->ack_timeout_ms = (unsigned) ack;
+    out->batch_max = (unsigned) batch;
+    if (!out->listen || !out->server_key || !out->keys_dir || !out->store) {
+        return HUB_ENOMEM;
+    }
+    return rc ? HUB_ECONFIG : HUB_OK;
+}
 
 char *
 hub_config_path(const char *dir, const char *path)
@@ -60,6 +117,9 @@ hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag)
         rc = out->dir && out->schemas_dir && out->departments && out->hash_key ? HUB_OK
                                                                                : HUB_ENOMEM;
     }
+    if (rc == HUB_OK) {
+        rc = s_daemon_settings(out, doc, root, diag);
+    }
     hub_yaml_destroy(&doc);
     if (rc) {
         hub_config_free(out);
@@ -74,7 +134,11 @@ hub_config_free(hub_config_t *self)
     free(self->schemas_dir);
     free(self->departments);
     free(self->hash_key);
-    self->dir = self->schemas_dir = self->departments = self->hash_key = NULL;
+    free(self->listen);
+    free(self->server_key);
+    free(self->keys_dir);
+    free(self->store);
+    memset(self, 0, sizeof *self);
 }
 
 static int
@@ -127,3 +191,43 @@ hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag)
     }
     return HUB_OK;
 }
+
+int
+hub_config_read_z85(const char *path, bool secret, uint8_t key[32], char z85[41], hub_diag_t *diag)
+{
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    if (!f || fstat(fileno(f), &st) != 0) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot read the key: %s", strerror(errno));
+        if (f) {
+            fclose(f);
+        }
+        return HUB_EIO;
+    }
+    char text[64] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    if (secret && (st.st_mode & 077)) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "key_mode", path,
+                     "secret key readable by others (mode %03o): chmod 600 it",
+                     (unsigned) (st.st_mode & 0777));
+        return HUB_EIO;
+    }
+    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) {
+        text[--n] = '\0';
+    }
+    uint8_t tmp[32];
+    if (n != 40 || !zmq_z85_decode(tmp, text)) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "bad_key", path,
+                     "not a CURVE key (40 Z85 characters, as hubctl keygen writes)");
+        return HUB_ECONFIG;
+    }
+    if (key) {
+        memcpy(key, tmp, 32);
+    }
+    if (z85) {
+        memcpy(z85, text, 41);
+    }
+    return HUB_OK;
+}
+

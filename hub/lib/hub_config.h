@@ -6,11 +6,23 @@
 
 #include "hub_diag.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 typedef struct {
     char *dir;          // the configuration directory, as given
     char *schemas_dir;  // where the schemas are (key 'schemas', default ../schemas)
     char *departments;  // departments file (key 'departments', default departments.yaml)
     char *hash_key;     // the keyed-hash secret (key 'hash_key', default keys/hash.key)
+    char *listen;       // hubd's ZeroMQ endpoint (key 'listen', default tcp://127.0.0.1:7400)
+    char *server_key;   // hubd's CURVE secret key file (key 'server_key', default keys/hub.key)
+    char *keys_dir;     // where endpoint public keys are (key 'keys', default keys)
+    char *store;        // the LMDB directory (key 'store', default ../var/store)
+    size_t store_map_size;   // bytes (key 'store_map_size', default 1 GiB)
+    unsigned heartbeat_ms;   // (key 'heartbeat_ms', default 5000)
+    unsigned ack_timeout_ms; // (key 'ack_timeout_ms', default 30000)
+    unsigned batch_max;      // messages per group commit (key 'batch_max', default 512)
 } hub_config_t;
 
 // Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown
@@ -29,6 +41,13 @@ hub_config_free(hub_config_t *self);
 // which), HUB_ECONFIG (not 64 hex digits).
 int
 hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag);
+
+// Reads a Z85 CURVE key file (40 characters, as `hubctl keygen` writes)
+// into KEY (32 bytes) and/or Z85 (41 bytes, NUL-terminated); either may be
+// NULL. SECRET: refuse a file others may read. Errors: HUB_EIO, HUB_ECONFIG.
+int
+hub_config_read_z85(const char *path, bool secret, uint8_t key[32], char z85[41],
+                    hub_diag_t *diag);
 
 // DIR joined with a relative PATH (an absolute PATH is kept as it is);
 // malloc'd, NULL when out of memory.

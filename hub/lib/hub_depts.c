@@ -16,6 +16,7 @@ typedef struct {
 
 struct hub_depts {
     hub_arena_t *arena;
+    const hub_schemas_t *schemas;  // for the division table while loading
     const char *file;
     hub_dept_t *depts;
     size_t ndepts;
@@ -86,6 +87,13 @@ s_add_endpoint(hub_depts_t *self, const hub_yaml_t *doc, int node, const char *d
     char detail[HUB_IDS_DETAIL_MAX];
     if (hub_division_check(div, strlen(div), detail, sizeof detail) != HUB_IDS_OK) {
         hub_yaml_error(doc, node, diag, "bad_value", "endpoint division '%s': %s", div, detail);
+        return HUB_ECONFIG;
+    }
+    const hub_codes_t *table = hub_schemas_codes(self->schemas, "division");
+    if (table && strncmp(div, "5134", 4) == 0 && !hub_codes_find(table, div, 6)) {
+        hub_yaml_error(doc, node, diag, "unknown_code",
+                       "endpoint division '%s': %.6s is not a Liangshan division (GB/T 2260)", div,
+                       div);
         return HUB_ECONFIG;
     }
     char id[128];
@@ -307,6 +315,7 @@ hub_depts_load(hub_depts_t **out, const char *path, const hub_schemas_t *schemas
         return HUB_ENOMEM;
     }
     self->file = s_dup(self, path);
+    self->schemas = schemas;
     rc = s_load_doc(self, doc, schemas, diag);
     hub_yaml_destroy(&doc);
     if (rc) {

@@ -18,6 +18,7 @@ static const s_error_t s_errors[] = {
     [HUB_EINVALID] = {"HUB_EINVALID", "message breaks its schema"},
     [HUB_ENOTFOUND] = {"HUB_ENOTFOUND", "not found"},
     [HUB_EEXIST] = {"HUB_EEXIST", "already exists"},
+    [HUB_EFULL] = {"HUB_EFULL", "store full"},
 };
 
 static const s_error_t *

@@ -16,6 +16,7 @@ enum {
     HUB_EINVALID = 7,   // a message is well-formed but breaks its schema
     HUB_ENOTFOUND = 8,  // the thing asked for does not exist
     HUB_EEXIST = 9,     // the thing to create exists already
+    HUB_EFULL = 10,     // the store's map is full (grow the map or free space)
 };
 
 // The short stable name of CODE ("HUB_EDECODE"), for logs and JSON output.

@@ -112,7 +112,7 @@ s_value(const hub_expr_t *self, const hub_msg_t *msg, size_t at, s_val_t *out)
         return s_read(s_field(self, msg, n), (he_cls_t) n->cls, out);
     case HE_AGE:
         return s_age(self, msg, n, out);
-    default:  // a condition compared as true/false
+    default: // a condition compared as true/false
         out->i = s_eval(self, msg, at);
         return true;
     }
@@ -154,7 +154,7 @@ s_cmp(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
 {
     s_val_t a, b;
     if (!s_value(self, msg, n->a, &a) || !s_value(self, msg, n->b, &b)) {
-        return false;  // an absent field makes every comparison false
+        return false; // an absent field makes every comparison false
     }
     return s_test((he_op_t) n->op, s_order((he_cls_t) n->cls, &a, &b));
 }
@@ -164,7 +164,7 @@ s_in(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
 {
     s_val_t x, item;
     if (!s_value(self, msg, n->a, &x)) {
-        return false;  // "not in" too: an absent field is in no list and out of none
+        return false; // "not in" too: an absent field is in no list and out of none
     }
     bool found = false;
     for (size_t k = 0; k < n->n && !found; k++) {
@@ -204,7 +204,7 @@ static bool
 s_chain(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
 {
     he_kind_t kind = (he_kind_t) n->kind;
-    bool stop = kind == HE_OR;  // the value that decides the chain
+    bool stop = kind == HE_OR; // the value that decides the chain
     for (; n->kind == kind; n = &self->nodes[n->a]) {
         if (s_eval(self, msg, n->b) == stop) {
             return stop;
@@ -236,7 +236,7 @@ s_eval(const hub_expr_t *self, const hub_msg_t *msg, size_t at)
     }
     case HE_STARTS:
         return s_starts(self, msg, n);
-    default:  // true, false, a bool field
+    default: // true, false, a bool field
         return s_value(self, msg, at, &v) && v.i != 0;
     }
 }
@@ -306,7 +306,7 @@ hub_expr_compile(hub_expr_t **out, const char *src, size_t len, const hub_schema
 {
     assert(out && (src || len == 0) && (schemas || nschemas == 0));
     *out = NULL;
-    he_parser_t *p = calloc(1, sizeof *p);  // its node table is too big for the stack
+    he_parser_t *p = calloc(1, sizeof *p); // its node table is too big for the stack
     if (!p) {
         return HUB_ENOMEM;
     }

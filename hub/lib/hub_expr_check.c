@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S_MAX_CODES 256  // tables longer than this get no "did you mean"
+#define S_MAX_CODES 256 // tables longer than this get no "did you mean"
 
 const char *
 he_cls_name(he_cls_t c)
@@ -35,8 +35,8 @@ he_check_not_list(he_parser_t *p, const he_opnd_t *o)
     }
     const char *t;
     int n = s_text(p, o, &t);
-    he_error(p, o->off, "type_mismatch", "'%.*s' is a list: test an item with \"x\" in %.*s", n,
-             t, n, t);
+    he_error(p, o->off, "type_mismatch", "'%.*s' is a list: test an item with \"x\" in %.*s", n, t,
+             n, t);
     return false;
 }
 
@@ -67,14 +67,14 @@ static bool
 s_check_code(he_parser_t *p, const hub_codes_t *codes, const he_opnd_t *lit)
 {
     const he_node_t *n = &p->nodes[lit->node];
-    const char *s = p->pool + n->off;  // NUL-terminated, no NUL inside
+    const char *s = p->pool + n->off; // NUL-terminated, no NUL inside
     if (hub_codes_find(codes, s, n->len)) {
         return true;
     }
     char hint[160];
     s_code_hint(codes, s, n->len, hint, sizeof hint);
-    he_error(p, lit->off, "type_mismatch", "'%.*s' is not a code of %s%s",
-             he_clip(s, n->len, 64), s, hub_codes_name(codes), hint);
+    he_error(p, lit->off, "type_mismatch", "'%.*s' is not a code of %s%s", he_clip(s, n->len, 64),
+             s, hub_codes_name(codes), hint);
     return false;
 }
 
@@ -86,8 +86,7 @@ s_month_string(he_parser_t *p, he_opnd_t *lit)
     const char *s = p->pool + n->off;
     if (hub_yearmonth_check(s, n->len) != HUB_IDS_OK) {
         he_error(p, lit->off, "type_mismatch",
-                 "'%.*s' is not a month: write it as YYYY-MM (2024-01)", he_clip(s, n->len, 64),
-                 s);
+                 "'%.*s' is not a month: write it as YYYY-MM (2024-01)", he_clip(s, n->len, 64), s);
         return false;
     }
     n->cls = HE_C_YM;
@@ -97,8 +96,7 @@ s_month_string(he_parser_t *p, he_opnd_t *lit)
 
 // How to write the literal LIT so that it compares with FIELD.
 static void
-s_fix(const he_parser_t *p, const he_opnd_t *field, const he_opnd_t *lit, char *fix,
-      size_t size)
+s_fix(const he_parser_t *p, const he_opnd_t *field, const he_opnd_t *lit, char *fix, size_t size)
 {
     const he_node_t *n = &p->nodes[lit->node];
     const char *s = p->pool + n->off;
@@ -119,7 +117,8 @@ s_fix(const he_parser_t *p, const he_opnd_t *field, const he_opnd_t *lit, char *
         snprintf(fix, size, ": write a month as YYYY-MM (2024-01)");
     } else if (f == HE_C_STR && l == HE_C_INT) {
         snprintf(fix, size, ": write \"%lld\" in double quotes", v);
-    } else if (f == HE_C_BOOL && l == HE_C_STR && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
+    } else if (f == HE_C_BOOL && l == HE_C_STR &&
+               (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
         snprintf(fix, size, ": write %s without quotes", s);
     } else {
         fix[0] = '\0';

@@ -34,7 +34,7 @@ he_clip(const char *s, size_t len, size_t max)
         return (int) len;
     }
     while (max > 0 && ((unsigned char) s[max] & 0xC0) == 0x80) {
-        max--;  // do not start the cut inside a character
+        max--; // do not start the cut inside a character
     }
     return (int) max;
 }
@@ -160,8 +160,8 @@ s_number_token(he_parser_t *p, const char *s, size_t len)
 {
     bool neg = s[0] == '-';
     size_t start = neg ? 1 : 0, whole = s_digits(s + start, len - start);
-    size_t frac = start + whole < len ? s_digits(s + start + whole + 1, len - start - whole - 1)
-                                      : 0;
+    size_t frac =
+        start + whole < len ? s_digits(s + start + whole + 1, len - start - whole - 1) : 0;
     int64_t w = 0, f = 0;
     bool is_int = start + whole == len;
     bool is_dec = !is_int && s[start + whole] == '.' && frac > 0 && start + whole + 1 + frac == len;
@@ -194,7 +194,7 @@ static void
 s_number(he_parser_t *p)
 {
     size_t start = p->pos;
-    p->pos++;  // a digit or '-'
+    p->pos++; // a digit or '-'
     while (p->pos < p->len && (s_word_char(p->src[p->pos]) || p->src[p->pos] == '-')) {
         p->pos++;
     }
@@ -246,16 +246,18 @@ typedef struct {
 } s_punct_t;
 
 static const s_punct_t s_puncts[] = {
-    {"==", HE_T_OP, HE_EQ},     {"!=", HE_T_OP, HE_NE},     {"<=", HE_T_OP, HE_LE},
-    {">=", HE_T_OP, HE_GE},     {"<", HE_T_OP, HE_LT},      {">", HE_T_OP, HE_GT},
-    {"(", HE_T_LPAREN, HE_EQ},  {")", HE_T_RPAREN, HE_EQ},  {"[", HE_T_LBRACK, HE_EQ},
-    {"]", HE_T_RBRACK, HE_EQ},  {",", HE_T_COMMA, HE_EQ},
+    {"==", HE_T_OP, HE_EQ},    {"!=", HE_T_OP, HE_NE},    {"<=", HE_T_OP, HE_LE},
+    {">=", HE_T_OP, HE_GE},    {"<", HE_T_OP, HE_LT},     {">", HE_T_OP, HE_GT},
+    {"(", HE_T_LPAREN, HE_EQ}, {")", HE_T_RPAREN, HE_EQ}, {"[", HE_T_LBRACK, HE_EQ},
+    {"]", HE_T_RBRACK, HE_EQ}, {",", HE_T_COMMA, HE_EQ},
 };
 
 // Spellings from other languages, and what to write instead.
 static const char *const s_foreign[][2] = {
-    {"&&", "write 'and'"},       {"||", "write 'or'"},
-    {"=", "write '==' to compare"}, {"!", "write 'not' or '!='"},
+    {"&&", "write 'and'"},
+    {"||", "write 'or'"},
+    {"=", "write '==' to compare"},
+    {"!", "write 'not' or '!='"},
     {"'", "strings are written in double quotes"},
 };
 
@@ -279,8 +281,7 @@ s_bad_char(he_parser_t *p)
     } else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
         he_error(p, p->pos, "expr_syntax", "unexpected control character U+%04lX", cp);
     } else {
-        he_error(p, p->pos, "expr_syntax", "unexpected character '%.*s' (U+%04lX)", (int) n, s,
-                 cp);
+        he_error(p, p->pos, "expr_syntax", "unexpected character '%.*s' (U+%04lX)", (int) n, s, cp);
     }
 }
 
@@ -304,7 +305,7 @@ void
 he_next(he_parser_t *p)
 {
     if (p->failed) {
-        return;  // he_error left an end token
+        return; // he_error left an end token
     }
     s_skip_space(p);
     p->tok = (he_tok_t){.kind = HE_T_END, .off = p->pos};

@@ -17,21 +17,24 @@
 // A field path resolved against every schema.
 typedef struct {
     he_where_t where;
-    int slot;  // envelope or subject slot
+    int slot; // envelope or subject slot
     hub_ftype_t type, item;
     const hub_codes_t *codes;
 } s_field_t;
 
-#define S_MAX_NAMES 256  // candidates for "did you mean"
+#define S_MAX_NAMES 256 // candidates for "did you mean"
 
-static const char *const s_keywords[] = {"and", "or", "not", "in", "true", "false", "yuan", "fen",
-                                         NULL};
+static const char *const s_keywords[] = {"and",   "or",   "not", "in", "true",
+                                         "false", "yuan", "fen", NULL};
 static const char *const s_functions[] = {"exists", "startswith", "age", NULL};
 
 static const hub_ftype_t s_env_types[HUB_ENV_COUNT] = {
-    [HUB_ENV_ID] = HUB_FT_MSG_ID,          [HUB_ENV_TYPE] = HUB_FT_STRING,
-    [HUB_ENV_SCHEMA_VERSION] = HUB_FT_INT, [HUB_ENV_SOURCE] = HUB_FT_STRING,
-    [HUB_ENV_SOURCE_REF] = HUB_FT_STRING,  [HUB_ENV_EVENT_DATE] = HUB_FT_DATE,
+    [HUB_ENV_ID] = HUB_FT_MSG_ID,
+    [HUB_ENV_TYPE] = HUB_FT_STRING,
+    [HUB_ENV_SCHEMA_VERSION] = HUB_FT_INT,
+    [HUB_ENV_SOURCE] = HUB_FT_STRING,
+    [HUB_ENV_SOURCE_REF] = HUB_FT_STRING,
+    [HUB_ENV_EVENT_DATE] = HUB_FT_DATE,
     [HUB_ENV_RECORDED_AT] = HUB_FT_DATETIME,
 };
 
@@ -55,7 +58,7 @@ s_cls_of(hub_ftype_t t)
     case HUB_FT_LIST:
         return HE_C_LIST;
     default:
-        return HE_C_STR;  // every other type is held as a string
+        return HE_C_STR; // every other type is held as a string
     }
 }
 
@@ -231,8 +234,8 @@ s_type_desc(const hub_field_spec_t *f, char *buf, size_t size)
 {
     const char *codes = f->codes ? hub_codes_name(f->codes) : NULL;
     if (f->type == HUB_FT_LIST) {
-        snprintf(buf, size, "a list of %s%s%s", hub_ftype_name(f->item_type),
-                 codes ? " over " : "", codes ? codes : "");
+        snprintf(buf, size, "a list of %s%s%s", hub_ftype_name(f->item_type), codes ? " over " : "",
+                 codes ? codes : "");
     } else {
         snprintf(buf, size, "%s%s%s", hub_ftype_name(f->type), codes ? " over " : "",
                  codes ? codes : "");
@@ -299,10 +302,10 @@ s_path(he_parser_t *p, he_opnd_t *o)
     if (!s_resolve(p, &f)) {
         return false;
     }
-    he_node_t n = {.kind = HE_PATH, .cls = s_cls_of(f.type), .where = f.where,
-                   .n = (uint16_t) f.slot};
+    he_node_t n = {
+        .kind = HE_PATH, .cls = s_cls_of(f.type), .where = f.where, .n = (uint16_t) f.slot};
     if (f.where == HE_W_BODY) {
-        n.off = (uint32_t) p->tok.off + 5;  // the pool starts with the source
+        n.off = (uint32_t) p->tok.off + 5; // the pool starts with the source
         n.len = (uint32_t) p->tok.len - 5;
     }
     o->cls = n.cls;
@@ -337,7 +340,7 @@ s_string_lit(he_parser_t *p, he_opnd_t *o)
         return false;
     }
     char *dst = p->pool + off;
-    for (size_t i = 0; i + 2 < p->tok.len; i++) {  // between the quotes
+    for (size_t i = 0; i + 2 < p->tok.len; i++) { // between the quotes
         i += s[i] == '\\';
         dst[len++] = s[i];
     }
@@ -450,9 +453,11 @@ s_startswith(he_parser_t *p)
     if (!s_string_lit(p, &pre) || !s_close_call(p, "startswith")) {
         return -1;
     }
-    return s_add(p, (he_node_t){.kind = HE_STARTS, .cls = HE_C_BOOL, .a = (uint16_t) f.node,
-                                .b = (uint16_t) pre.node},
-                 f.off);
+    return s_add(
+        p,
+        (he_node_t){
+            .kind = HE_STARTS, .cls = HE_C_BOOL, .a = (uint16_t) f.node, .b = (uint16_t) pre.node},
+        f.off);
 }
 
 static int
@@ -471,8 +476,10 @@ s_exists_or_age(he_parser_t *p, bool age, he_opnd_t *o)
         return -1;
     }
     o->cls = age ? HE_C_INT : HE_C_BOOL;
-    return s_add(p, (he_node_t){.kind = age ? HE_AGE : HE_EXISTS, .cls = (uint8_t) o->cls,
-                                .a = (uint16_t) f.node},
+    return s_add(p,
+                 (he_node_t){.kind = age ? HE_AGE : HE_EXISTS,
+                             .cls = (uint8_t) o->cls,
+                             .a = (uint16_t) f.node},
                  o->off);
 }
 
@@ -493,8 +500,8 @@ s_call(he_parser_t *p, he_opnd_t *o)
                  hint ? hint : "", hint ? "'?)" : ")");
         return false;
     }
-    he_next(p);  // the name
-    he_next(p);  // '('
+    he_next(p); // the name
+    he_next(p); // '('
     o->cls = HE_C_BOOL;
     o->node = fn == 1 ? s_startswith(p) : s_exists_or_age(p, fn == 2, o);
     o->len = p->tok.off - o->off;
@@ -586,8 +593,12 @@ s_compare(he_parser_t *p, he_opnd_t *l)
         return -1;
     }
     he_cls_t cls = l->lit && !r.lit ? r.cls : l->cls;
-    return s_add(p, (he_node_t){.kind = HE_CMP, .cls = (uint8_t) cls, .op = (uint8_t) op,
-                                .a = (uint16_t) l->node, .b = (uint16_t) r.node},
+    return s_add(p,
+                 (he_node_t){.kind = HE_CMP,
+                             .cls = (uint8_t) cls,
+                             .op = (uint8_t) op,
+                             .a = (uint16_t) l->node,
+                             .b = (uint16_t) r.node},
                  at);
 }
 
@@ -627,8 +638,13 @@ s_in_list(he_parser_t *p, he_opnd_t *x, bool not_in, size_t at)
         return -1;
     }
     he_next(p);
-    return s_add(p, (he_node_t){.kind = HE_IN, .cls = (uint8_t) x->cls, .op = not_in,
-                                .a = (uint16_t) x->node, .b = (uint16_t) first, .n = (uint16_t) n},
+    return s_add(p,
+                 (he_node_t){.kind = HE_IN,
+                             .cls = (uint8_t) x->cls,
+                             .op = not_in,
+                             .a = (uint16_t) x->node,
+                             .b = (uint16_t) first,
+                             .n = (uint16_t) n},
                  at);
 }
 
@@ -653,8 +669,12 @@ s_in(he_parser_t *p, he_opnd_t *x)
     if (!s_operand(p, &list) || !he_check_has(p, x, &list, not_in)) {
         return -1;
     }
-    return s_add(p, (he_node_t){.kind = HE_HAS, .cls = (uint8_t) list.item, .op = not_in,
-                                .a = (uint16_t) x->node, .b = (uint16_t) list.node},
+    return s_add(p,
+                 (he_node_t){.kind = HE_HAS,
+                             .cls = (uint8_t) list.item,
+                             .op = not_in,
+                             .a = (uint16_t) x->node,
+                             .b = (uint16_t) list.node},
                  at);
 }
 
@@ -693,7 +713,8 @@ s_not(he_parser_t *p)
     he_next(p);
     int a = s_not(p);
     p->depth--;
-    return a < 0 ? -1 : s_add(p, (he_node_t){.kind = HE_NOT, .cls = HE_C_BOOL, .a = (uint16_t) a}, at);
+    return a < 0 ? -1
+                 : s_add(p, (he_node_t){.kind = HE_NOT, .cls = HE_C_BOOL, .a = (uint16_t) a}, at);
 }
 
 // A chain "x and y and z" makes a left-leaning tree; evaluation walks its
@@ -707,8 +728,11 @@ s_chain(he_parser_t *p, const char *word, he_kind_t kind, int (*next)(he_parser_
         he_next(p);
         int right = next(p);
         left = right < 0 ? -1
-                         : s_add(p, (he_node_t){.kind = kind, .cls = HE_C_BOOL,
-                                                .a = (uint16_t) left, .b = (uint16_t) right},
+                         : s_add(p,
+                                 (he_node_t){.kind = kind,
+                                             .cls = HE_C_BOOL,
+                                             .a = (uint16_t) left,
+                                             .b = (uint16_t) right},
                                  at);
     }
     return left;

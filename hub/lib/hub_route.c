@@ -229,8 +229,10 @@ s_delivery_for(hub_route_t *self, const hub_endpoint_t *e, const hub_rule_t *r,
                const hub_msg_t *from, int *rc)
 {
     const hub_schema_t *derived = r->derive;
+    // One delivery per endpoint and message: the forwarded message, or each
+    // derived one (two rules deriving the same type make two messages).
     for (size_t i = 0; i < self->ndel; i++) {
-        if (self->del[i].pub.endpoint == e && self->del[i].pub.derived == derived) {
+        if (self->del[i].pub.endpoint == e && self->del[i].from == from) {
             return &self->del[i];
         }
     }
@@ -313,8 +315,11 @@ s_apply_rule(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
     int rc = HUB_OK;
     const hub_msg_t *from = r->derive ? s_derive(self, r, msg, schemas, diag, &rc) : msg;
     if (!from) {
+        // A derived message that comes out invalid (a source field it needs
+        // is absent) is skipped with the reason in DIAG; the rest of the
+        // routing goes on.
         S_NOTE(self, t, "the derived %s is not valid", r->derive->type);
-        return rc;
+        return rc == HUB_EINVALID ? HUB_OK : rc;
     }
     for (size_t i = 0; i < r->nto && !rc; i++) {
         const hub_endpoint_t *e = s_resolve(self, &r->to[i], msg, depts, schemas, t);

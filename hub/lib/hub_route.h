@@ -65,8 +65,10 @@ hub_route_destroy(hub_route_t **self_p);
 // Routes MSG (valid, its source the authenticated identity) under RULES.
 // KEY is the hub's hash key (for `hash` masking). Errors: HUB_ENOMEM;
 // HUB_ELIMIT (more than HUB_ROUTE_MAX_DELIVERIES endpoints or
-// HUB_ROUTE_MAX_FIELDS fields in one delivery); HUB_EINVALID (a derived
-// message did not come out valid: reported in DIAG, which may be NULL).
+// HUB_ROUTE_MAX_FIELDS fields in one delivery). A derived message that
+// does not come out valid (a source field it needs is absent) is skipped:
+// its problems go to DIAG (may be NULL), the trace notes it, the rest of
+// the routing goes on.
 int
 hub_route_run(hub_route_t *self, const hub_rules_t *rules, const hub_depts_t *depts,
               const hub_schemas_t *schemas, const hub_msg_t *msg, const uint8_t key[HUB_MASK_KEY_SIZE],

@@ -2,6 +2,7 @@
 
 #include "hub_config.h"
 #include "hub_error.h"
+#include "hub_validate.h"
 
 #include <dirent.h>
 #include <sodium.h>
@@ -109,6 +110,28 @@ s_parse_head(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r, 
     return rc ? HUB_ECONFIG : HUB_OK;
 }
 
+// " (did you mean 'x'?)" for WORD among the departments, endpoints or
+// types, written into BUF ("" when nothing is near).
+static const char *
+s_hint(const hub_rules_t *self, const char *word, int what, char *buf, size_t size)
+{
+    const char *names[256] = {NULL};
+    size_t n = 0;
+    for (size_t i = 0; what == 0 && i < hub_depts_count(self->depts) && n < 255; i++) {
+        names[n++] = hub_depts_at(self->depts, i)->id;
+    }
+    for (size_t i = 0; what == 1 && i < hub_depts_endpoint_count(self->depts) && n < 255; i++) {
+        names[n++] = hub_depts_endpoint_at(self->depts, i)->id;
+    }
+    for (size_t i = 0; what == 2 && i < hub_schemas_count(self->schemas) && n < 255; i++) {
+        names[n++] = hub_schemas_at(self->schemas, i)->type;
+    }
+    const char *near = hub_yaml_suggest(word, names);
+    snprintf(buf, size, "%s%s%s", near ? " (did you mean '" : "", near ? near : "",
+             near ? "'?)" : "");
+    return buf;
+}
+
 static int
 s_parse_sources(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r,
                 hub_diag_t *diag)
@@ -126,18 +149,21 @@ s_parse_sources(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *
         return rc;
     }
     for (size_t i = 0; i < r->nfrom; i++) {
+        char hint[96];
         if (!hub_depts_find(self->depts, r->from[i])) {
             hub_yaml_error(doc, from, diag, "unknown_department",
-                           "rule '%s': no department '%s' in departments.yaml", r->id, r->from[i]);
+                           "rule '%s': no department '%s' in departments.yaml%s", r->id,
+                           r->from[i], s_hint(self, r->from[i], 0, hint, sizeof hint));
             rc = HUB_ECONFIG;
         }
     }
     r->types = s_alloc(self, sizeof(void *) * (r->ntypes + 1));
     for (size_t i = 0; r->types && i < r->ntypes; i++) {
         r->types[i] = hub_schemas_find(self->schemas, names[i], strlen(names[i]));
+        char hint[96];
         if (!r->types[i]) {
-            hub_yaml_error(doc, types, diag, "unknown_type", "rule '%s': no message type '%s'",
-                           r->id, names[i]);
+            hub_yaml_error(doc, types, diag, "unknown_type", "rule '%s': no message type '%s'%s",
+                           r->id, names[i], s_hint(self, names[i], 2, hint, sizeof hint));
             rc = HUB_ECONFIG;
         }
     }
@@ -234,9 +260,11 @@ s_parse_recipient(hub_rules_t *self, const hub_yaml_t *doc, int item, hub_rule_t
     const char *id = hub_yaml_str(doc, item, NULL);
     if (id) {
         to->endpoint = hub_depts_endpoint(self->depts, id);
+        char hint[96];
         if (!to->endpoint) {
             hub_yaml_error(doc, item, diag, "unknown_endpoint",
-                           "rule '%s': no endpoint '%s' in departments.yaml", r->id, id);
+                           "rule '%s': no endpoint '%s' in departments.yaml%s", r->id, id,
+                           s_hint(self, id, 1, hint, sizeof hint));
             return HUB_ECONFIG;
         }
         return HUB_OK;
@@ -254,10 +282,15 @@ s_parse_recipient(hub_rules_t *self, const hub_yaml_t *doc, int item, hub_rule_t
     }
     int lv = hub_level_parse(level);
     if (!hub_depts_find(self->depts, dept) || lv < 0) {
-        hub_yaml_error(doc, item, diag, lv < 0 ? "bad_value" : "unknown_department",
-                       lv < 0 ? "rule '%s': level is prefecture, county, township or village"
-                              : "rule '%s': no department '%s' in departments.yaml",
-                       r->id, dept);
+        char hint[96];
+        if (lv < 0) {
+            hub_yaml_error(doc, item, diag, "bad_value",
+                           "rule '%s': level is prefecture, county, township or village", r->id);
+        } else {
+            hub_yaml_error(doc, item, diag, "unknown_department",
+                           "rule '%s': no department '%s' in departments.yaml%s", r->id, dept,
+                           s_hint(self, dept, 0, hint, sizeof hint));
+        }
         return HUB_ECONFIG;
     }
     const hub_field_spec_t *f = s_path_spec(doc, item, r, r->types, r->ntypes, by, diag);
@@ -288,6 +321,36 @@ s_parse_to(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r, hu
         rc |= s_parse_recipient(self, doc, hub_yaml_item(doc, to, i), r, &r->to[i], diag);
     }
     return rc;
+}
+
+// A derive literal must be a valid value of its target field, checked now
+// so that a rule that loads never makes an invalid message at run time.
+static bool
+s_literal_ok(hub_rules_t *self, const hub_field_spec_t *ts, const char *literal,
+             const hub_yaml_t *doc, int node, const hub_rule_t *r, hub_diag_t *diag)
+{
+    hub_val_t v;
+    int64_t i;
+    if (ts->type == HUB_FT_INT || ts->type == HUB_FT_MONEY) {
+        if (!hub_yaml_parse_int(literal, &i)) {
+            hub_yaml_error(doc, node, diag, "bad_value", "rule '%s': %s wants an integer", r->id,
+                           ts->path);
+            return false;
+        }
+        v = hub_val_int(i);
+    } else if (ts->type == HUB_FT_BOOL) {
+        v = hub_val_bool(strcmp(literal, "true") == 0);
+    } else {
+        v = hub_val_str(literal, strlen(literal));
+    }
+    hub_diag_t *tmp = hub_diag_new();
+    bool ok = tmp && hub_validate_value(self->schemas, ts, &v, ts->path, tmp) == HUB_OK;
+    if (!ok && tmp && hub_diag_at(tmp, 0)) {
+        hub_yaml_error(doc, node, diag, hub_diag_at(tmp, 0)->reason, "rule '%s': %s: %s", r->id,
+                       ts->path, hub_diag_at(tmp, 0)->text);
+    }
+    hub_diag_destroy(&tmp);
+    return ok;
 }
 
 static int
@@ -328,6 +391,9 @@ s_parse_derive_field(hub_rules_t *self, const hub_yaml_t *doc, int key, int val,
                            r->id, from, hub_ftype_name(fs->type), target, hub_ftype_name(ts->type));
             return HUB_ECONFIG;
         }
+    }
+    if (literal && !s_literal_ok(self, ts, literal, doc, val, r, diag)) {
+        return HUB_ECONFIG;
     }
     *f = (hub_derive_field_t){s_dup(self, target), s_dup(self, from), s_dup(self, literal)};
     return HUB_OK;
@@ -389,6 +455,10 @@ s_parse_fields(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r
     for (size_t i = 0; r->fields && i < r->nfields; i++) {
         int item = hub_yaml_item(doc, list, i);
         const char *path = hub_yaml_str(doc, item, NULL);
+        if (!path) {
+            hub_yaml_error(doc, item, diag, "wrong_type",
+                           "rule '%s': each field is a path such as body.death_date", r->id);
+        }
         const hub_field_spec_t *f =
             path ? s_path_spec(doc, item, r, types, ntypes, path, diag) : NULL;
         if (!f) {
@@ -554,7 +624,9 @@ s_load_dir(hub_rules_t *self, const char *dir, void *sha, hub_diag_t *diag)
     int rc = HUB_OK;
     while (!rc && (e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (e->d_name[0] != '.' && len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0) {
+        bool yaml = (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0) ||
+                    (len > 4 && strcmp(e->d_name + len - 4, ".yml") == 0);
+        if (e->d_name[0] != '.' && yaml) {
             char *p = hub_config_path(dir, e->d_name);
             rc = p ? s_push((void ***) &names, &n, &cap, p) : HUB_ENOMEM;
         }

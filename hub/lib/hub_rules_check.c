@@ -6,17 +6,6 @@
 #include <string.h>
 
 static bool
-s_restricted_source(const hub_rule_t *r)
-{
-    for (size_t i = 0; i < r->ntypes; i++) {
-        if (r->types[i]->sensitivity == HUB_SENS_RESTRICTED) {
-            return true;
-        }
-    }
-    return r->derive && r->derive->sensitivity == HUB_SENS_RESTRICTED;
-}
-
-static bool
 s_is_statutory(const char *const *list, size_t n, const char *endpoint)
 {
     for (size_t i = 0; i < n; i++) {
@@ -29,28 +18,39 @@ s_is_statutory(const char *const *list, size_t n, const char *endpoint)
 
 // Restricted types go to their statutory recipients only, named one by one.
 static int
-s_check_restricted(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc, int node,
-                   hub_diag_t *diag)
+s_check_restricted_type(const hub_rules_t *self, const hub_rule_t *r, const hub_schema_t *type,
+                        const hub_yaml_t *doc, int node, hub_diag_t *diag)
 {
-    if (!s_restricted_source(r)) {
-        return HUB_OK;
-    }
-    const char *type = r->types[0]->sensitivity == HUB_SENS_RESTRICTED ? r->types[0]->type
-                                                                       : r->derive->type;
     size_t n;
-    const char *const *ok = hub_depts_statutory(self->depts, type, &n);
+    const char *const *ok = hub_depts_statutory(self->depts, type->type, &n);
     int to = hub_yaml_get(doc, node, "to"), rc = HUB_OK;
     for (size_t i = 0; i < r->nto; i++) {
         const char *name = r->to[i].endpoint ? r->to[i].endpoint->id : r->to[i].department;
         if (!r->to[i].endpoint || !s_is_statutory(ok, n, name)) {
             hub_yaml_error(doc, hub_yaml_item(doc, to, i), diag, "restricted",
                            "rule '%s': %s is restricted by law and may go only to its statutory "
-                           "recipients (%s%s), not %s", r->id, type, n ? ok[0] : "none listed",
-                           n > 1 ? ", ..." : "", name);
+                           "recipients (%s%s), not %s", r->id, type->type,
+                           n ? ok[0] : "none listed", n > 1 ? ", ..." : "", name);
             rc = HUB_ECONFIG;
         }
     }
     return rc;
+}
+
+static int
+s_check_restricted(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc, int node,
+                   hub_diag_t *diag)
+{
+    int rc = HUB_OK;
+    for (size_t i = 0; i < r->ntypes; i++) {
+        if (r->types[i]->sensitivity == HUB_SENS_RESTRICTED) {
+            rc |= s_check_restricted_type(self, r, r->types[i], doc, node, diag);
+        }
+    }
+    if (r->derive && r->derive->sensitivity == HUB_SENS_RESTRICTED) {
+        rc |= s_check_restricted_type(self, r, r->derive, doc, node, diag);
+    }
+    return rc ? HUB_ECONFIG : HUB_OK;
 }
 
 static bool
@@ -104,13 +104,30 @@ static int
 s_check_fields(const hub_rule_t *r, const hub_yaml_t *doc, int node, hub_diag_t *diag)
 {
     int list = hub_yaml_get(doc, node, "fields"), rc = HUB_OK;
+    size_t nout = r->derive ? 1 : r->ntypes;
     for (size_t i = 0; i < r->nfields; i++) {
         int item = hub_yaml_item(doc, list, i);
-        rc |= s_check_field(r, r->fields[i].spec, NULL, doc, item, diag);
+        // Every delivered type's own spec: a field may be sensitive in one
+        // type (a minor's birth) and not in another.
+        for (size_t t = 0; t < nout; t++) {
+            const hub_schema_t *out = r->derive ? r->derive : r->types[t];
+            const hub_field_spec_t *f = hub_schema_path(out, r->fields[i].path);
+            rc |= f ? s_check_field(r, f, NULL, doc, item, diag) : HUB_OK;
+        }
         for (size_t t = 0; r->derive && t < r->ntypes; t++) {
             const hub_field_spec_t *src = s_derive_source(r, r->fields[i].path, t);
             rc |= src ? s_check_field(r, src, r->fields[i].path, doc, item, diag) : HUB_OK;
         }
+    }
+    // Every delivery is recorded with its purpose and legal basis (PIPL
+    // Arts. 6, 13, 55): a rule without them releases nothing.
+    if (rc == HUB_OK && (!r->purpose || !r->legal_basis)) {
+        hub_yaml_error(doc, node, diag, "no_legal_basis",
+                       "rule '%s' needs %s: every delivery is recorded with both", r->id,
+                       !r->purpose && !r->legal_basis ? "a purpose and a legal_basis"
+                       : !r->purpose                 ? "a purpose"
+                                                     : "a legal_basis");
+        rc = HUB_ECONFIG;
     }
     if (r->share == HUB_SHARE_NONE && !r->legal_basis) {
         hub_yaml_error(doc, node, diag, "no_legal_basis",
@@ -143,12 +160,17 @@ hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yam
     return rc ? HUB_ECONFIG : HUB_OK;
 }
 
+// Whether rule R can ever deliver to E: by name, or by jurisdiction at a
+// level E can serve (a county-level recipient falls back to the prefecture
+// but never reaches down to a township).
 static bool
 s_reaches(const hub_rule_t *r, const hub_endpoint_t *e)
 {
     for (size_t i = 0; i < r->nto; i++) {
-        if (r->to[i].endpoint == e ||
-            (!r->to[i].endpoint && strcmp(r->to[i].department, e->department) == 0)) {
+        const hub_recipient_t *to = &r->to[i];
+        bool level_ok = to->exact ? e->level == to->level : e->level <= to->level;
+        if (to->endpoint == e ||
+            (!to->endpoint && strcmp(to->department, e->department) == 0 && level_ok)) {
             return true;
         }
     }

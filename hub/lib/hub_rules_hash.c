@@ -51,10 +51,15 @@ s_map(s_hasher_t *h, int node, unsigned depth)
         s_put(h, '!', NULL, 0);
         return;
     }
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         const char *k = hub_yaml_str(h->doc, hub_yaml_key(h->doc, node, i), NULL);
-        pairs[i] = (s_pair_t){k ? k : "", hub_yaml_value(h->doc, node, i)};
+        if (k && strncmp(k, "x-", 2) == 0) {
+            continue;  // anchors' holders: their content counts where it is used
+        }
+        pairs[kept++] = (s_pair_t){k ? k : "", hub_yaml_value(h->doc, node, i)};
     }
+    n = kept;
     qsort(pairs, n, sizeof *pairs, s_pair_cmp);
     s_put(h, 'M', NULL, n);
     for (size_t i = 0; i < n; i++) {

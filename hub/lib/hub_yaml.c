@@ -32,17 +32,37 @@ s_node_count(const hub_yaml_t *self)
     return (size_t) (self->doc.nodes.top - self->doc.nodes.start);
 }
 
+// The byte offset of LINE and COLUMN (0-based, COLUMN in characters):
+// libyaml's marks count characters, and the text may be UTF-8.
+static size_t
+s_byte_at(const char *data, size_t len, size_t line, size_t column)
+{
+    size_t i = 0;
+    for (size_t l = 0; l < line && i < len; i++) {
+        l += data[i] == '\n';
+    }
+    for (size_t c = 0; c < column && i < len; c++) {
+        i++;
+        while (i < len && ((unsigned char) data[i] & 0xC0) == 0x80) {
+            i++;
+        }
+    }
+    return i;
+}
+
 // A hint for libyaml's terse PROBLEM; the byte at the problem's mark helps.
 static const char *
 s_hint(const char *problem, const char *data, size_t len, const yaml_mark_t *m)
 {
     if (strstr(problem, "cannot start any token")) {
-        bool tab = m->index < len && data[m->index] == '\t';
+        size_t at = s_byte_at(data, len, m->line, m->column);
+        bool tab = at < len && data[at] == '\t';
         return tab ? " (YAML does not allow tabs for indentation)"
                    : " (quote values that begin with @, ` or %)";
     }
     if (strstr(problem, "mapping values are not allowed") ||
         strstr(problem, "did not find expected key") || strstr(problem, "expected <block end>") ||
+        strstr(problem, "did not find expected '-' indicator") ||
         strstr(problem, "expected ':'")) {
         return " (check the indentation of this line and the one above)";
     }

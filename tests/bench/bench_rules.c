@@ -114,7 +114,7 @@ int
 main(void)
 {
     hub_diag_t *diag = hub_diag_new();
-    hub_config_t cfg;
+    hub_config_t cfg = {0};
     hub_schemas_t *schemas = NULL;
     hub_depts_t *depts = NULL;
     hub_rules_t *rules = NULL;

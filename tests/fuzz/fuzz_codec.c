@@ -12,8 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // True when a string value of MSG holds a NUL byte (valid UTF-8, but JSON
 // without JSON_ALLOW_NUL cannot carry it back).
@@ -127,7 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         s_check_round_trip(msg, scratch, diag);
         s_check_json(msg, scratch, diag);
-        fu_validate(msg, diag);  // may normalise MSG
+        fu_validate(msg, diag); // may normalise MSG
         s_check_round_trip(msg, scratch, diag);
     }
 

@@ -18,8 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { S_STUDENT, S_HOSPITAL, S_EMPTY, S_BROKEN, S_NMSGS };
 

@@ -12,13 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // json(M) parses back to M, and printing that again gives the same text.
 static void
-s_check_json_round_trip(const hub_msg_t *m, hub_msg_t *scratch, unsigned flags,
-                        hub_diag_t *diag)
+s_check_json_round_trip(const hub_msg_t *m, hub_msg_t *scratch, unsigned flags, hub_diag_t *diag)
 {
     hub_buf_t first = HUB_BUF_INIT, second = HUB_BUF_INIT;
     if (hub_json_from_msg(m, flags, &first) != HUB_OK) {
@@ -60,8 +58,8 @@ s_check_codec_round_trip(const hub_msg_t *m, hub_msg_t *scratch, hub_diag_t *dia
     if (!hub_msg_equal(m, scratch)) {
         fu_fail("decode(encode(m)) != m");
     }
-    if (hub_codec_encode(scratch, &second) != HUB_OK ||
-        first.len != second.len || memcmp(first.data, second.data, first.len) != 0) {
+    if (hub_codec_encode(scratch, &second) != HUB_OK || first.len != second.len ||
+        memcmp(first.data, second.data, first.len) != 0) {
         fu_fail("encoding is not canonical");
     }
     hub_buf_free(&first);
@@ -88,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_check_json_round_trip(msg, scratch, 0, diag);
         s_check_json_round_trip(msg, scratch, HUB_JSON_PRETTY, diag);
         s_check_codec_round_trip(msg, scratch, diag);
-        fu_validate(msg, diag);  // may normalise MSG
+        fu_validate(msg, diag); // may normalise MSG
         s_check_json_round_trip(msg, scratch, 0, diag);
         s_check_codec_round_trip(msg, scratch, diag);
     }

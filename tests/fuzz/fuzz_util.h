@@ -20,8 +20,7 @@
 #include <string.h>
 
 // A broken invariant: say which, then abort() so libFuzzer keeps the input.
-static inline void
-fu_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static inline void fu_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static inline void
 fu_fail(const char *fmt, ...)
@@ -65,8 +64,10 @@ fu_schemas(void)
         tried = true;
         hub_diag_t *diag = fu_need(hub_diag_new());
         if (hub_schemas_load(&schemas, fu_schema_dir(), diag) != HUB_OK) {
-            fprintf(stderr, "fuzz: cannot load schemas from '%s' (set HUB_SCHEMAS); "
-                            "validation skipped\n", fu_schema_dir());
+            fprintf(stderr,
+                    "fuzz: cannot load schemas from '%s' (set HUB_SCHEMAS); "
+                    "validation skipped\n",
+                    fu_schema_dir());
             hub_diag_print(diag, stderr);
             schemas = NULL;
         }
@@ -83,13 +84,12 @@ fu_check_diag(const hub_diag_t *diag)
     size_t kept = hub_diag_count(diag);
     if (kept > HUB_DIAG_MAX || kept > hub_diag_total(diag) ||
         hub_diag_errors(diag) > hub_diag_total(diag)) {
-        fu_fail("diag counts disagree: kept %zu, total %zu, errors %zu", kept,
-                hub_diag_total(diag), hub_diag_errors(diag));
+        fu_fail("diag counts disagree: kept %zu, total %zu, errors %zu", kept, hub_diag_total(diag),
+                hub_diag_errors(diag));
     }
     for (size_t i = 0; i < kept; i++) {
         const hub_diag_entry_t *e = hub_diag_at(diag, i);
-        if (!e || !e->reason || !e->reason[0] ||
-            memchr(e->where, '\0', sizeof e->where) == NULL ||
+        if (!e || !e->reason || !e->reason[0] || memchr(e->where, '\0', sizeof e->where) == NULL ||
             memchr(e->text, '\0', sizeof e->text) == NULL) {
             fu_fail("diag entry %zu is malformed", i);
         }

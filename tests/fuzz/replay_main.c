@@ -25,14 +25,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
-    char target[64];  // "fuzz_codec", for messages
-    bool fork_each;   // run each input in a child process
-    size_t inputs;    // inputs replayed
-    size_t failures;  // inputs that failed
+    char target[64]; // "fuzz_codec", for messages
+    bool fork_each; // run each input in a child process
+    size_t inputs; // inputs replayed
+    size_t failures; // inputs that failed
 } s_run_t;
 
 // "build/fuzz/replay_codec" -> "fuzz_codec".
@@ -70,19 +69,16 @@ s_read_file(const char *path, uint8_t **out, size_t *len)
         if (!bigger) {
             free(buf);
             buf = NULL;
-            errno = ENOMEM;
             break;
         }
         buf = bigger;
         cap *= 2;
     }
-    int failed = !buf || ferror(f);
+    int err = !buf ? ENOMEM : ferror(f) ? EIO : 0;
     fclose(f);
-    if (failed) {
+    if (err) {
         free(buf);
-        if (errno == 0) {
-            errno = EIO;
-        }
+        errno = err;
         return -1;
     }
     *out = buf;
@@ -130,7 +126,7 @@ s_replay_file(s_run_t *run, const char *path)
             snprintf(why, sizeof why, "LLVMFuzzerTestOneInput returned a reserved value");
         }
     } else {
-        fflush(NULL);  // the child must not flush our buffered output twice
+        fflush(NULL); // the child must not flush our buffered output twice
         pid_t pid = fork();
         if (pid == 0) {
             // exit(), not _exit(): sanitizers' leak checks run at exit.

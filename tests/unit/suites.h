@@ -11,5 +11,8 @@ void test_yaml_register(void);
 void test_schema_register(void);
 void test_validate_register(void);
 void test_expr_register(void);
+void test_rules_register(void);
+void test_store_register(void);
+void test_mpw_register(void);
 
 #endif

@@ -56,7 +56,7 @@ s_hospitalisation(hub_msg_t *m)
     hub_msg_body_set_str(m, "facility_name", "凉山州第一人民医院");
     hub_msg_body_set_str(m, "admit_date", "2026-08-01");
     hub_msg_body_set_str(m, "discharge_date", "2026-08-10");
-    hub_msg_body_set_int(m, "total_cost", 6000050);  // 60,000.50 yuan
+    hub_msg_body_set_int(m, "total_cost", 6000050); // 60,000.50 yuan
     hub_msg_body_set_int(m, "pooled_fund", 3000000);
     hub_msg_body_set_int(m, "fully_self_paid", 12);
     hub_msg_body_set_str(m, "diagnosis_icd10", "J18.9");
@@ -152,9 +152,9 @@ test_the_example_messages_are_valid(void)
 }
 
 typedef struct {
-    const char *types;  // the schemas compiled against; the message is the first one's
+    const char *types; // the schemas compiled against; the message is the first one's
     const char *cond;
-    const char *edit;   // applied to the example message first, or NULL
+    const char *edit; // applied to the example message first, or NULL
     bool want;
 } s_eval_t;
 
@@ -288,10 +288,10 @@ static const s_eval_t s_evals[] = {
     {S, "body.grade == \"09\"", "body.grade=#9", false},
     {H, "body.total_cost > 0 yuan", "body.total_cost=lots", false},
     // several types: paths common to all
-    {S "," H, "subject.citizen_id == \"513431201001050019\" and age(subject.birth_date) < 18",
-     NULL, true},
-    {H "," S, "subject.citizen_id == \"513431201001050019\" and age(subject.birth_date) < 18",
-     NULL, true},
+    {S "," H, "subject.citizen_id == \"513431201001050019\" and age(subject.birth_date) < 18", NULL,
+     true},
+    {H "," S, "subject.citizen_id == \"513431201001050019\" and age(subject.birth_date) < 18", NULL,
+     true},
 };
 
 static void
@@ -325,8 +325,8 @@ typedef struct {
     const char *types;
     const char *cond;
     const char *reason;
-    const char *where;  // with the origin rules.yaml:7:13
-    const char *text;   // a substring of the message
+    const char *where; // with the origin rules.yaml:7:13
+    const char *text; // a substring of the message
 } s_err_t;
 
 static const s_err_t s_errs[] = {
@@ -338,7 +338,8 @@ static const s_err_t s_errs[] = {
     {S, "school_name == \"x\"", "unknown_field", "rules.yaml:7:13", "'body.school_name'"},
     {S, "sex == \"1\"", "unknown_field", "rules.yaml:7:13", "did you mean 'subject.sex'"},
     {S, "subjet.sex == \"1\"", "unknown_field", "rules.yaml:7:13", "did you mean 'subject.sex'"},
-    {S, "body.nothing_like_it == 1", "unknown_field", "rules.yaml:7:13", "student.enrolment_change"},
+    {S, "body.nothing_like_it == 1", "unknown_field", "rules.yaml:7:13",
+     "student.enrolment_change"},
     {S, "subject.colour == \"x\"", "unknown_field", "rules.yaml:7:13", "subject.colour"},
     {S "," H, "body.total_cost > 1 yuan", "unknown_field", "rules.yaml:7:13",
      "in student.enrolment_change"},
@@ -398,8 +399,7 @@ static const s_err_t s_errs[] = {
     {H, "body.total_cost > 12.5 fen", "expr_syntax", "rules.yaml:7:36", "no decimals"},
     {H, "body.total_cost > 99999999999999999999 yuan", "expr_syntax", "rules.yaml:7:31",
      "too large"},
-    {H, "body.total_cost > 999999999999999999 yuan", "expr_syntax", "rules.yaml:7:31",
-     "too large"},
+    {H, "body.total_cost > 999999999999999999 yuan", "expr_syntax", "rules.yaml:7:31", "too large"},
     {S, "exists(\"x\")", "expr_syntax", "rules.yaml:7:20", "a field path"},
     {S, "startswith(body.reason)", "expr_syntax", "rules.yaml:7:35", "','"},
     {S, "startswith(body.reason, 5)", "expr_syntax", "rules.yaml:7:37", "double quotes"},
@@ -411,15 +411,15 @@ static const s_err_t s_errs[] = {
      "body.x"},
     {S, "body.grade == \"09\"\n  and body.chnage_type == \"dropout\"", "unknown_field",
      "rules.yaml:8:7", "did you mean 'body.change_type'"},
-    {S, "body.grade == \"09\"\n\n\tor (\n   body.reason == 1)", "type_mismatch",
-     "rules.yaml:10:19", "write \"1\""},
+    {S, "body.grade == \"09\"\n\n\tor (\n   body.reason == 1)", "type_mismatch", "rules.yaml:10:19",
+     "write \"1\""},
 };
 
 static void
 s_check_error(const s_err_t *c, size_t i)
 {
     hub_diag_t *diag = hub_diag_new();
-    hub_expr_t *e = (hub_expr_t *) &e;  // must come back NULL
+    hub_expr_t *e = (hub_expr_t *) &e; // must come back NULL
     int rc = s_compile(&e, c->types, c->cond, diag);
     const hub_diag_entry_t *d = hub_diag_at(diag, 0);
     bool ok = rc == HUB_ECONFIG && e == NULL && hub_diag_errors(diag) == 1 && d &&
@@ -582,7 +582,8 @@ test_expr_register(void)
     CU_add_test(s, "bad conditions are reported at the offending token",
                 test_bad_conditions_are_reported_at_the_offending_token);
     CU_add_test(s, "limits are enforced at compile", test_limits_are_enforced_at_compile);
-    CU_add_test(s, "invalid UTF-8 is refused where it is", test_invalid_utf8_is_refused_where_it_is);
+    CU_add_test(s, "invalid UTF-8 is refused where it is",
+                test_invalid_utf8_is_refused_where_it_is);
     CU_add_test(s, "the source is kept and destroy is safe",
                 test_the_source_is_kept_and_destroy_is_safe);
     CU_add_test(s, "without an origin errors say <condition>",

@@ -1,0 +1,361 @@
+#include "hub_client.h"
+
+#include "hub_buf.h"
+#include "hub_config.h"
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_mpw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+struct hubc {
+    void *ctx, *sock;
+    char identity[128];
+    char department[64];
+    hub_buf_t out;           // a body being written
+    zmq_msg_t frames[2];     // the last message received: command, body
+    bool have_frames;
+};
+
+// Sends CMD with the body in self->out.
+static int
+s_send(hubc_t *self, const char *cmd)
+{
+    if (zmq_send(self->sock, cmd, strlen(cmd), ZMQ_SNDMORE) < 0 ||
+        zmq_send(self->sock, self->out.data, self->out.len, 0) < 0) {
+        return HUB_EIO;
+    }
+    return HUB_OK;
+}
+
+// Receives the next two-frame message within TIMEOUT_MS. HUB_ENOTFOUND on
+// timeout; heartbeats are answered and skipped.
+static int64_t
+s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+s_recv(hubc_t *self, int timeout_ms, const char **cmd, size_t *clen)
+{
+    int64_t deadline = s_mono_ms() + timeout_ms;
+    for (;;) {
+        zmq_pollitem_t it = {self->sock, 0, ZMQ_POLLIN, 0};
+        int64_t left = deadline - s_mono_ms();
+        if (left <= 0 || zmq_poll(&it, 1, (long) left) <= 0) {
+            return HUB_ENOTFOUND;
+        }
+        if (self->have_frames) {
+            zmq_msg_close(&self->frames[0]);
+            zmq_msg_close(&self->frames[1]);
+        }
+        zmq_msg_init(&self->frames[0]);
+        zmq_msg_init(&self->frames[1]);
+        self->have_frames = true;
+        if (zmq_msg_recv(&self->frames[0], self->sock, 0) < 0 || !zmq_msg_more(&self->frames[0]) ||
+            zmq_msg_recv(&self->frames[1], self->sock, 0) < 0) {
+            return HUB_EDECODE;
+        }
+        *cmd = zmq_msg_data(&self->frames[0]);
+        *clen = zmq_msg_size(&self->frames[0]);
+        if (*clen == 9 && memcmp(*cmd, "HEARTBEAT", 9) == 0) {
+            zmq_send(self->sock, "HEARTBEAT", 9, ZMQ_SNDMORE);
+            zmq_send(self->sock, "\x80", 1, 0);
+            continue;
+        }
+        return HUB_OK;
+    }
+}
+
+static const void *
+s_body(const hubc_t *self, size_t *len)
+{
+    *len = zmq_msg_size((zmq_msg_t *) &self->frames[1]);
+    return zmq_msg_data((zmq_msg_t *) &self->frames[1]);
+}
+
+static bool
+s_is(const char *cmd, size_t clen, const char *word)
+{
+    return clen == strlen(word) && memcmp(cmd, word, clen) == 0;
+}
+
+// Copies string KEY of map BODY into OUT ("" when absent).
+static void
+s_get_str(const void *body, size_t len, const char *key, char *out, size_t size)
+{
+    hub_mpr_t r;
+    const char *s;
+    size_t n;
+    hub_mpr_init(&r, body, len);
+    out[0] = '\0';
+    if (hub_mpr_find(&r, key) == HUB_OK && hub_mpr_str(&r, &s, &n) == HUB_OK) {
+        snprintf(out, size, "%.*s", (int) n, s);
+    }
+}
+
+static int
+s_keys(hubc_t *self, const char *server_pub, const char *key_dir, const char *name,
+       hub_diag_t *diag)
+{
+    char path[512], spub[41], pub[41], sec[41];
+    int rc = hub_config_read_z85(server_pub, false, NULL, spub, diag);
+    snprintf(path, sizeof path, "%s/%s.pub", key_dir, name);
+    rc = rc ? rc : hub_config_read_z85(path, false, NULL, pub, diag);
+    snprintf(path, sizeof path, "%s/%s.key", key_dir, name);
+    rc = rc ? rc : hub_config_read_z85(path, true, NULL, sec, diag);
+    if (rc == HUB_OK && (zmq_setsockopt(self->sock, ZMQ_CURVE_SERVERKEY, spub, 40) != 0 ||
+                         zmq_setsockopt(self->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
+                         zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0)) {
+        rc = HUB_EIO;
+    }
+    memset(sec, 0, sizeof sec);
+    return rc;
+}
+
+static int
+s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 3);
+    hub_mpw_cstr(&w, "agent");
+    hub_mpw_cstr(&w, "hub_client/1");
+    hub_mpw_cstr(&w, "protocol");
+    hub_mpw_uint(&w, 1);
+    hub_mpw_cstr(&w, "role");
+    hub_mpw_cstr(&w, "both");
+    const char *cmd;
+    size_t clen, blen;
+    int rc = s_send(self, "HELLO");
+    rc = rc ? rc : s_recv(self, timeout_ms, &cmd, &clen);
+    if (rc) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "no_answer", "hub",
+                     "no WELCOME within %d ms (is hubd running, and is this key in "
+                     "departments.yaml?)", timeout_ms);
+        return HUB_EIO;
+    }
+    const void *body = s_body(self, &blen);
+    if (!s_is(cmd, clen, "WELCOME")) {
+        char reason[200];
+        s_get_str(body, blen, "reason", reason, sizeof reason);
+        hub_diag_add(diag, HUB_DIAG_ERROR, "refused", "hub", "%.*s: %s", (int) clen, cmd, reason);
+        return HUB_EDECODE;
+    }
+    s_get_str(body, blen, "identity", self->identity, sizeof self->identity);
+    s_get_str(body, blen, "department", self->department, sizeof self->department);
+    return HUB_OK;
+}
+
+int
+hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *key_dir,
+             const char *name, int timeout_ms, hub_diag_t *diag)
+{
+    *out = NULL;
+    hubc_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        return HUB_ENOMEM;
+    }
+    int linger = 1000;
+    self->ctx = zmq_ctx_new();
+    self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
+    int rc = s_keys(self, server_pub, key_dir, name, diag);
+    if (rc == HUB_OK && zmq_connect(self->sock, url) != 0) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "connect", url, "%s", zmq_strerror(zmq_errno()));
+        rc = HUB_EIO;
+    }
+    rc = rc ? rc : s_hello(self, timeout_ms, diag);
+    if (rc) {
+        hubc_destroy(&self);
+        return rc;
+    }
+    *out = self;
+    return HUB_OK;
+}
+
+void
+hubc_destroy(hubc_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    hubc_t *self = *self_p;
+    if (self->identity[0]) {
+        self->out.len = 0;
+        hub_buf_append(&self->out, "\x80", 1);
+        s_send(self, "BYE");
+    }
+    if (self->have_frames) {
+        zmq_msg_close(&self->frames[0]);
+        zmq_msg_close(&self->frames[1]);
+    }
+    zmq_close(self->sock);
+    zmq_ctx_term(self->ctx);
+    hub_buf_free(&self->out);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+hubc_identity(const hubc_t *self)
+{
+    return self->identity;
+}
+
+const char *
+hubc_department(const hubc_t *self)
+{
+    return self->department;
+}
+
+static int
+s_send_publish(hubc_t *self, uint64_t ref, const void *msg, size_t len)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "message");
+    hub_mpw_bin(&w, msg, len);
+    hub_mpw_cstr(&w, "ref");
+    hub_mpw_uint(&w, ref);
+    return hub_mpw_error(&w) ? HUB_ENOMEM : s_send(self, "PUBLISH");
+}
+
+// Files one ACK or NACK into RESULTS (refs are indexes + 1).
+static bool
+s_answer(const char *cmd, size_t clen, const void *body, size_t blen, hubc_result_t *results,
+         size_t n)
+{
+    uint64_t ref = 0;
+    hub_mpr_get_uint(body, blen, "ref", &ref);
+    bool ack = s_is(cmd, clen, "ACK");
+    if ((!ack && !s_is(cmd, clen, "NACK")) || ref == 0 || ref > n) {
+        return false;
+    }
+    hubc_result_t *r = &results[ref - 1];
+    memset(r, 0, sizeof *r);
+    r->ref = ref;
+    r->acked = ack;
+    if (ack) {
+        hub_mpr_t m;
+        hub_mp_obj_t o;
+        hub_mpr_init(&m, body, blen);
+        r->duplicate = hub_mpr_find(&m, "duplicate") == HUB_OK && hub_mpr_next(&m, &o) == HUB_OK &&
+                       o.kind == HUB_MP_BOOL && o.v.b;
+        hub_mpr_get_uint(body, blen, "log_seq", &r->log_seq);
+    } else {
+        s_get_str(body, blen, "code", r->code, sizeof r->code);
+        s_get_str(body, blen, "reason", r->reason, sizeof r->reason);
+    }
+    return true;
+}
+
+int
+hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n, size_t window,
+             hubc_result_t *results, int timeout_ms)
+{
+    size_t sent = 0, answered = 0;
+    window = window ? window : 1;
+    while (answered < n) {
+        while (sent < n && sent - answered < window) {
+            if (s_send_publish(self, sent + 1, msgs[sent], lens[sent]) != HUB_OK) {
+                return HUB_EIO;
+            }
+            sent++;
+        }
+        const char *cmd;
+        size_t clen, blen;
+        if (s_recv(self, timeout_ms, &cmd, &clen) != HUB_OK) {
+            return HUB_EIO;
+        }
+        const void *body = s_body(self, &blen);
+        answered += s_answer(cmd, clen, body, blen, results, n);
+    }
+    return HUB_OK;
+}
+
+int
+hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, int timeout_ms)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "credit");
+    hub_mpw_uint(&w, credit);
+    hub_mpw_cstr(&w, "endpoint");
+    hub_mpw_cstr(&w, self->identity);
+    const char *cmd;
+    size_t clen, blen;
+    if (s_send(self, "SUBSCRIBE") || s_recv(self, timeout_ms, &cmd, &clen)) {
+        return HUB_EIO;
+    }
+    if (!s_is(cmd, clen, "SUBSCRIBED")) {
+        return HUB_EDECODE;
+    }
+    const void *body = s_body(self, &blen);
+    if (acked) {
+        hub_mpr_get_uint(body, blen, "acked", acked);
+    }
+    if (last) {
+        hub_mpr_get_uint(body, blen, "last", last);
+    }
+    return HUB_OK;
+}
+
+int
+hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms)
+{
+    for (;;) {
+        const char *cmd;
+        size_t clen, blen;
+        int rc = s_recv(self, timeout_ms, &cmd, &clen);
+        if (rc) {
+            return rc;
+        }
+        if (!s_is(cmd, clen, "DELIVER")) {
+            continue;
+        }
+        const void *body = s_body(self, &blen);
+        memset(out, 0, sizeof *out);
+        hub_mpr_t r;
+        hub_mpr_init(&r, body, blen);
+        if (hub_mpr_get_uint(body, blen, "seq", &out->seq) != HUB_OK ||
+            hub_mpr_find(&r, "message") != HUB_OK ||
+            hub_mpr_bin(&r, &out->message, &out->len) != HUB_OK) {
+            return HUB_EDECODE;
+        }
+        if (out->seq <= last_done) {
+            continue;  // a redelivery of something already processed
+        }
+        s_get_str(body, blen, "id", out->id, sizeof out->id);
+        s_get_str(body, blen, "type", out->type, sizeof out->type);
+        out->body = body;
+        out->body_len = blen;
+        return HUB_OK;
+    }
+}
+
+int
+hubc_dack(hubc_t *self, uint64_t seq)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "endpoint");
+    hub_mpw_cstr(&w, self->identity);
+    hub_mpw_cstr(&w, "seq");
+    hub_mpw_uint(&w, seq);
+    return s_send(self, "DACK");
+}

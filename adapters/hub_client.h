@@ -1,0 +1,85 @@
+// hub_client: the client side of the hub's protocol (docs/PROTOCOL.md) for
+// department systems written in C: connect with an endpoint's CURVE keys,
+// publish canonical messages and wait for the hub's durable acks, or
+// subscribe to the endpoint and receive, acknowledge and de-duplicate
+// deliveries. One client object per thread; it owns one DEALER socket.
+//
+// Status: the synchronous core. The LMDB outbox (messages handed to the
+// client survive a crash of the adapter) and the source cursor come next
+// (docs/ADAPTERS.md).
+#ifndef HUB_CLIENT_H
+#define HUB_CLIENT_H
+
+#include "hub_diag.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hubc hubc_t;
+
+// What the hub said about one publish.
+typedef struct {
+    uint64_t ref;          // the client's number for it
+    bool acked;            // ACK (durable in the hub) or NACK
+    bool duplicate;        // the hub had it already
+    uint64_t log_seq;
+    char code[32];         // NACK code ("invalid", "store_full", ...)
+    char reason[256];      // NACK reason
+} hubc_result_t;
+
+// One delivery, as received. MESSAGE is the projected canonical message
+// (msgpack), borrowed until the next hubc_recv().
+typedef struct {
+    uint64_t seq;          // endpoint sequence
+    char id[72];
+    char type[64];
+    const void *message;
+    size_t len;
+    const void *body;      // the whole DELIVER body (msgpack map)
+    size_t body_len;
+} hubc_delivery_t;
+
+// Connects to URL (tcp://host:port) as the endpoint whose keypair is in
+// KEY_DIR/NAME.pub and KEY_DIR/NAME.key, trusting the hub's public key in
+// SERVER_PUB (a file), and says HELLO. Waits up to TIMEOUT_MS for WELCOME.
+// Errors (with a sentence in DIAG): HUB_EIO (keys unreadable, no answer:
+// an unknown key never gets one), HUB_EDECODE (an unexpected answer).
+int
+hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *key_dir,
+             const char *name, int timeout_ms, hub_diag_t *diag);
+
+// Says BYE, closes, and sets *self_p to NULL. Safe on NULL.
+void
+hubc_destroy(hubc_t **self_p);
+
+// The identity and department the hub gave this connection.
+const char *
+hubc_identity(const hubc_t *self);
+const char *
+hubc_department(const hubc_t *self);
+
+// Publishes N messages (canonical msgpack, MSGS[i] of LENS[i] bytes) with
+// up to WINDOW in flight, and waits for every answer (up to TIMEOUT_MS
+// without any answer). RESULTS[i] gets each answer. Returns HUB_OK when
+// every message was answered (acked or nacked), HUB_EIO on timeout.
+int
+hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n, size_t window,
+             hubc_result_t *results, int timeout_ms);
+
+// Subscribes to this connection's own endpoint with CREDIT deliveries in
+// flight; *ACKED and *LAST (may be NULL) get the hub's cursor and last seq.
+int
+hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, int timeout_ms);
+
+// Waits up to TIMEOUT_MS for the next delivery. Deliveries whose seq is not
+// above LAST_DONE (already processed: a redelivery) are dropped here.
+// Errors: HUB_ENOTFOUND (nothing arrived in time), HUB_EDECODE.
+int
+hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms);
+
+// Acknowledges every delivery up to SEQ (after it is durable on your side).
+int
+hubc_dack(hubc_t *self, uint64_t seq);
+
+#endif

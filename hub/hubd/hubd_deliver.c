@@ -1,0 +1,188 @@
+// Delivery: a consumer subscribes to its own endpoint with a credit; the
+// hub sends the endpoint's queue in sequence order, at most CREDIT
+// unacknowledged at a time; a DACK (cumulative) advances the endpoint's
+// cursor durably; what is not acknowledged is sent again after a
+// reconnect or the ack timeout. The queue waits in the store meanwhile,
+// so a slow consumer slows nobody else.
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_mpw.h"
+#include "hubd_int.h"
+
+#include <string.h>
+
+#define S_READ_MAX 64  // deliveries read from the store at a time
+
+static bool
+s_own_endpoint(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
+{
+    hub_mpr_t r;
+    const char *ep = NULL;
+    size_t n = 0;
+    hub_mpr_init(&r, body, len);
+    if (hub_mpr_find(&r, "endpoint") != HUB_OK || hub_mpr_str(&r, &ep, &n) != HUB_OK) {
+        hubd_send_error(self, peer, "malformed", "endpoint: str is missing");
+        return false;
+    }
+    if (strlen(peer->endpoint->id) != n || memcmp(peer->endpoint->id, ep, n) != 0) {
+        hubd_send_error(self, peer, "forbidden", "a connection reads only its own endpoint");
+        hubd_log("warn", "forbidden", "peer=%s asked=%.*s", peer->endpoint->id, (int) n, ep);
+        return false;
+    }
+    return true;
+}
+
+void
+hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
+{
+    if (!s_own_endpoint(self, peer, body, len)) {
+        return;
+    }
+    uint64_t credit = 64, acked = 0, last = 0;
+    hub_mpr_get_uint(body, len, "credit", &credit);
+    hub_store_endpoint_state(self->store, peer->endpoint->id, &acked, &last);
+    // One consumer per endpoint: a new subscription takes over.
+    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
+        hubd_peer_t *p = &self->peers[i];
+        if (p->used && p != peer && p->subscribed && p->endpoint == peer->endpoint) {
+            p->subscribed = false;
+        }
+    }
+    peer->subscribed = true;
+    peer->credit = credit ? credit : 1;
+    peer->acked = peer->sent = acked;
+    peer->last_ack_ms = hubd_mono_ms();
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 3);
+    hub_mpw_cstr(&w, "acked");
+    hub_mpw_uint(&w, acked);
+    hub_mpw_cstr(&w, "endpoint");
+    hub_mpw_cstr(&w, peer->endpoint->id);
+    hub_mpw_cstr(&w, "last");
+    hub_mpw_uint(&w, last);
+    hubd_send(self, peer->rid, peer->rid_len, "SUBSCRIBED", self->out.data, self->out.len);
+    hubd_log("info", "subscribed", "peer=%s acked=%llu last=%llu credit=%llu", peer->endpoint->id,
+             (unsigned long long) acked, (unsigned long long) last,
+             (unsigned long long) peer->credit);
+}
+
+void
+hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
+{
+    uint64_t seq = 0;
+    if (!peer->subscribed) {
+        hubd_send_error(self, peer, "not_subscribed", "SUBSCRIBE first");
+        return;
+    }
+    if (!s_own_endpoint(self, peer, body, len) ||
+        hub_mpr_get_uint(body, len, "seq", &seq) != HUB_OK) {
+        return;
+    }
+    if (seq <= peer->acked) {
+        return;  // an old ack: the cursor never moves back
+    }
+    if (seq > peer->sent) {
+        seq = peer->sent;  // cannot ack what was never sent
+    }
+    if (hub_store_ack(self->store, peer->endpoint->id, seq) == HUB_OK) {
+        peer->acked = seq;
+        peer->last_ack_ms = hubd_mono_ms();
+    }
+}
+
+void
+hubd_on_credit(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
+{
+    uint64_t credit = 0;
+    if (!peer->subscribed) {
+        hubd_send_error(self, peer, "not_subscribed", "SUBSCRIBE first");
+        return;
+    }
+    if (s_own_endpoint(self, peer, body, len) &&
+        hub_mpr_get_uint(body, len, "credit", &credit) == HUB_OK) {
+        peer->credit = credit ? credit : 1;
+    }
+}
+
+// The DELIVER body: the delivery record's keys, plus the endpoint (the
+// record is a msgpack map written by the store; docs/STORE.md).
+static bool
+s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *d)
+{
+    hub_mpr_t r;
+    hub_mp_obj_t o;
+    hub_mpr_init(&r, d->record, d->len);
+    if (hub_mpr_next(&r, &o) != HUB_OK || o.kind != HUB_MP_MAP) {
+        return false;
+    }
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, o.len + 2);
+    hub_mpw_cstr(&w, "endpoint");
+    hub_mpw_cstr(&w, peer->endpoint->id);
+    hub_mpw_cstr(&w, "seq");
+    hub_mpw_uint(&w, d->eseq);
+    // The record's own pairs; its "msg" is the protocol's "message".
+    for (uint32_t i = 0; i < o.len; i++) {
+        const char *k;
+        size_t kn;
+        if (hub_mpr_str(&r, &k, &kn) != HUB_OK) {
+            return false;
+        }
+        const uint8_t *v = r.p;
+        if (hub_mpr_skip(&r) != HUB_OK) {
+            return false;
+        }
+        if (kn == 3 && memcmp(k, "msg", 3) == 0) {
+            hub_mpw_cstr(&w, "message");
+        } else {
+            hub_mpw_str(&w, k, kn);
+        }
+        hub_mpw_raw(&w, v, (size_t) (r.p - v));
+    }
+    return hub_mpw_error(&w) == HUB_OK &&
+           hubd_send(self, peer->rid, peer->rid_len, "DELIVER", self->out.data, self->out.len);
+}
+
+static void
+s_pump_peer(hubd_t *self, hubd_peer_t *peer)
+{
+    int64_t now = hubd_mono_ms();
+    if (peer->sent > peer->acked && now - peer->last_ack_ms > self->conf.cfg.ack_timeout_ms) {
+        peer->sent = peer->acked;  // no ack in time: send again from the cursor
+        peer->last_ack_ms = now;
+        hubd_log("info", "redeliver", "peer=%s from=%llu", peer->endpoint->id,
+                 (unsigned long long) peer->acked + 1);
+    }
+    while (peer->sent - peer->acked < peer->credit) {
+        hub_store_delivery_t ds[S_READ_MAX];
+        size_t want = peer->credit - (peer->sent - peer->acked), n = 0;
+        want = want < S_READ_MAX ? want : S_READ_MAX;
+        if (hub_store_pending(self->store, peer->endpoint->id, peer->sent, ds, want, &n) != HUB_OK ||
+            n == 0) {
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!s_deliver(self, peer, &ds[i])) {
+                return;  // the peer's pipe is full, or it is gone: later
+            }
+            peer->sent = ds[i].eseq;
+            peer->last_out_ms = now;
+            self->stats_delivered++;
+        }
+    }
+}
+
+void
+hubd_pump(hubd_t *self)
+{
+    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
+        hubd_peer_t *p = &self->peers[i];
+        if (p->used && p->subscribed) {
+            s_pump_peer(self, p);
+        }
+    }
+}

@@ -1,0 +1,497 @@
+// hub_store: the environment, its transactions and LMDB's errors. Ingest,
+// queues and cursors are in hub_store_ingest.c, the audit chain in
+// hub_store_audit.c; the record formats are docs/STORE.md.
+#include "hub_store.h"
+
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_store_int.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_FORMAT 1 // meta "format": the record layout this code writes
+#define S_MAXDBS 16 // room for databases later versions may add
+
+static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
+    "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
+};
+
+void
+hub_store_be64(uint8_t out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t) v;
+        v >>= 8;
+    }
+}
+
+uint64_t
+hub_store_get_be64(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | in[i];
+    }
+    return v;
+}
+
+int
+hub_store_mdb_err(hub_store_t *self, int mrc, const char *what)
+{
+    if (mrc == 0) {
+        return HUB_OK;
+    }
+    snprintf(self->err, sizeof self->err, "%s: %s", what, mdb_strerror(mrc));
+    switch (mrc) {
+    case MDB_MAP_FULL:
+        return HUB_EFULL;
+    case MDB_NOTFOUND:
+        return HUB_ENOTFOUND;
+    case MDB_TXN_FULL: // too many pages changed in one batch: commit smaller ones
+        return HUB_ELIMIT;
+    case MDB_BAD_VALSIZE: // a key longer than LMDB allows (checked before, normally)
+        return HUB_EINVAL;
+    case ENOMEM:
+        return HUB_ENOMEM;
+    default:
+        return HUB_EIO;
+    }
+}
+
+const char *
+hub_store_last_error(const hub_store_t *self)
+{
+    return self->err;
+}
+
+// Begins a transaction; when another process grew the map (a writer after
+// "store full"), adopts the new size and tries again.
+static int
+s_txn_begin(hub_store_t *self, unsigned flags, MDB_txn **txn)
+{
+    int mrc = mdb_txn_begin(self->env, NULL, flags, txn);
+    if (mrc == MDB_MAP_RESIZED) {
+        mrc = mdb_env_set_mapsize(self->env, 0);
+        mrc = mrc ? mrc : mdb_txn_begin(self->env, NULL, flags, txn);
+    }
+    return mrc;
+}
+
+int
+hub_store_read_begin(hub_store_t *self, MDB_txn **txn)
+{
+    // MDB_NOTLS lets this read transaction live beside the thread's open
+    // write batch, and a reset one is renewed without taking a new slot.
+    if (self->rtxn && mdb_txn_renew(self->rtxn) != 0) {
+        mdb_txn_abort(self->rtxn);
+        self->rtxn = NULL;
+    }
+    if (!self->rtxn) {
+        int mrc = s_txn_begin(self, MDB_RDONLY, &self->rtxn);
+        if (mrc) {
+            self->rtxn = NULL;
+            return hub_store_mdb_err(self, mrc, "mdb_txn_begin (read)");
+        }
+    }
+    *txn = self->rtxn;
+    return HUB_OK;
+}
+
+void
+hub_store_read_end(hub_store_t *self)
+{
+    if (self->rtxn) {
+        mdb_txn_reset(self->rtxn);
+    }
+}
+
+int
+hub_store_get(hub_store_t *self, MDB_txn *txn, hub_store_db_t db, const void *key, size_t klen,
+              MDB_val *val)
+{
+    MDB_val k = {klen, (void *) key};
+    int mrc = mdb_get(txn, self->dbi[db], &k, val);
+    if (mrc == MDB_NOTFOUND) {
+        return HUB_ENOTFOUND; // the common case of a dedup miss: no text to format
+    }
+    if (mrc) {
+        char what[48];
+        snprintf(what, sizeof what, "mdb_get %s", s_db_names[db]);
+        return hub_store_mdb_err(self, mrc, what);
+    }
+    return HUB_OK;
+}
+
+int
+hub_store_fail(hub_store_t *self, int rc)
+{
+    if (self->in_batch && rc != HUB_OK) {
+        if (self->txn) {
+            mdb_txn_abort(self->txn);
+            self->txn = NULL;
+        }
+        if (!self->failed) {
+            self->failed = rc;
+        }
+    }
+    return rc;
+}
+
+int
+hub_store_batch_ok(const hub_store_t *self)
+{
+    if (!self->in_batch) {
+        return HUB_EINVAL;
+    }
+    return self->failed;
+}
+
+int
+hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned flags)
+{
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    int mrc = mdb_put(self->txn, self->dbi[db], &k, &v, flags);
+    if (mrc) {
+        char what[48];
+        snprintf(what, sizeof what, "mdb_put %s", s_db_names[db]);
+        return hub_store_fail(self, hub_store_mdb_err(self, mrc, what));
+    }
+    return HUB_OK;
+}
+
+int
+hub_store_last_in(hub_store_t *self, MDB_txn *txn, hub_store_db_t db, uint64_t *seq)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, self->dbi[db], &c);
+    if (mrc) {
+        return hub_store_mdb_err(self, mrc, "mdb_cursor_open");
+    }
+    mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    mdb_cursor_close(c);
+    *seq = 0;
+    if (mrc == MDB_NOTFOUND) {
+        return HUB_OK;
+    }
+    if (mrc) {
+        return hub_store_mdb_err(self, mrc, "mdb_cursor_get (last)");
+    }
+    if (k.mv_size != 8) {
+        snprintf(self->err, sizeof self->err, "%s: a key is not a sequence number", s_db_names[db]);
+        return HUB_EIO;
+    }
+    *seq = hub_store_get_be64(k.mv_data);
+    return HUB_OK;
+}
+
+// ---------------------------------------------------------------- opening
+
+static int
+s_dir(const char *path, bool rdonly, hub_diag_t *diag)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            return HUB_OK;
+        }
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "the store must be a directory");
+        return HUB_EIO;
+    }
+    if (errno == ENOENT && rdonly) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "no store here (nothing was created)");
+        return HUB_EIO;
+    }
+    if (errno != ENOENT || mkdir(path, 0700) != 0) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot create the store directory: %s",
+                     strerror(errno));
+        return HUB_EIO;
+    }
+    return HUB_OK;
+}
+
+// Rounds SIZE up to whole pages, as LMDB wants its map.
+static size_t
+s_map_size(size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t p = page > 0 ? (size_t) page : 4096;
+    size = size ? size : HUB_STORE_MAP_DEFAULT;
+    return size % p ? size + (p - size % p) : size;
+}
+
+static int
+s_env_open(hub_store_t *self, const char *path, size_t map_size, hub_diag_t *diag)
+{
+    bool ro = self->flags & HUB_STORE_RDONLY;
+    int mrc = mdb_env_create(&self->env);
+    if (mrc) {
+        self->env = NULL;
+    }
+    mrc = mrc ? mrc : mdb_env_set_maxdbs(self->env, S_MAXDBS);
+    mrc = mrc ? mrc : mdb_env_set_mapsize(self->env, s_map_size(map_size));
+    // Default LMDB durability: every commit is fsync'd (no MDB_NOSYNC,
+    // MDB_NOMETASYNC or MDB_WRITEMAP), so an acknowledged batch survives
+    // a power cut. MDB_NOTLS: see hub_store_read_begin().
+    mrc = mrc ? mrc : mdb_env_open(self->env, path, MDB_NOTLS | (ro ? MDB_RDONLY : 0), 0600);
+    if (mrc) {
+        int rc = hub_store_mdb_err(self, mrc, "mdb_env_open");
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot open the store: %s",
+                     mdb_strerror(mrc));
+        return rc == HUB_ENOMEM ? rc : HUB_EIO;
+    }
+    if (!ro) {
+        int stale;
+        mdb_reader_check(self->env, &stale); // slots of crashed readers
+    }
+    return HUB_OK;
+}
+
+// Checks (reader) or records (new writable store) meta "format".
+static int
+s_format(hub_store_t *self, MDB_txn *txn, hub_diag_t *diag, const char *path)
+{
+    static const char key[] = "format";
+    MDB_val v;
+    int rc = hub_store_get(self, txn, HUB_STORE_DB_META, key, sizeof key - 1, &v);
+    uint64_t have = S_FORMAT;
+    if (rc == HUB_ENOTFOUND && !(self->flags & HUB_STORE_RDONLY)) {
+        uint8_t one = S_FORMAT; // a positive fixint is its own msgpack
+        MDB_val k = {sizeof key - 1, (void *) key}, val = {1, &one};
+        return hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &val, 0),
+                                 "mdb_put meta");
+    }
+    if (rc == HUB_OK) {
+        hub_mpr_t r;
+        hub_mpr_init(&r, v.mv_data, v.mv_size);
+        have = hub_mpr_uint(&r, &have) ? 0 : have;
+    }
+    if (rc == HUB_OK && have != S_FORMAT) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "store_format", path,
+                     "the store's format is %llu; this hub reads format %d",
+                     (unsigned long long) have, S_FORMAT);
+        return HUB_ECONFIG;
+    }
+    return rc == HUB_ENOTFOUND ? HUB_OK : rc;
+}
+
+static int
+s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
+{
+    bool ro = self->flags & HUB_STORE_RDONLY;
+    MDB_txn *txn;
+    int mrc = s_txn_begin(self, ro ? MDB_RDONLY : 0, &txn);
+    if (mrc) {
+        int rc = hub_store_mdb_err(self, mrc, "mdb_txn_begin");
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "%s", self->err);
+        return rc == HUB_ENOMEM ? rc : HUB_EIO;
+    }
+    int rc = HUB_OK;
+    for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
+        mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
+        if (mrc) {
+            hub_store_mdb_err(self, mrc, "mdb_dbi_open");
+            hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "database '%s': %s%s", s_db_names[i],
+                         mdb_strerror(mrc), mrc == MDB_NOTFOUND ? " (not a hub store?)" : "");
+            rc = HUB_EIO;
+        }
+    }
+    rc = rc ? rc : s_format(self, txn, diag, path);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    // A read-only transaction is committed too: that keeps the handles.
+    rc = hub_store_mdb_err(self, mdb_txn_commit(txn), "mdb_txn_commit");
+    if (rc) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "%s", self->err);
+    }
+    return rc;
+}
+
+int
+hub_store_open(hub_store_t **out, const char *path, size_t map_size, unsigned flags,
+               const uint8_t *key, hub_diag_t *diag)
+{
+    *out = NULL;
+    bool ro = flags & HUB_STORE_RDONLY;
+    if (!path || (flags & ~(unsigned) HUB_STORE_RDONLY)) {
+        return HUB_EINVAL;
+    }
+    if (!ro && !key) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "usage", path, "a writable store needs its key");
+        return HUB_EINVAL;
+    }
+    if (map_size && map_size < HUB_STORE_MAP_MIN) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "map_size", path,
+                     "map size %zu is below the minimum %zu bytes", map_size, HUB_STORE_MAP_MIN);
+        return HUB_ECONFIG;
+    }
+    if (sodium_init() < 0) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "libsodium cannot start");
+        return HUB_EIO;
+    }
+    hub_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        return HUB_ENOMEM;
+    }
+    self->flags = flags;
+    if (key) {
+        memcpy(self->key, key, HUB_STORE_HASH_SIZE);
+        self->has_key = true;
+    }
+    int rc = s_dir(path, ro, diag);
+    rc = rc ? rc : s_env_open(self, path, map_size, diag);
+    rc = rc ? rc : s_dbs_open(self, path, diag);
+    if (rc) {
+        hub_store_destroy(&self);
+        return rc;
+    }
+    self->err[0] = '\0';
+    *out = self;
+    return HUB_OK;
+}
+
+void
+hub_store_destroy(hub_store_t **self_p)
+{
+    hub_store_t *self = *self_p;
+    if (!self) {
+        return;
+    }
+    hub_store_abort(self);
+    if (self->rtxn) {
+        mdb_txn_abort(self->rtxn);
+    }
+    if (self->env) {
+        mdb_env_close(self->env);
+    }
+    hub_buf_free(&self->rec);
+    hub_buf_free(&self->enc);
+    hub_buf_free(&self->aux);
+    hub_buf_free(&self->out);
+    sodium_memzero(self->key, sizeof self->key);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+hub_store_set_map_size(hub_store_t *self, size_t map_size)
+{
+    if (self->in_batch) {
+        return HUB_EINVAL;
+    }
+    if (map_size && map_size < HUB_STORE_MAP_MIN) {
+        return HUB_ECONFIG;
+    }
+    return hub_store_mdb_err(self, mdb_env_set_mapsize(self->env, s_map_size(map_size)),
+                             "mdb_env_set_mapsize");
+}
+
+// ---------------------------------------------------------------- batches
+
+int
+hub_store_begin(hub_store_t *self)
+{
+    if ((self->flags & HUB_STORE_RDONLY) || self->in_batch) {
+        return HUB_EINVAL;
+    }
+    int rc = hub_store_mdb_err(self, s_txn_begin(self, 0, &self->txn), "mdb_txn_begin");
+    if (rc) {
+        self->txn = NULL;
+        return rc;
+    }
+    // The batch's sequences come from the committed state, read once.
+    uint64_t audit;
+    rc = hub_store_last_in(self, self->txn, HUB_STORE_DB_LOG, &self->next_log);
+    rc = rc ? rc : hub_store_last_in(self, self->txn, HUB_STORE_DB_DEAD, &self->next_dead);
+    rc = rc ? rc : hub_store_audit_head(self, self->txn, &audit, self->head);
+    if (rc) {
+        mdb_txn_abort(self->txn);
+        self->txn = NULL;
+        return rc;
+    }
+    self->next_log++;
+    self->next_dead++;
+    self->next_audit = audit + 1;
+    self->head_dirty = false;
+    self->failed = HUB_OK;
+    self->in_batch = true;
+    return HUB_OK;
+}
+
+int
+hub_store_commit(hub_store_t *self)
+{
+    int rc = hub_store_batch_ok(self);
+    if (!rc && self->head_dirty) {
+        rc = hub_store_audit_put_head(self);
+    }
+    if (!rc) {
+        // The fsync happens here: only after it returns may the caller ack.
+        rc = hub_store_mdb_err(self, mdb_txn_commit(self->txn), "mdb_txn_commit");
+        self->txn = NULL; // freed by LMDB whatever the outcome
+    }
+    if (self->in_batch) {
+        hub_store_abort(self);
+    }
+    return rc;
+}
+
+void
+hub_store_abort(hub_store_t *self)
+{
+    if (self->txn) {
+        mdb_txn_abort(self->txn);
+        self->txn = NULL;
+    }
+    self->in_batch = false;
+    self->failed = HUB_OK;
+}
+
+// ---------------------------------------------------------------- reading
+
+static const hub_store_db_t s_seqdbs[] = {HUB_STORE_DB_LOG, HUB_STORE_DB_AUDIT, HUB_STORE_DB_DEAD};
+
+int
+hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
+                 size_t *len)
+{
+    if ((unsigned) db > HUB_STORE_DEAD) {
+        return HUB_EINVAL;
+    }
+    MDB_txn *txn;
+    MDB_val v;
+    uint8_t key[8];
+    hub_store_be64(key, seq);
+    int rc = hub_store_read_begin(self, &txn);
+    rc = rc ? rc : hub_store_get(self, txn, s_seqdbs[db], key, sizeof key, &v);
+    if (!rc) {
+        self->out.len = 0;
+        rc = hub_buf_append(&self->out, v.mv_data, v.mv_size);
+        *rec = self->out.data;
+        *len = v.mv_size;
+    }
+    hub_store_read_end(self);
+    return rc;
+}
+
+int
+hub_store_last_seq(hub_store_t *self, hub_store_seqdb_t db, uint64_t *seq)
+{
+    if ((unsigned) db > HUB_STORE_DEAD) {
+        return HUB_EINVAL;
+    }
+    MDB_txn *txn;
+    int rc = hub_store_read_begin(self, &txn);
+    rc = rc ? rc : hub_store_last_in(self, txn, s_seqdbs[db], seq);
+    hub_store_read_end(self);
+    return rc;
+}

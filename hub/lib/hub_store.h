@@ -1,0 +1,216 @@
+// hub_store: the hub's durable state in one LMDB environment (DESIGN.md,
+// "LMDB"). Only this module sees LMDB. Layout (named databases):
+//   log          u64 log seq (big-endian)    -> the stored message record
+//   dedup        source "\0" message id       -> u64 log seq, u64 time (ms)
+//   queue        endpoint "\0" u64 eseq (BE)  -> a delivery record
+//   endpoint     endpoint                     -> u64 next eseq, u64 acked eseq
+//   audit        u64 audit seq (BE)           -> an audit record (hash-chained)
+//   audit_subject  32-byte keyed hash of the citizen ID, u64 audit seq -> ""
+//   dead         u64 dead seq (BE)            -> a dead letter
+//   meta         name                         -> value (rule-set versions, chain head, ...)
+// Records are canonical msgpack maps (docs/STORE.md lists their keys and
+// how the audit chain is hashed), so `mdb_dump` shows them and other tools
+// can read them.
+//
+// Threading: one writer thread owns the store (hubd's main loop) and calls
+// every function that changes it; readers (hubctl, auditors) open their
+// own read-only handle with HUB_STORE_RDONLY and never block the writer.
+//
+// Durability: nothing is acknowledged before it is durable. An ingest batch
+// is one write transaction: hub_store_begin(), any number of
+// hub_store_ingest() / hub_store_dead() calls, hub_store_commit(), which
+// fsyncs (group commit: many messages share one fsync). Only after commit
+// returns HUB_OK may the caller ack. hub_store_abort() forgets the batch.
+// Any error inside a batch (HUB_EFULL above all) breaks it: LMDB cannot
+// continue a transaction after a failed write, so the store drops it at
+// once, and every later hub_store_ingest() and hub_store_dead() of that
+// batch returns the same error; hub_store_commit() returns it too and ends
+// the batch, as hub_store_abort() does. Nothing of a broken batch is
+// stored. (Argument errors, HUB_EINVAL, are refused before anything is
+// written and break nothing.)
+//
+// Errors from LMDB are translated here (HUB_EFULL, HUB_EIO, HUB_ENOMEM,
+// HUB_ELIMIT for a batch too big for one transaction); the LMDB text of the
+// last one is kept for logs: hub_store_last_error().
+#ifndef HUB_STORE_H
+#define HUB_STORE_H
+
+#include "hub_diag.h"
+#include "hub_route.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hub_store hub_store_t;
+
+enum {
+    HUB_STORE_RDONLY = 1u << 0,  // read-only handle for tools; never blocks the writer
+};
+
+#define HUB_STORE_MAP_DEFAULT ((size_t) 1 << 30)  // map size when 0 is given: 1 GiB
+#define HUB_STORE_MAP_MIN ((size_t) 256 << 10)    // smallest map size accepted: 256 KiB
+#define HUB_STORE_HASH_SIZE 32                    // audit hashes and subject keys
+
+// What one ingested message brings: the message as stored (canonical
+// msgpack), its deliveries (routed and projected, from hub_route), and the
+// facts the audit records need.
+typedef struct {
+    const char *source;          // authenticated identity's department
+    const char *id;              // message id
+    const char *type;
+    const void *bytes;           // canonical msgpack of the message
+    size_t len;
+    const char *subject_cid;     // citizen ID of the subject, or NULL
+    const char *ruleset;         // rule-set version in force
+    uint64_t now_ms;             // receive time (ms since the epoch)
+    const hub_route_t *route;    // deliveries (may have none)
+} hub_store_ingest_t;
+
+// Outcome of one hub_store_ingest().
+typedef struct {
+    bool duplicate;              // seen before (source + id): nothing written
+    uint64_t log_seq;            // the message's log sequence (the old one if duplicate)
+    size_t deliveries;           // queue entries written
+} hub_store_result_t;
+
+// Opens (creating when missing, unless RDONLY) the environment in directory
+// PATH with a map of MAP_SIZE bytes (0: 1 GiB). The directory and files are
+// created mode 0700/0600. KEY (32 bytes) is the hub's secret for the audit
+// subject index (keyed hash of citizen IDs); NULL for read-only tools that
+// do not search by subject (a writable store needs it: HUB_EINVAL). A map
+// size below what the store already holds is raised to fit it; below
+// HUB_STORE_MAP_MIN it is HUB_ECONFIG. RDONLY on a missing store is
+// HUB_EIO and creates nothing. DIAG (may be NULL) says why it failed.
+// Errors: HUB_EIO, HUB_ENOMEM, HUB_ECONFIG, HUB_EINVAL.
+int
+hub_store_open(hub_store_t **out, const char *path, size_t map_size, unsigned flags,
+               const uint8_t *key, hub_diag_t *diag);
+
+// Closes the store and sets *self_p to NULL. Safe on NULL. An open batch is
+// aborted.
+void
+hub_store_destroy(hub_store_t **self_p);
+
+// Starts a write batch. Errors: HUB_EIO, HUB_EINVAL (read-only, or a batch
+// is already open).
+int
+hub_store_begin(hub_store_t *self);
+
+// Adds one message to the open batch: dedup check (source + id); when new:
+// append to the log, write each delivery into its endpoint's queue with the
+// next endpoint sequence, one audit record per delivery (message id, rule
+// ids, rule-set version, purposes, legal bases, endpoint, endpoint seq,
+// released fields with their rule and masking, time, previous record's
+// hash), and the subject index entry. Errors: HUB_EFULL (the map is full:
+// the batch must be aborted; the caller nacks "store full"), HUB_EIO.
+int
+hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res);
+
+// Adds a dead letter (a refused message with its reasons) to the open batch.
+// Errors: HUB_EINVAL (no batch open), HUB_EFULL, HUB_EIO.
+int
+hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t len,
+               const char *code, const char *reason, uint64_t now_ms);
+
+// Commits the batch durably (fsync). Errors: HUB_EFULL, HUB_EIO; on error
+// nothing of the batch is stored.
+int
+hub_store_commit(hub_store_t *self);
+
+// Forgets the open batch. Safe when none is open.
+void
+hub_store_abort(hub_store_t *self);
+
+// A queued delivery, as read back for sending.
+typedef struct {
+    uint64_t eseq;              // endpoint sequence
+    uint64_t log_seq;
+    const void *record;         // the delivery record (msgpack), valid until
+    size_t len;                 // the next call on this store
+} hub_store_delivery_t;
+
+// Reads up to MAX deliveries of ENDPOINT with eseq > AFTER into OUT (in
+// eseq order) in a read transaction; *N gets how many. The records are
+// copied into the store's buffer, valid until the next call. It reads what
+// is committed: deliveries of a batch still open are not pending yet (they
+// must not be sent before they are durable). Errors: HUB_EIO, HUB_ENOMEM.
+int
+hub_store_pending(hub_store_t *self, const char *endpoint, uint64_t after, hub_store_delivery_t *out,
+                  size_t max, size_t *n);
+
+// Advances ENDPOINT's acknowledged sequence to ESEQ (never backwards) in its
+// own durable transaction. An ESEQ at or below the acknowledged one changes
+// nothing (HUB_OK). When a batch is open, the cursor is written into that
+// batch instead and is durable when it commits (LMDB has one writer: a
+// transaction of its own would wait for the batch forever); should the
+// batch be lost, the deliveries are sent again, which receivers drop by
+// eseq. Errors: HUB_EIO, HUB_EFULL (and a broken batch's error); HUB_EINVAL
+// when ESEQ is beyond the last sequence written to ENDPOINT (nothing to
+// acknowledge) or the handle is read-only.
+int
+hub_store_ack(hub_store_t *self, const char *endpoint, uint64_t eseq);
+
+// ENDPOINT's acknowledged and last written sequences (0 when none), as
+// committed. Errors: HUB_EIO.
+int
+hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acked,
+                         uint64_t *last);
+
+// Changes the map size (e.g. after HUB_EFULL, to grow it without a
+// restart). Errors: HUB_EINVAL (a batch is open), HUB_ECONFIG (below
+// HUB_STORE_MAP_MIN), HUB_EIO.
+int
+hub_store_set_map_size(hub_store_t *self, size_t map_size);
+
+// LMDB's words for the last LMDB error on this handle ("mdb_put queue:
+// MDB_MAP_FULL: Environment mapsize limit reached"), or "". Borrowed until
+// the next call on this store.
+const char *
+hub_store_last_error(const hub_store_t *self);
+
+// ---- reading, for hubctl and auditors (any handle, committed data only)
+
+// The databases keyed by a sequence number.
+typedef enum {
+    HUB_STORE_LOG = 0,  // log seq -> message record
+    HUB_STORE_AUDIT,    // audit seq -> audit record
+    HUB_STORE_DEAD,     // dead seq -> dead letter
+} hub_store_seqdb_t;
+
+// Record SEQ of DB, copied into the store's buffer: *REC is valid until the
+// next call on this store. Errors: HUB_ENOTFOUND, HUB_EIO.
+int
+hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
+                 size_t *len);
+
+// The last sequence number used in DB (0 when DB is empty).
+int
+hub_store_last_seq(hub_store_t *self, hub_store_seqdb_t db, uint64_t *seq);
+
+// The subject index key of citizen ID CID under this handle's key:
+// HMAC-SHA256(key, "audit_subject:" || CID) (docs/STORE.md). The prefix
+// keeps it apart from the `hash` mask's pseudonyms, which departments
+// receive. Errors: HUB_EINVAL (opened without a key).
+int
+hub_store_subject_key(const hub_store_t *self, const char *cid,
+                      uint8_t out[HUB_STORE_HASH_SIZE]);
+
+// Up to MAX audit sequences of the records about subject SUBJECT (a key
+// from hub_store_subject_key()) that are above AFTER, ascending, into
+// SEQS; *N gets how many. Errors: HUB_EIO.
+int
+hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                           uint64_t after, uint64_t *seqs, size_t max, size_t *n);
+
+// Walks the whole audit chain in one read transaction: every record's seq
+// matches its key, the sequence has no gap, each prev_hash is the hash of
+// the record before (zeros for the first), each hash recomputes, and the
+// head (meta "audit_head") names the last record. *CHECKED gets the
+// records checked; on a break *BAD gets the first bad seq (0 when the head
+// is what is wrong) and DIAG (may be NULL) says what. Errors: HUB_EINVALID
+// (the chain is broken), HUB_EIO.
+int
+hub_store_audit_verify(hub_store_t *self, uint64_t *checked, uint64_t *bad, hub_diag_t *diag);
+
+#endif

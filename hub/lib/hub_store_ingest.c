@@ -1,0 +1,470 @@
+// hub_store: ingest (dedup, log, queues), dead letters, and the endpoint
+// cursors. The records' keys are written in sorted order, so each record
+// is canonical msgpack (docs/STORE.md).
+#include "hub_codec.h"
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_store.h"
+#include "hub_store_int.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define S_KEY_MAX 511 // LMDB's default (and compiled-in) largest key
+
+// KEY gets A "\0" B (B of BLEN bytes); *KLEN its length. HUB_EINVAL when
+// it would exceed LMDB's largest key: sources, ids and endpoint names are
+// short, so that is a caller's bug, refused before anything is written.
+static int
+s_key2(uint8_t key[S_KEY_MAX], size_t *klen, const char *a, const void *b, size_t blen)
+{
+    size_t alen = strlen(a);
+    if (alen + 1 + blen > S_KEY_MAX) {
+        return HUB_EINVAL;
+    }
+    memcpy(key, a, alen);
+    key[alen] = '\0';
+    memcpy(key + alen + 1, b, blen);
+    *klen = alen + 1 + blen;
+    return HUB_OK;
+}
+
+// ------------------------------------------------- parts of delivery records
+
+// Which of D's released fields are disclosed: not dropped, and present
+// in the delivered message (a rule may list a field the message lacks).
+static void
+s_disclosed(hub_store_disclosure_t *x)
+{
+    const hub_delivery_t *d = x->d;
+    x->nreleased = 0;
+    for (size_t i = 0; i < d->nfields; i++) {
+        const hub_release_t *f = &d->fields[i];
+        const hub_val_t *v = f->mask == HUB_MASK_DROP ? NULL : hub_msg_get_path(d->msg, f->path);
+        x->released[i] = v && v->kind != HUB_VAL_NONE;
+        x->nreleased += x->released[i];
+    }
+}
+
+void
+hub_store_w_fields(hub_mpw_t *w, const hub_store_disclosure_t *x)
+{
+    hub_mpw_array(w, x->nreleased);
+    for (size_t i = 0; i < x->d->nfields; i++) {
+        const hub_release_t *f = &x->d->fields[i];
+        if (x->released[i]) {
+            hub_mpw_map(w, 3);
+            hub_mpw_cstr(w, "mask");
+            hub_mpw_cstr(w, hub_mask_name(f->mask));
+            hub_mpw_cstr(w, "path");
+            hub_mpw_cstr(w, f->path);
+            hub_mpw_cstr(w, "rule");
+            hub_mpw_cstr(w, f->rule ? f->rule->id : NULL);
+        }
+    }
+}
+
+void
+hub_store_w_rules(hub_mpw_t *w, const hub_delivery_t *d)
+{
+    hub_mpw_array(w, d->nrules);
+    for (size_t i = 0; i < d->nrules; i++) {
+        hub_mpw_cstr(w, d->rules[i]->id);
+    }
+}
+
+void
+hub_store_w_purposes(hub_mpw_t *w, const hub_delivery_t *d)
+{
+    hub_mpw_array(w, d->nrules);
+    for (size_t i = 0; i < d->nrules; i++) {
+        hub_mpw_cstr(w, d->rules[i]->purpose);
+    }
+}
+
+void
+hub_store_w_bases(hub_mpw_t *w, const hub_delivery_t *d)
+{
+    hub_mpw_array(w, d->nrules);
+    for (size_t i = 0; i < d->nrules; i++) {
+        hub_mpw_cstr(w, d->rules[i]->legal_basis);
+    }
+}
+
+// ---------------------------------------------------------------- records
+
+static int
+s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq)
+{
+    hub_mpw_t w;
+    self->rec.len = 0;
+    hub_mpw_init(&w, &self->rec);
+    hub_mpw_map(&w, 6);
+    hub_mpw_cstr(&w, "id");
+    hub_mpw_cstr(&w, in->id);
+    hub_mpw_cstr(&w, "msg");
+    hub_mpw_bin(&w, in->bytes, in->len);
+    hub_mpw_cstr(&w, "received_ms");
+    hub_mpw_uint(&w, in->now_ms);
+    hub_mpw_cstr(&w, "ruleset");
+    hub_mpw_cstr(&w, in->ruleset);
+    hub_mpw_cstr(&w, "source");
+    hub_mpw_cstr(&w, in->source);
+    hub_mpw_cstr(&w, "type");
+    hub_mpw_cstr(&w, in->type);
+    int rc = hub_mpw_error(&w);
+    if (rc) {
+        return rc;
+    }
+    uint8_t key[8];
+    hub_store_be64(key, seq);
+    // MDB_APPEND: sequences only grow; LMDB refuses a key out of order,
+    // which would mean the log's tail and our counter disagree.
+    return hub_store_put(self, HUB_STORE_DB_LOG, key, sizeof key, self->rec.data, self->rec.len,
+                         MDB_APPEND);
+}
+
+static int
+s_put_dedup(hub_store_t *self, const hub_store_ingest_t *in, const uint8_t *key, size_t klen,
+            uint64_t seq)
+{
+    hub_mpw_t w;
+    self->rec.len = 0;
+    hub_mpw_init(&w, &self->rec);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "log_seq");
+    hub_mpw_uint(&w, seq);
+    hub_mpw_cstr(&w, "received_ms");
+    hub_mpw_uint(&w, in->now_ms);
+    int rc = hub_mpw_error(&w);
+    return rc ? rc
+              : hub_store_put(self, HUB_STORE_DB_DEDUP, key, klen, self->rec.data, self->rec.len,
+                              MDB_NOOVERWRITE);
+}
+
+// ENDPOINT's cursor in TXN: the next sequence to give out (1 for a new
+// endpoint) and the acknowledged one.
+static int
+s_endpoint_get(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t *next,
+               uint64_t *acked)
+{
+    MDB_val v;
+    *next = 1;
+    *acked = 0;
+    int rc = hub_store_get(self, txn, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint), &v);
+    if (rc == HUB_ENOTFOUND) {
+        return HUB_OK;
+    }
+    if (!rc && (hub_mpr_get_uint(v.mv_data, v.mv_size, "next_eseq", next) ||
+                hub_mpr_get_uint(v.mv_data, v.mv_size, "acked_eseq", acked))) {
+        snprintf(self->err, sizeof self->err, "endpoint %s: a damaged cursor record", endpoint);
+        rc = HUB_EIO;
+    }
+    return rc;
+}
+
+static int
+s_endpoint_put(hub_store_t *self, const char *endpoint, uint64_t next, uint64_t acked)
+{
+    hub_mpw_t w;
+    self->rec.len = 0;
+    hub_mpw_init(&w, &self->rec);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "acked_eseq");
+    hub_mpw_uint(&w, acked);
+    hub_mpw_cstr(&w, "next_eseq");
+    hub_mpw_uint(&w, next);
+    int rc = hub_mpw_error(&w);
+    return rc ? rc
+              : hub_store_put(self, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint),
+                              self->rec.data, self->rec.len, 0);
+}
+
+// The delivery record; SELF->enc holds the delivered message, encoded.
+static int
+s_put_queue(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x,
+            uint64_t log_seq)
+{
+    hub_mpw_t w;
+    self->rec.len = 0;
+    hub_mpw_init(&w, &self->rec);
+    hub_mpw_map(&w, 11);
+    hub_mpw_cstr(&w, "eseq");
+    hub_mpw_uint(&w, x->eseq);
+    hub_mpw_cstr(&w, "fields");
+    hub_store_w_fields(&w, x);
+    hub_mpw_cstr(&w, "id");
+    hub_mpw_cstr(&w, x->id);
+    hub_mpw_cstr(&w, "legal_bases");
+    hub_store_w_bases(&w, x->d);
+    hub_mpw_cstr(&w, "log_seq");
+    hub_mpw_uint(&w, log_seq);
+    hub_mpw_cstr(&w, "msg");
+    hub_mpw_bin(&w, self->enc.data, self->enc.len);
+    hub_mpw_cstr(&w, "origin_id");
+    hub_mpw_cstr(&w, in->id);
+    hub_mpw_cstr(&w, "purposes");
+    hub_store_w_purposes(&w, x->d);
+    hub_mpw_cstr(&w, "rules");
+    hub_store_w_rules(&w, x->d);
+    hub_mpw_cstr(&w, "ruleset");
+    hub_mpw_cstr(&w, in->ruleset);
+    hub_mpw_cstr(&w, "type");
+    hub_mpw_cstr(&w, x->type);
+    int rc = hub_mpw_error(&w);
+    uint8_t key[S_KEY_MAX], seq[8];
+    size_t klen;
+    hub_store_be64(seq, x->eseq);
+    rc = rc ? rc : s_key2(key, &klen, x->d->endpoint->id, seq, sizeof seq);
+    return rc ? rc
+              : hub_store_put(self, HUB_STORE_DB_QUEUE, key, klen, self->rec.data, self->rec.len,
+                              MDB_NOOVERWRITE);
+}
+
+// One delivery: the endpoint's next sequence, the queue entry, the audit
+// record (and its subject index entry).
+static int
+s_deliver(hub_store_t *self, const hub_store_ingest_t *in, const hub_delivery_t *d,
+          uint64_t log_seq, const uint8_t *subject)
+{
+    hub_store_disclosure_t x;
+    uint64_t next, acked;
+    int rc = s_endpoint_get(self, self->txn, d->endpoint->id, &next, &acked);
+    rc = rc ? rc : s_endpoint_put(self, d->endpoint->id, next + 1, acked);
+    self->enc.len = 0;
+    rc = rc ? rc : hub_codec_encode(d->msg, &self->enc);
+    if (rc) {
+        return rc;
+    }
+    // A derived message has its own id and type; a forwarded one keeps
+    // the source's (the projection always carries both, but be safe).
+    x.d = d;
+    x.id = hub_msg_env_str(d->msg, HUB_ENV_ID);
+    x.type = hub_msg_env_str(d->msg, HUB_ENV_TYPE);
+    x.id = *x.id ? x.id : in->id;
+    x.type = *x.type ? x.type : in->type;
+    x.eseq = next;
+    s_disclosed(&x);
+    rc = s_put_queue(self, in, &x, log_seq);
+    return rc ? rc : hub_store_audit_append(self, in, &x, subject);
+}
+
+// Refuses, before anything is written, what cannot be stored.
+static int
+s_check(const hub_store_ingest_t *in, hub_store_result_t *res)
+{
+    if (!in || !res || !in->source || !in->id || !in->type || (!in->bytes && in->len)) {
+        return HUB_EINVAL;
+    }
+    size_t n = in->route ? hub_route_count(in->route) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const hub_delivery_t *d = hub_route_at(in->route, i);
+        if (!d->endpoint || !d->endpoint->id || !d->msg ||
+            strlen(d->endpoint->id) + 9 > S_KEY_MAX) {
+            return HUB_EINVAL;
+        }
+    }
+    return HUB_OK;
+}
+
+int
+hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res)
+{
+    int rc = hub_store_batch_ok(self);
+    rc = rc ? rc : s_check(in, res);
+    uint8_t key[S_KEY_MAX];
+    size_t klen;
+    rc = rc ? rc : s_key2(key, &klen, in->source, in->id, strlen(in->id));
+    if (rc) {
+        return rc;
+    }
+    *res = (hub_store_result_t){false, 0, 0};
+    MDB_val v;
+    rc = hub_store_get(self, self->txn, HUB_STORE_DB_DEDUP, key, klen, &v);
+    if (rc == HUB_OK) {
+        // Seen before (maybe earlier in this very batch): write nothing.
+        res->duplicate = true;
+        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &res->log_seq)) {
+            snprintf(self->err, sizeof self->err, "dedup: a damaged record");
+            return hub_store_fail(self, HUB_EIO);
+        }
+        return HUB_OK;
+    }
+    if (rc != HUB_ENOTFOUND) {
+        return hub_store_fail(self, rc);
+    }
+    uint8_t subject[HUB_STORE_HASH_SIZE];
+    if (in->subject_cid) {
+        hub_store_subject_key(self, in->subject_cid, subject);
+    }
+    uint64_t seq = self->next_log;
+    rc = s_put_log(self, in, seq);
+    rc = rc ? rc : s_put_dedup(self, in, key, klen, seq);
+    size_t n = in->route ? hub_route_count(in->route) : 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = s_deliver(self, in, hub_route_at(in->route, i), seq, in->subject_cid ? subject : NULL);
+    }
+    if (rc) {
+        return hub_store_fail(self, rc); // half a message must not commit
+    }
+    self->next_log++;
+    res->log_seq = seq;
+    res->deliveries = n;
+    return HUB_OK;
+}
+
+int
+hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t len,
+               const char *code, const char *reason, uint64_t now_ms)
+{
+    int rc = hub_store_batch_ok(self);
+    if (rc || (!bytes && len)) {
+        return rc ? rc : HUB_EINVAL;
+    }
+    hub_mpw_t w;
+    self->rec.len = 0;
+    hub_mpw_init(&w, &self->rec);
+    hub_mpw_map(&w, 6);
+    hub_mpw_cstr(&w, "bytes");
+    hub_mpw_bin(&w, bytes, len);
+    hub_mpw_cstr(&w, "code");
+    hub_mpw_cstr(&w, code);
+    hub_mpw_cstr(&w, "reason");
+    hub_mpw_cstr(&w, reason);
+    hub_mpw_cstr(&w, "seq");
+    hub_mpw_uint(&w, self->next_dead);
+    hub_mpw_cstr(&w, "source");
+    hub_mpw_cstr(&w, source);
+    hub_mpw_cstr(&w, "time_ms");
+    hub_mpw_uint(&w, now_ms);
+    rc = hub_mpw_error(&w);
+    uint8_t key[8];
+    hub_store_be64(key, self->next_dead);
+    rc = rc ? hub_store_fail(self, rc)
+            : hub_store_put(self, HUB_STORE_DB_DEAD, key, sizeof key, self->rec.data, self->rec.len,
+                            MDB_APPEND);
+    self->next_dead += rc == HUB_OK;
+    return rc;
+}
+
+// ---------------------------------------------------------------- cursors
+
+// Copies the queue entries of ENDPOINT after AFTER into SELF->out.
+static int
+s_pending_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t after,
+               hub_store_delivery_t *out, size_t max, size_t *n)
+{
+    uint8_t key[S_KEY_MAX], seq[8];
+    size_t klen, plen = strlen(endpoint) + 1; // the prefix: endpoint "\0"
+    hub_store_be64(seq, after + 1);
+    int rc = s_key2(key, &klen, endpoint, seq, sizeof seq);
+    MDB_cursor *c;
+    rc = rc ? rc
+            : hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_QUEUE], &c),
+                                "mdb_cursor_open queue");
+    if (rc) {
+        return rc;
+    }
+    MDB_val k = {klen, key}, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; mrc == 0 && *n < max; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen) != 0) {
+            break; // past this endpoint's entries
+        }
+        hub_store_delivery_t *d = &out[*n];
+        d->eseq = hub_store_get_be64((const uint8_t *) k.mv_data + plen);
+        d->len = v.mv_size;
+        rc = hub_buf_append(&self->out, v.mv_data, v.mv_size);
+        if (!rc && hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &d->log_seq)) {
+            snprintf(self->err, sizeof self->err, "queue %s %llu: a damaged record", endpoint,
+                     (unsigned long long) d->eseq);
+            rc = HUB_EIO;
+        }
+        if (rc) {
+            break;
+        }
+        (*n)++;
+    }
+    mdb_cursor_close(c);
+    if (!rc && mrc && mrc != MDB_NOTFOUND) {
+        rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get queue");
+    }
+    return rc;
+}
+
+int
+hub_store_pending(hub_store_t *self, const char *endpoint, uint64_t after,
+                  hub_store_delivery_t *out, size_t max, size_t *n)
+{
+    if (!endpoint || !n || (!out && max)) {
+        return HUB_EINVAL;
+    }
+    *n = 0;
+    if (max == 0 || after == UINT64_MAX) {
+        return HUB_OK;
+    }
+    MDB_txn *txn;
+    int rc = hub_store_read_begin(self, &txn);
+    if (rc) {
+        return rc;
+    }
+    self->out.len = 0;
+    rc = s_pending_read(self, txn, endpoint, after, out, max, n);
+    hub_store_read_end(self);
+    // The records lie end to end in SELF->out, which may have moved while
+    // it grew: point at them only now.
+    size_t off = 0;
+    for (size_t i = 0; i < *n; i++) {
+        out[i].record = self->out.data + off;
+        off += out[i].len;
+    }
+    if (rc) {
+        *n = 0;
+    }
+    return rc;
+}
+
+int
+hub_store_ack(hub_store_t *self, const char *endpoint, uint64_t eseq)
+{
+    if (!endpoint || strlen(endpoint) > S_KEY_MAX || (self->flags & HUB_STORE_RDONLY)) {
+        return HUB_EINVAL;
+    }
+    // LMDB has one writer: with a batch open, a transaction of our own
+    // would wait for it forever, so the cursor rides in the batch.
+    bool own = !self->in_batch;
+    int rc = own ? hub_store_begin(self) : hub_store_batch_ok(self);
+    if (rc) {
+        return rc;
+    }
+    uint64_t next, acked;
+    rc = s_endpoint_get(self, self->txn, endpoint, &next, &acked);
+    if (!rc && eseq >= next) {
+        rc = HUB_EINVAL; // nothing with that sequence was ever written
+    }
+    if (!rc && eseq > acked) {
+        rc = s_endpoint_put(self, endpoint, next, eseq);
+        if (own && !rc) {
+            return hub_store_commit(self);
+        }
+    }
+    if (own) {
+        hub_store_abort(self); // an old ack changes nothing and costs no fsync
+    }
+    return rc;
+}
+
+int
+hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acked, uint64_t *last)
+{
+    if (!endpoint || !acked || !last || strlen(endpoint) > S_KEY_MAX) {
+        return HUB_EINVAL;
+    }
+    MDB_txn *txn;
+    uint64_t next = 1;
+    int rc = hub_store_read_begin(self, &txn);
+    rc = rc ? rc : s_endpoint_get(self, txn, endpoint, &next, acked);
+    hub_store_read_end(self);
+    *last = rc ? 0 : next - 1;
+    return rc;
+}

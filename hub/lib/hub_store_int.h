@@ -1,0 +1,114 @@
+// Private to hub_store*.c: the store's insides, shared between the
+// environment and batch handling (hub_store.c), ingest, queue and cursors
+// (hub_store_ingest.c) and the audit chain (hub_store_audit.c).
+#ifndef HUB_STORE_INT_H
+#define HUB_STORE_INT_H
+
+#include "hub_buf.h"
+#include "hub_mpw.h"
+#include "hub_store.h"
+
+#include <lmdb.h>
+
+// The named databases (the layout in hub_store.h).
+typedef enum {
+    HUB_STORE_DB_LOG = 0,
+    HUB_STORE_DB_DEDUP,
+    HUB_STORE_DB_QUEUE,
+    HUB_STORE_DB_ENDPOINT,
+    HUB_STORE_DB_AUDIT,
+    HUB_STORE_DB_SUBJECT,
+    HUB_STORE_DB_DEAD,
+    HUB_STORE_DB_META,
+    HUB_STORE_DB_COUNT
+} hub_store_db_t;
+
+struct hub_store {
+    MDB_env *env;
+    MDB_dbi dbi[HUB_STORE_DB_COUNT];
+    unsigned flags; // HUB_STORE_RDONLY
+    bool has_key; // opened with a subject key
+    uint8_t key[HUB_STORE_HASH_SIZE];
+    MDB_txn *txn; // the open write batch (NULL when none or broken)
+    bool in_batch; // between begin and commit/abort
+    int failed; // the error that broke the open batch, or HUB_OK
+    MDB_txn *rtxn; // a read transaction kept reset for reuse (MDB_NOTLS)
+    uint64_t next_log; // next sequences, valid in the open batch
+    uint64_t next_audit;
+    uint64_t next_dead;
+    uint8_t head[HUB_STORE_HASH_SIZE]; // hash of the last audit record, in the batch
+    bool head_dirty; // the batch added audit records
+    hub_buf_t rec; // scratch: the record being written
+    hub_buf_t enc; // scratch: the delivered message, encoded
+    hub_buf_t aux; // scratch: an audit record with its hash, a hash input
+    hub_buf_t out; // records lent to the caller until the next call
+    char err[320]; // the last LMDB error, for hub_store_last_error()
+};
+
+// Big-endian u64 keys, so mdb_dump and cursors order them numerically.
+void hub_store_be64(uint8_t out[8], uint64_t v);
+uint64_t hub_store_get_be64(const uint8_t in[8]);
+
+// Translates LMDB's return code MRC from operation WHAT ("mdb_put queue")
+// into a HUB_E* code and keeps LMDB's text for hub_store_last_error().
+int hub_store_mdb_err(hub_store_t *self, int mrc, const char *what);
+
+// Breaks the open batch with error RC (the write transaction is dropped);
+// returns RC.
+int hub_store_fail(hub_store_t *self, int rc);
+
+// Checks that a batch is open and unbroken: HUB_OK, the breaking error, or
+// HUB_EINVAL.
+int hub_store_batch_ok(const hub_store_t *self);
+
+// Puts KEY -> VAL into DB in the open batch; on failure breaks the batch.
+int hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen,
+                  const void *val, size_t vlen, unsigned flags);
+
+// Gets KEY from DB in TXN; *VAL points into the map (valid in TXN only).
+// Errors: HUB_ENOTFOUND, HUB_EIO.
+int hub_store_get(hub_store_t *self, MDB_txn *txn, hub_store_db_t db, const void *key, size_t klen,
+                  MDB_val *val);
+
+// Starts a read transaction (reusing the kept one) / ends it (reset, kept).
+int hub_store_read_begin(hub_store_t *self, MDB_txn **txn);
+void hub_store_read_end(hub_store_t *self);
+
+// The last key of sequence database DB in TXN as a number (0 when empty).
+int hub_store_last_in(hub_store_t *self, MDB_txn *txn, hub_store_db_t db, uint64_t *seq);
+
+// One delivery as its records describe it: worked out once, written into
+// both the queue record and the audit record.
+typedef struct {
+    const hub_delivery_t *d;
+    const char *id; // the delivered message's id (a derived message's own)
+    const char *type; // the delivered message's type
+    uint64_t eseq; // its endpoint sequence
+    size_t nreleased; // fields disclosed: released, not dropped, present
+    bool released[HUB_ROUTE_MAX_FIELDS]; // d->fields[i] is disclosed
+} hub_store_disclosure_t;
+
+// The parts both records carry: "fields" (the disclosed fields with their
+// rule and mask), and the per-rule arrays "rules", "purposes" and
+// "legal_bases" (aligned: item i belongs to rule i; nil when a rule has no
+// purpose or legal basis). Each writes one value.
+void hub_store_w_fields(hub_mpw_t *w, const hub_store_disclosure_t *x);
+void hub_store_w_rules(hub_mpw_t *w, const hub_delivery_t *d);
+void hub_store_w_purposes(hub_mpw_t *w, const hub_delivery_t *d);
+void hub_store_w_bases(hub_mpw_t *w, const hub_delivery_t *d);
+
+// Appends the audit record of disclosure X (of message IN) to the open
+// batch, chained to the one before, with its subject index entry when the
+// subject is known (SUBJECT, else NULL).
+int hub_store_audit_append(hub_store_t *self, const hub_store_ingest_t *in,
+                           const hub_store_disclosure_t *x, const uint8_t *subject);
+
+// Reads meta "audit_head" in TXN: the last audit seq and its hash (0 and
+// zeros when there is none yet).
+int hub_store_audit_head(hub_store_t *self, MDB_txn *txn, uint64_t *seq,
+                         uint8_t hash[HUB_STORE_HASH_SIZE]);
+
+// Writes meta "audit_head" from the batch's state.
+int hub_store_audit_put_head(hub_store_t *self);
+
+#endif

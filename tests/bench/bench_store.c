@@ -1,0 +1,155 @@
+// Benchmark of the durable store, one core: hubd's ingest path with group
+// commit. Batches of 256 dropout messages (each routed by the shipped rules
+// to 2 endpoints: 1 log record, 1 dedup entry, 2 queue records, 2 audit
+// records and 2 subject index entries) per write transaction, each commit
+// fsync'd, for about 2 s on a temporary directory. Prints one line:
+// messages/s and commits/s over the whole loop, and the share of the time
+// spent in the store (the rest is routing and encoding). Run from the
+// repository root.
+#include "hub_codec.h"
+#include "hub_config.h"
+#include "hub_depts.h"
+#include "hub_error.h"
+#include "hub_json.h"
+#include "hub_route.h"
+#include "hub_rules.h"
+#include "hub_schema.h"
+#include "hub_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_BATCH 256
+
+static double
+s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static hub_msg_t *
+s_message(void)
+{
+    FILE *f = fopen("tests/data/messages/student.enrolment_change.json", "rb");
+    static char text[65536];
+    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    hub_msg_t *m = hub_msg_new();
+    return m && hub_json_to_msg(m, text, n, NULL, NULL) == 0 ? m : NULL;
+}
+
+typedef struct {
+    hub_schemas_t *schemas;
+    hub_depts_t *depts;
+    hub_rules_t *rules;
+    hub_route_t *route;
+    hub_msg_t *msg;
+    hub_buf_t enc;
+    double store_s; // seconds inside hub_store_* calls
+} s_bench_t;
+
+// Routes, encodes and ingests message number N into the open batch.
+static int
+s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
+{
+    char id[33];
+    snprintf(id, sizeof id, "%016llx%016llx", 0xbe7cULL, (unsigned long long) n);
+    hub_msg_set_env_str(b->msg, HUB_ENV_ID, id);
+    int rc = hub_route_run(b->route, b->rules, b->depts, b->schemas, b->msg, key, NULL);
+    b->enc.len = 0;
+    rc = rc ? rc : hub_codec_encode(b->msg, &b->enc);
+    hub_store_ingest_t in = {"education",
+                             id,
+                             "student.enrolment_change",
+                             b->enc.data,
+                             b->enc.len,
+                             "51342920140302046X",
+                             hub_rules_version(b->rules),
+                             (uint64_t) n,
+                             b->route};
+    hub_store_result_t res;
+    double t0 = s_now();
+    rc = rc ? rc : hub_store_ingest(st, &in, &res);
+    b->store_s += s_now() - t0;
+    return rc ? rc : res.deliveries == 2 ? HUB_OK : HUB_EINVAL;
+}
+
+static int
+s_run(s_bench_t *b, hub_store_t *st, const uint8_t *key, uint64_t *msgs, uint64_t *commits,
+      double *secs)
+{
+    double t0 = s_now();
+    int rc = HUB_OK;
+    while (!rc && s_now() - t0 < 2.0) {
+        double s0 = s_now();
+        rc = hub_store_begin(st);
+        b->store_s += s_now() - s0;
+        for (int i = 0; i < S_BATCH && !rc; i++) {
+            rc = s_one(b, st, *msgs + (uint64_t) i, key);
+        }
+        s0 = s_now();
+        rc = rc ? rc : hub_store_commit(st);
+        b->store_s += s_now() - s0;
+        *msgs += rc ? 0 : S_BATCH;
+        *commits += rc == HUB_OK;
+    }
+    *secs = s_now() - t0;
+    return rc;
+}
+
+int
+main(void)
+{
+    s_bench_t b = {0};
+    hub_diag_t *diag = hub_diag_new();
+    hub_config_t cfg = {0};
+    if (hub_config_load(&cfg, "config", diag) ||
+        hub_schemas_load(&b.schemas, cfg.schemas_dir, diag) ||
+        hub_depts_load(&b.depts, cfg.departments, b.schemas, diag) ||
+        hub_rules_load(&b.rules, "config", b.schemas, b.depts, diag) || !(b.msg = s_message())) {
+        hub_diag_print(diag, stderr);
+        fprintf(stderr,
+                "bench store: cannot load the configuration (run from the repository root)\n");
+        return 1;
+    }
+    b.route = hub_route_new();
+    static const uint8_t key[32] = {7};
+    char dir[] = "/tmp/hub-bench-store-XXXXXX";
+    hub_store_t *st = NULL;
+    // A map big enough for 2 s of ingest on a fast disk; it is sparse.
+    int rc = mkdtemp(dir) ? hub_store_open(&st, dir, (size_t) 16 << 30, 0, key, diag) : HUB_EIO;
+    uint64_t msgs = 0, commits = 0;
+    double secs = 1;
+    rc = rc ? rc : s_run(&b, st, key, &msgs, &commits, &secs);
+    if (rc) {
+        hub_diag_print(diag, stderr);
+        fprintf(stderr, "bench store: %s %s\n", hub_error_name(rc),
+                st ? hub_store_last_error(st) : "");
+    } else {
+        printf("bench store: ingest, group commit of %d msgs (2 deliveries + 2 audit records "
+               "each), fsync'd  %10.0f msg/s  %6.0f commits/s  (%.0f%% of the time in the store, "
+               "1 core)\n",
+               S_BATCH, (double) msgs / secs, (double) commits / secs, 100 * b.store_s / secs);
+    }
+    hub_store_destroy(&st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    int ignored = system(cmd);
+    (void) ignored;
+    hub_buf_free(&b.enc);
+    hub_msg_destroy(&b.msg);
+    hub_route_destroy(&b.route);
+    hub_rules_destroy(&b.rules);
+    hub_depts_destroy(&b.depts);
+    hub_schemas_destroy(&b.schemas);
+    hub_config_free(&cfg);
+    hub_diag_destroy(&diag);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# hubd end to end with the real binaries: CURVE on loopback, a real LMDB
+# store, the shipped rules; publish, dedup, deliver, acknowledge, refuse.
+set -u
+. "$REPO/tests/integration/lib.sh"
+. "$REPO/tests/integration/hubd_lib.sh"
+
+hubd_setup
+hubd_start
+
+# The dropout of scenario 1: a child registered in 布拖 (513429) at a 西昌
+# (513401) school.
+sed 's/"change_type": "[a-z_]*"/"change_type": "dropout"/' \
+    "$MSGS/student.enrolment_change.json" >dropout.json
+DIV=$(sed -n 's/.*"hukou_division": "\([0-9]*\)".*/\1/p' dropout.json | head -1)
+
+pub education@513400 dropout.json
+expect_rc 0
+expect_out_has "ack dropout.json log_seq 1"
+
+# Re-sending the same message is acknowledged as a duplicate, never stored twice.
+pub education@513400 dropout.json
+expect_out_has "log_seq 1 duplicate"
+
+# The education bureau of the child's hukou county receives it ...
+sub "education@$DIV" 5
+expect_out_has "deliver 1 "
+expect_out_has "student.enrolment_change"
+# ... and after its ack, a new subscription starts after it.
+sub "education@$DIV" 5 500
+expect_out_has "subscribed acked 1 last 1"
+expect_out_lacks "deliver"
+# The school's county (西昌) receives nothing: default deny, jurisdiction.
+sub education@513401 5 500
+expect_out_lacks "deliver"
+
+# A department may publish only its own types, as itself.
+pub civil_affairs@513400 dropout.json
+expect_out_has "nack dropout.json source_mismatch"
+sed 's/"source": "education"/"source": "civil_affairs"/' dropout.json >as_civil.json
+pub civil_affairs@513400 as_civil.json
+expect_out_has "nack as_civil.json not_allowed"
+
+# An invalid message is refused with its reason (and kept as a dead letter).
+pub health@513400 "$MSGS/invalid/cid_check_char.json"
+expect_out_has "invalid"
+
+# An unknown key never completes the handshake.
+"$HUB_BIN/hubctl" keygen stranger --dir . >/dev/null
+mkdir -p strangers && mv stranger.pub stranger.key strangers/
+run "$HUB_TOOLS/hubc_tool" publish "$URL" cfg/keys/hub.pub strangers stranger dropout.json
+expect_rc 1
+expect_err_has "no WELCOME"
+check "hubd logged the refusal" grep -q "event=auth_refused" hubd.log
+
+# SIGTERM: finish, exit 0; the store keeps everything for the next start.
+hubd_stop TERM
+check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0
+hubd_start
+pub education@513400 dropout.json
+expect_out_has "log_seq 1 duplicate"
+sub "public_security@$DIV" 5
+expect_out_has "deliver 1 "
+hubd_stop TERM
+check "mdb_stat reads the store" mdb_stat -a var/store
+finish
