@@ -19,6 +19,8 @@ struct hubc {
     hub_buf_t out;           // a body being written
     zmq_msg_t frames[2];     // the last message received: command, body
     bool have_frames;
+    uint64_t next_ref;       // refs are unique per connection, so a late
+                             // answer to an earlier call is never misfiled
 };
 
 // Sends CMD with the body in self->out.
@@ -231,18 +233,20 @@ s_send_publish(hubc_t *self, uint64_t ref, const void *msg, size_t len)
     return hub_mpw_error(&w) ? HUB_ENOMEM : s_send(self, "PUBLISH");
 }
 
-// Files one ACK or NACK into RESULTS (refs are indexes + 1).
+// Files one ACK or NACK into RESULTS (refs BASE+1 .. BASE+N); false for
+// anything else, and for a second answer to the same ref.
 static bool
 s_answer(const char *cmd, size_t clen, const void *body, size_t blen, hubc_result_t *results,
-         size_t n)
+         uint64_t base, size_t n)
 {
     uint64_t ref = 0;
     hub_mpr_get_uint(body, blen, "ref", &ref);
     bool ack = s_is(cmd, clen, "ACK");
-    if ((!ack && !s_is(cmd, clen, "NACK")) || ref == 0 || ref > n) {
+    if ((!ack && !s_is(cmd, clen, "NACK")) || ref <= base || ref > base + n ||
+        results[ref - base - 1].ref != 0) {
         return false;
     }
-    hubc_result_t *r = &results[ref - 1];
+    hubc_result_t *r = &results[ref - base - 1];
     memset(r, 0, sizeof *r);
     r->ref = ref;
     r->acked = ack;
@@ -265,10 +269,13 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
              hubc_result_t *results, int timeout_ms)
 {
     size_t sent = 0, answered = 0;
+    uint64_t base = self->next_ref;
+    self->next_ref += n;
+    memset(results, 0, n * sizeof *results);
     window = window ? window : 1;
     while (answered < n) {
         while (sent < n && sent - answered < window) {
-            if (s_send_publish(self, sent + 1, msgs[sent], lens[sent]) != HUB_OK) {
+            if (s_send_publish(self, base + sent + 1, msgs[sent], lens[sent]) != HUB_OK) {
                 return HUB_EIO;
             }
             sent++;
@@ -279,7 +286,7 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
             return HUB_EIO;
         }
         const void *body = s_body(self, &blen);
-        answered += s_answer(cmd, clen, body, blen, results, n);
+        answered += s_answer(cmd, clen, body, blen, results, base, n);
     }
     return HUB_OK;
 }

@@ -4,9 +4,7 @@
 // subscribe to the endpoint and receive, acknowledge and de-duplicate
 // deliveries. One client object per thread; it owns one DEALER socket.
 //
-// Status: the synchronous core. The LMDB outbox (messages handed to the
-// client survive a crash of the adapter) and the source cursor come next
-// (docs/ADAPTERS.md).
+// The durable outbox with the source cursor, for adapters, is hub_outbox.h.
 #ifndef HUB_CLIENT_H
 #define HUB_CLIENT_H
 
@@ -20,7 +18,7 @@ typedef struct hubc hubc_t;
 
 // What the hub said about one publish.
 typedef struct {
-    uint64_t ref;          // the client's number for it
+    uint64_t ref;          // the client's number for it (0: no answer)
     bool acked;            // ACK (durable in the hub) or NACK
     bool duplicate;        // the hub had it already
     uint64_t log_seq;
@@ -61,8 +59,9 @@ hubc_department(const hubc_t *self);
 
 // Publishes N messages (canonical msgpack, MSGS[i] of LENS[i] bytes) with
 // up to WINDOW in flight, and waits for every answer (up to TIMEOUT_MS
-// without any answer). RESULTS[i] gets each answer. Returns HUB_OK when
-// every message was answered (acked or nacked), HUB_EIO on timeout.
+// without any answer). RESULTS[i] gets each answer; an unanswered one has
+// ref 0. Returns HUB_OK when every message was answered (acked or
+// nacked), HUB_EIO on timeout (resend the unanswered: ids make it safe).
 int
 hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n, size_t window,
              hubc_result_t *results, int timeout_ms);

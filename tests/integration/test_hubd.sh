@@ -53,6 +53,16 @@ expect_rc 1
 expect_err_has "no WELCOME"
 check "hubd logged the refusal" grep -q "event=auth_refused" hubd.log
 
+# The durable outbox: messages and the source cursor in one transaction,
+# removed only once the hub acknowledged them; a second run finds the
+# messages stored already.
+cp "$MSGS/person.death.json" death.json
+run "$HUB_TOOLS/hubc_tool" outbox "$URL" cfg/keys/hub.pub cfg/keys health@513400 box death.json
+expect_out_has "outbox acked 1 duplicate 0 rejected 0 retry 0 pending 0 cursor 1"
+run "$HUB_TOOLS/hubc_tool" outbox "$URL" cfg/keys/hub.pub cfg/keys health@513400 box death.json \
+    "$MSGS/invalid/cid_check_char.json"
+expect_out_has "outbox acked 0 duplicate 1 rejected 1 retry 0 pending 0 cursor 2"
+
 # SIGTERM: finish, exit 0; the store keeps everything for the next start.
 hubd_stop TERM
 check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0

@@ -3,6 +3,10 @@
 // department-facing ones are hub-adapter and hub-sink.
 //   hubc_tool publish URL SERVER_PUB KEY_DIR NAME FILE...   (JSON or msgpack messages)
 //   hubc_tool consume URL SERVER_PUB KEY_DIR NAME COUNT [TIMEOUT_MS]
+//   hubc_tool outbox URL SERVER_PUB KEY_DIR NAME OUTBOX_DIR FILE...
+// outbox puts the files into a durable outbox (with the cursor "files" set
+// to their count, in the same transaction), flushes it and prints
+// "outbox acked A duplicate D rejected R retry T pending P cursor C".
 // publish prints one line per message: "ack ID log_seq N [duplicate]" or
 // "nack ID code reason"; consume prints "deliver SEQ ID TYPE" per delivery,
 // acknowledging each, until COUNT arrived or nothing came for TIMEOUT_MS.
@@ -11,6 +15,7 @@
 #include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_json.h"
+#include "hub_outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,11 +113,57 @@ s_consume(hubc_t *c, long count, int timeout_ms)
     return 0;
 }
 
+static int
+s_outbox(hubc_t *c, const char *dir, int nfiles, char **files)
+{
+    hub_diag_t *diag = hub_diag_new();
+    hubc_outbox_t *box = NULL;
+    if (hubc_outbox_open(&box, dir, diag) != HUB_OK) {
+        hub_diag_print(diag, stderr);
+        hub_diag_destroy(&diag);
+        return 1;
+    }
+    hub_buf_t *bufs = calloc((size_t) nfiles + 1, sizeof *bufs);
+    const void **msgs = calloc((size_t) nfiles + 1, sizeof *msgs);
+    size_t *lens = calloc((size_t) nfiles + 1, sizeof *lens);
+    int status = 0;
+    for (int i = 0; i < nfiles && !status; i++) {
+        status = s_load(files[i], &bufs[i]) ? 0 : 1;
+        msgs[i] = bufs[i].data;
+        lens[i] = bufs[i].len;
+    }
+    char cursor[32];
+    int clen = snprintf(cursor, sizeof cursor, "%d", nfiles);
+    status = status ? status
+                    : hubc_outbox_put(box, msgs, lens, (size_t) nfiles, "files", cursor,
+                                      (size_t) clen) != HUB_OK;
+    hubc_flush_t st = {0};
+    int rc = status ? HUB_OK : hubc_outbox_flush(box, c, 256, 10000, &st);
+    size_t got = 0;
+    char back[32] = "";
+    hubc_outbox_cursor(box, "files", back, sizeof back - 1, &got);
+    back[got < sizeof back ? got : sizeof back - 1] = '\0';
+    printf("outbox acked %zu duplicate %zu rejected %zu retry %zu pending %zu cursor %s%s\n",
+           st.acked, st.duplicate, st.rejected, st.retry, hubc_outbox_pending(box), back,
+           rc ? " (no answer)" : "");
+    for (int i = 0; i < nfiles; i++) {
+        hub_buf_free(&bufs[i]);
+    }
+    free(bufs);
+    free(msgs);
+    free(lens);
+    hubc_outbox_destroy(&box);
+    hub_diag_destroy(&diag);
+    return status;
+}
+
 int
 main(int argc, char **argv)
 {
-    if (argc < 7 || (strcmp(argv[1], "publish") != 0 && strcmp(argv[1], "consume") != 0)) {
-        fprintf(stderr, "usage: hubc_tool publish|consume URL SERVER_PUB KEY_DIR NAME ...\n");
+    bool known = argc >= 7 && (strcmp(argv[1], "publish") == 0 ||
+                               strcmp(argv[1], "consume") == 0 || strcmp(argv[1], "outbox") == 0);
+    if (!known) {
+        fprintf(stderr, "usage: hubc_tool publish|consume|outbox URL SERVER_PUB KEY_DIR NAME ...\n");
         return 2;
     }
     hub_diag_t *diag = hub_diag_new();
@@ -122,7 +173,8 @@ main(int argc, char **argv)
         hub_diag_destroy(&diag);
         return 1;
     }
-    int rc = strcmp(argv[1], "publish") == 0
+    int rc = strcmp(argv[1], "outbox") == 0 ? s_outbox(c, argv[6], argc - 7, argv + 7)
+             : strcmp(argv[1], "publish") == 0
                  ? s_publish(c, argc - 6, argv + 6)
                  : s_consume(c, strtol(argv[6], NULL, 10), argc > 7 ? (int) strtol(argv[7], NULL, 10) : 2000);
     hubc_destroy(&c);
