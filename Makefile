@@ -111,7 +111,7 @@ asan: deps
 	@$(MAKE) --no-print-directory test-run BUILD=build/asan BIN=build/asan/bin OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
-bench: deps $(BENCH_BIN)
+bench: deps $(BINARIES) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 
 # libFuzzer targets, built with clang. Run one: build/fuzz/fuzz_codec -max_total_time=60 tests/fuzz/corpus/codec
@@ -128,7 +128,7 @@ fuzz-build: $(LIBHUB)
 	        -o build/fuzz/fuzz_$$t || exit 1; \
 	done
 
-run: deps all
+run: deps all $(TOOLS)
 	@sh tools/run.sh
 
 format:

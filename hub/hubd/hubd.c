@@ -299,6 +299,13 @@ s_reload_fn(hubd_t *self)
             p->used = p->endpoint != NULL;
         }
     }
+    // A larger store_map_size grows the map in place: the way out of
+    // "store full" without a restart.
+    if (fresh.cfg.store_map_size != self->conf.cfg.store_map_size && !self->batch_open) {
+        int rc = hub_store_set_map_size(self->store, fresh.cfg.store_map_size);
+        hubd_log(rc ? "error" : "info", "map_size", "bytes=%zu result=\"%s\"",
+                 fresh.cfg.store_map_size, hub_strerror(rc));
+    }
     hubd_conf_free(&self->conf);
     self->conf = fresh;
     hubd_log("info", "reloaded", "ruleset=%s rules=%zu", hub_rules_version(self->conf.rules),

@@ -1,0 +1,608 @@
+// Benchmark of the whole hub, end to end on loopback: the real bin/hubd as a
+// child process on a temporary configuration (a copy of config/ with its own
+// keys, a store in the temporary directory and a free port), publisher and
+// consumer threads in this process, each with its own hubc_t (the C SDK,
+// adapters/hub_client.c) and so its own ZeroMQ context. Publishers send
+// dropout messages (student.enrolment_change, change_type dropout, hukou
+// 513429, a unique id each) that the shipped rules route to two endpoints,
+// education@513429 and public_security@513429; one consumer per endpoint
+// subscribes, receives and DACKs (every 64 deliveries, and when idle).
+//
+// One line per run: ingest (acked messages/s, over the publishing time),
+// deliveries/s (received by the consumers, from the first publish to the
+// last delivery) and the publisher-to-consumer latency p50/p99 (the send
+// time is stamped per message id in the publisher; the consumer matches the
+// delivery's origin_id). Runs:
+//   saturation  2 publishers, hubc_publish on chunks of 512 with window 512
+//               (each chunk is stamped when it is handed to hubc_publish: a
+//               message waits at most the send of the chunk before it goes)
+//   paced       10,000 msg/s over 2 publishers, small batches on a schedule
+//               (each call publishes what is due, stamped at the call)
+// Both with CURVE: hubd always uses it, and cannot do without it — a
+// connection's identity (its endpoint, hence its department, the source it
+// may publish as and the queue it may read) is the CURVE key ZAP admitted,
+// so a "no CURVE" mode would need another identity mechanism, not a switch.
+//
+// Needs bin/hubd and bin/hubctl (`make`); run from the repository root.
+// HUB_BENCH_PERF=FILE also runs `perf record -g` on hubd during the
+// saturation run (FILE is perf's output).
+//
+// The SDK is compiled into this benchmark (the bench link rule takes only
+// libhub.a).
+#include "hub_client.c"
+
+#include "hub_codec.h"
+#include "hub_json.h"
+#include "hub_msg.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_MAX_PUB 4
+#define S_CAP 600000          // messages a run may publish (latency stamps)
+#define S_DACK_EVERY 64
+#define S_CREDIT 1024
+#define S_ID_PLACEHOLDER "0123456789abcdef0123456789abcdef"
+
+static const char *const s_consumers[] = {"education@513429", "public_security@513429"};
+#define S_NCONS (sizeof s_consumers / sizeof s_consumers[0])
+static const char *const s_publishers[S_MAX_PUB] = {"education@513400", "education@513401",
+                                                    "education@513402", "education@513431"};
+
+// The environment every thread shares (read-only once set up).
+static struct {
+    char dir[64];     // the temporary directory
+    char url[64];
+    char keys[128];   // DIR/cfg/keys
+    char hub_pub[160];
+    pid_t hubd;
+    uint8_t *tmpl;    // the encoded message, id placeholder at tmpl + id_off
+    size_t tmpl_len, id_off;
+} G;
+
+static int64_t
+s_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+typedef struct {
+    const char *name;
+    double rate;          // total msg/s; 0: saturation
+    double secs;
+    size_t window;        // saturation: chunk and window; paced: largest call
+    int npub;
+    uint64_t tag;         // the first 16 hex digits of every id of the run
+    _Atomic int64_t *sent_ns;  // per message index: when it was handed to the SDK
+    atomic_size_t next_idx;
+    atomic_int subscribed, pubs_done, failed;
+    atomic_ullong acked, nacked;
+    int64_t t_start;      // when publishing starts
+    atomic_llong t_pub_end, t_last_deliver;
+} s_run_t;
+
+typedef struct {
+    s_run_t *run;
+    const char *name;
+    pthread_t thread;
+    int32_t *lat_us;      // one latency per delivery
+    size_t nlat;
+    uint64_t received;
+} s_cons_t;
+
+typedef struct {
+    s_run_t *run;
+    const char *name;
+    double rate;
+    pthread_t thread;
+} s_pub_t;
+
+// ---------------------------------------------------------------- setup
+
+static int
+s_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+s_sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "bench hubd: failed (%d): %s\n", rc, cmd);
+    }
+    return rc;
+}
+
+// A free loopback port (the kernel's choice; free again once closed).
+static int
+s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *) &a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *) &a, &alen) == 0) {
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
+static int
+s_config(void)
+{
+    char cwd[512];
+    snprintf(G.dir, sizeof G.dir, "/tmp/hub-bench-hubd-XXXXXX");
+    int port = s_free_port();
+    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(G.dir) || port < 0 ||
+        access("bin/hubd", X_OK) != 0 || access("bin/hubctl", X_OK) != 0) {
+        fprintf(stderr, "bench hubd: needs bin/hubd and bin/hubctl (make), run from the "
+                        "repository root\n");
+        return -1;
+    }
+    snprintf(G.url, sizeof G.url, "tcp://127.0.0.1:%d", port);
+    snprintf(G.keys, sizeof G.keys, "%s/cfg/keys", G.dir);
+    snprintf(G.hub_pub, sizeof G.hub_pub, "%s/hub.pub", G.keys);
+    int rc = s_sh("cp -r config '%s/cfg' && rm -rf '%s' && mkdir -p '%s' '%s/var' && "
+                  "sed -i 's|^schemas:.*|schemas: %s/schemas|' '%s/cfg/hub.yaml' && "
+                  "printf 'listen: %s\\nstore: %s/var/store\\nstore_map_size: 8589934592\\n' "
+                  ">>'%s/cfg/hub.yaml'",
+                  G.dir, G.keys, G.keys, G.dir, cwd, G.dir, G.url, G.dir, G.dir);
+    rc = rc ? rc : s_sh("bin/hubctl keygen hub --dir '%s' >/dev/null && "
+                        "bin/hubctl keygen --hash-key '%s/hash.key' >/dev/null",
+                        G.keys, G.keys);
+    for (size_t i = 0; !rc && i < S_NCONS; i++) {
+        rc = s_sh("bin/hubctl keygen '%s' --dir '%s' >/dev/null", s_consumers[i], G.keys);
+    }
+    for (size_t i = 0; !rc && i < S_MAX_PUB; i++) {
+        rc = s_sh("bin/hubctl keygen '%s' --dir '%s' >/dev/null", s_publishers[i], G.keys);
+    }
+    return rc ? -1 : 0;
+}
+
+// Starts bin/hubd on the temporary configuration; waits for "started".
+static int
+s_hubd_start(void)
+{
+    char cfg[128], log[128];
+    snprintf(cfg, sizeof cfg, "%s/cfg", G.dir);
+    snprintf(log, sizeof log, "%s/hubd.log", G.dir);
+    G.hubd = fork();
+    if (G.hubd == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int null = open("/dev/null", O_WRONLY);
+        if (fd < 0 || null < 0 || dup2(fd, 2) < 0 || dup2(null, 1) < 0) {
+            _exit(126);
+        }
+        execl("bin/hubd", "hubd", "-c", cfg, (char *) NULL);
+        _exit(127);
+    }
+    if (G.hubd < 0) {
+        return -1;
+    }
+    for (int i = 0; i < 200; i++) {
+        static char text[65536];
+        FILE *f = fopen(log, "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f) {
+            fclose(f);
+        }
+        text[n] = '\0';
+        if (strstr(text, "event=started")) {
+            return 0;
+        }
+        int status;
+        if (waitpid(G.hubd, &status, WNOHANG) == G.hubd) {
+            fprintf(stderr, "bench hubd: hubd exited at start:\n%s\n", text);
+            G.hubd = 0;
+            return -1;
+        }
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "bench hubd: hubd did not start (see %s)\n", log);
+    return -1;
+}
+
+static void
+s_hubd_stop(void)
+{
+    if (G.hubd > 0) {
+        int status;
+        kill(G.hubd, SIGTERM);
+        waitpid(G.hubd, &status, 0);
+        G.hubd = 0;
+    }
+}
+
+// The message template: the shipped dropout example, encoded, with a
+// placeholder id to patch per message.
+static int
+s_template(void)
+{
+    FILE *f = fopen("tests/data/messages/student.enrolment_change.json", "rb");
+    static char text[65536];
+    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
+    if (f) {
+        fclose(f);
+    }
+    hub_msg_t *m = hub_msg_new();
+    hub_buf_t enc = {0};
+    int rc = m ? hub_json_to_msg(m, text, n, NULL, NULL) : HUB_ENOMEM;
+    rc = rc ? rc : hub_msg_set_env_str(m, HUB_ENV_ID, S_ID_PLACEHOLDER);
+    rc = rc ? rc : hub_codec_encode(m, &enc);
+    hub_msg_destroy(&m);
+    size_t plen = strlen(S_ID_PLACEHOLDER);
+    for (size_t i = 0; !rc && i + plen <= enc.len; i++) {
+        if (memcmp(enc.data + i, S_ID_PLACEHOLDER, plen) == 0) {
+            G.tmpl = enc.data;
+            G.tmpl_len = enc.len;
+            G.id_off = i;
+            return 0;
+        }
+    }
+    hub_buf_free(&enc);
+    fprintf(stderr, "bench hubd: cannot build the message template\n");
+    return -1;
+}
+
+static void
+s_put_id(uint8_t *msg, uint64_t tag, uint64_t idx)
+{
+    char id[40];
+    snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long) tag, (unsigned long long) idx);
+    memcpy(msg + G.id_off, id, 32);
+}
+
+static bool
+s_hex64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) {
+            return false;
+        }
+        v = v << 4 | (uint64_t) d;
+    }
+    *out = v;
+    return true;
+}
+
+// ---------------------------------------------------------------- threads
+
+static void *
+s_consumer(void *arg)
+{
+    s_cons_t *c = arg;
+    s_run_t *run = c->run;
+    hub_diag_t *diag = hub_diag_new();
+    hubc_t *h = NULL;
+    uint64_t acked = 0, last = 0;
+    if (hubc_connect(&h, G.url, G.hub_pub, G.keys, c->name, 5000, diag) != HUB_OK ||
+        hubc_subscribe(h, S_CREDIT, &acked, &last, 5000) != HUB_OK) {
+        hub_diag_print(diag, stderr);
+        fprintf(stderr, "bench hubd: consumer %s cannot subscribe\n", c->name);
+        atomic_store(&run->failed, 1);
+        atomic_fetch_add(&run->subscribed, 1);
+        hubc_destroy(&h);
+        hub_diag_destroy(&diag);
+        return NULL;
+    }
+    atomic_fetch_add(&run->subscribed, 1);
+    uint64_t done = acked, dacked = acked;  // done: the last seq processed
+    int64_t idle_since = 0;
+    for (;;) {
+        hubc_delivery_t d;
+        int rc = hubc_recv(h, done, &d, 20);
+        if (rc == HUB_OK) {
+            int64_t now = s_ns();
+            hub_mpr_t r;
+            const char *oid;
+            size_t olen;
+            uint64_t tag, idx;
+            hub_mpr_init(&r, d.body, d.body_len);
+            if (hub_mpr_find(&r, "origin_id") == HUB_OK && hub_mpr_str(&r, &oid, &olen) == HUB_OK &&
+                olen == 32 && s_hex64(oid, &tag) && tag == run->tag && s_hex64(oid + 16, &idx) &&
+                idx < S_CAP) {
+                int64_t t0 = atomic_load_explicit(&run->sent_ns[idx], memory_order_relaxed);
+                if (t0 > 0 && c->nlat < S_CAP) {
+                    c->lat_us[c->nlat++] = (int32_t) ((now - t0) / 1000);
+                }
+            }
+            c->received++;
+            done = d.seq;
+            int64_t seen = atomic_load(&run->t_last_deliver);
+            while (seen < now && !atomic_compare_exchange_weak(&run->t_last_deliver, &seen, now)) {
+            }
+            idle_since = 0;
+            if (done - dacked >= S_DACK_EVERY) {
+                hubc_dack(h, done);
+                dacked = done;
+            }
+            continue;
+        }
+        if (rc != HUB_ENOTFOUND) {
+            fprintf(stderr, "bench hubd: consumer %s: %s\n", c->name, hub_strerror(rc));
+            atomic_store(&run->failed, 1);
+            break;
+        }
+        if (done > dacked) {  // idle: acknowledge the rest
+            hubc_dack(h, done);
+            dacked = done;
+        }
+        if (atomic_load(&run->pubs_done) == run->npub) {
+            if (c->received >= atomic_load(&run->acked)) {
+                break;
+            }
+            idle_since = idle_since ? idle_since : s_ns();
+            if (s_ns() - idle_since > 5000000000LL || atomic_load(&run->failed)) {
+                fprintf(stderr, "bench hubd: consumer %s: %llu of %llu deliveries\n", c->name,
+                        (unsigned long long) c->received,
+                        (unsigned long long) atomic_load(&run->acked));
+                break;
+            }
+        }
+    }
+    hubc_destroy(&h);
+    hub_diag_destroy(&diag);
+    return NULL;
+}
+
+// Publishes COUNT messages from index BASE in one hubc_publish call.
+static int
+s_publish(s_run_t *run, hubc_t *h, uint8_t *buf, const void **ptrs, size_t *lens,
+          hubc_result_t *res, size_t base, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *m = buf + i * G.tmpl_len;
+        s_put_id(m, run->tag, base + i);
+        ptrs[i] = m;
+        lens[i] = G.tmpl_len;
+    }
+    int64_t now = s_ns();
+    for (size_t i = 0; i < count; i++) {
+        atomic_store_explicit(&run->sent_ns[base + i], now, memory_order_relaxed);
+    }
+    size_t window = run->rate > 0 ? count : run->window;
+    if (hubc_publish(h, (const void *const *) ptrs, lens, count, window, res, 10000) != HUB_OK) {
+        fprintf(stderr, "bench hubd: hubc_publish timed out\n");
+        return -1;
+    }
+    uint64_t ok = 0;
+    for (size_t i = 0; i < count; i++) {
+        ok += res[i].acked;
+        if (!res[i].acked && atomic_load(&run->nacked) == 0) {
+            fprintf(stderr, "bench hubd: NACK %s: %s\n", res[i].code, res[i].reason);
+        }
+    }
+    atomic_fetch_add(&run->acked, ok);
+    atomic_fetch_add(&run->nacked, count - ok);
+    return 0;
+}
+
+static void *
+s_publisher(void *arg)
+{
+    s_pub_t *p = arg;
+    s_run_t *run = p->run;
+    hub_diag_t *diag = hub_diag_new();
+    hubc_t *h = NULL;
+    size_t cap = run->window;
+    uint8_t *buf = malloc(cap * G.tmpl_len);
+    const void **ptrs = calloc(cap, sizeof *ptrs);
+    size_t *lens = calloc(cap, sizeof *lens);
+    hubc_result_t *res = calloc(cap, sizeof *res);
+    if (!buf || !ptrs || !lens || !res ||
+        hubc_connect(&h, G.url, G.hub_pub, G.keys, p->name, 5000, diag) != HUB_OK) {
+        hub_diag_print(diag, stderr);
+        atomic_store(&run->failed, 1);
+        goto out;
+    }
+    // Start together (the connect took a moment).
+    while (s_ns() < run->t_start) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    int64_t end = run->t_start + (int64_t) (run->secs * 1e9);
+    uint64_t mine = 0;  // paced: messages published by this thread
+    while (!atomic_load(&run->failed)) {
+        int64_t now = s_ns();
+        if (now >= end) {
+            break;
+        }
+        size_t count = cap;
+        if (run->rate > 0) {
+            uint64_t due = (uint64_t) ((double) (now - run->t_start) * p->rate / 1e9) + 1;
+            if (due <= mine) {  // ahead of the schedule: sleep until the next one
+                int64_t at = run->t_start + (int64_t) ((double) (mine) * 1e9 / p->rate);
+                struct timespec ts = {at / 1000000000, at % 1000000000};
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+                continue;
+            }
+            count = due - mine < cap ? due - mine : cap;
+        }
+        size_t base = atomic_fetch_add(&run->next_idx, count);
+        if (base + count > S_CAP) {
+            break;
+        }
+        if (s_publish(run, h, buf, ptrs, lens, res, base, count) != 0) {
+            atomic_store(&run->failed, 1);
+            break;
+        }
+        mine += count;
+    }
+out:
+    atomic_store(&run->t_pub_end, s_ns());  // the last one to finish wins
+    atomic_fetch_add(&run->pubs_done, 1);
+    hubc_destroy(&h);
+    free(buf);
+    free(ptrs);
+    free(lens);
+    free(res);
+    hub_diag_destroy(&diag);
+    return NULL;
+}
+
+// ---------------------------------------------------------------- runs
+
+static int
+s_cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+    return (x > y) - (x < y);
+}
+
+static pid_t
+s_perf_start(void)
+{
+    const char *out = getenv("HUB_BENCH_PERF");
+    if (!out || !*out) {
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        char hubd[16];
+        snprintf(hubd, sizeof hubd, "%d", (int) G.hubd);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+        }
+        execlp("perf", "perf", "record", "-g", "-o", out, "-p", hubd, (char *) NULL);
+        _exit(127);
+    }
+    struct timespec ts = {0, 300000000};  // perf attaches
+    nanosleep(&ts, NULL);
+    return pid;
+}
+
+static void
+s_perf_stop(pid_t pid)
+{
+    if (pid > 0) {
+        int status;
+        kill(pid, SIGINT);
+        waitpid(pid, &status, 0);
+    }
+}
+
+static int
+s_run(s_run_t *run)
+{
+    static _Atomic int64_t sent_ns[S_CAP];
+    static s_cons_t cons[S_NCONS];
+    s_pub_t pubs[S_MAX_PUB];
+    for (size_t i = 0; i < S_CAP; i++) {
+        atomic_store_explicit(&sent_ns[i], 0, memory_order_relaxed);
+    }
+    run->sent_ns = sent_ns;
+    for (size_t i = 0; i < S_NCONS; i++) {
+        cons[i] = (s_cons_t){run, s_consumers[i], 0, cons[i].lat_us, 0, 0};
+        if (!cons[i].lat_us && !(cons[i].lat_us = malloc(S_CAP * sizeof(int32_t)))) {
+            return -1;
+        }
+        pthread_create(&cons[i].thread, NULL, s_consumer, &cons[i]);
+    }
+    while (atomic_load(&run->subscribed) < (int) S_NCONS) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    pid_t perf = run->rate > 0 ? 0 : s_perf_start();
+    run->t_start = s_ns() + 200000000;  // the publishers connect meanwhile
+    for (int i = 0; i < run->npub; i++) {
+        pubs[i] = (s_pub_t){run, s_publishers[i], run->rate / run->npub, 0};
+        pthread_create(&pubs[i].thread, NULL, s_publisher, &pubs[i]);
+    }
+    for (int i = 0; i < run->npub; i++) {
+        pthread_join(pubs[i].thread, NULL);
+    }
+    s_perf_stop(perf);
+    size_t nlat = 0;
+    uint64_t delivered = 0;
+    for (size_t i = 0; i < S_NCONS; i++) {
+        pthread_join(cons[i].thread, NULL);
+        delivered += cons[i].received;
+        nlat += cons[i].nlat;
+    }
+    int32_t *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
+    if (!lat) {
+        return -1;
+    }
+    nlat = 0;
+    for (size_t i = 0; i < S_NCONS; i++) {
+        memcpy(lat + nlat, cons[i].lat_us, cons[i].nlat * sizeof *lat);
+        nlat += cons[i].nlat;
+    }
+    qsort(lat, nlat, sizeof *lat, s_cmp_i32);
+    double pub_s = (double) (atomic_load(&run->t_pub_end) - run->t_start) / 1e9;
+    double del_s = (double) (atomic_load(&run->t_last_deliver) - run->t_start) / 1e9;
+    uint64_t acked = atomic_load(&run->acked), nacked = atomic_load(&run->nacked);
+    double p50 = nlat ? lat[nlat / 2] / 1000.0 : 0, p99 = nlat ? lat[nlat * 99 / 100] / 1000.0 : 0;
+    printf("bench hubd: %-44s %8.0f msg/s ingest (acked)  %8.0f deliveries/s  latency p50 "
+           "%6.2f ms  p99 %7.2f ms  (%llu msgs, %llu deliveries, CURVE, loopback)\n",
+           run->name, (double) acked / pub_s, (double) delivered / (del_s > 0 ? del_s : 1), p50,
+           p99, (unsigned long long) acked, (unsigned long long) delivered);
+    fflush(stdout);
+    free(lat);
+    int bad = atomic_load(&run->failed) || nacked || delivered != acked * S_NCONS;
+    if (bad) {
+        fprintf(stderr, "bench hubd: %s: %llu nacked, %llu of %llu deliveries\n", run->name,
+                (unsigned long long) nacked, (unsigned long long) delivered,
+                (unsigned long long) acked * S_NCONS);
+    }
+    return bad ? -1 : 0;
+}
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int rc = s_template() || s_config() || s_hubd_start();
+    uint64_t tag = (uint64_t) time(NULL) << 16;
+    s_run_t sat = {.name = "saturation, 2 publishers, window 512",
+                   .rate = 0,
+                   .secs = 3,
+                   .window = 512,
+                   .npub = 2,
+                   .tag = tag | 1};
+    s_run_t paced = {.name = "paced 10000 msg/s, 2 publishers",
+                     .rate = 10000,
+                     .secs = 3,
+                     .window = 256,
+                     .npub = 2,
+                     .tag = tag | 2};
+    rc = rc ? rc : s_run(&sat);
+    rc = rc ? rc : s_run(&paced);
+    s_hubd_stop();
+    if (G.dir[0] && strcmp(G.dir, "/tmp/hub-bench-hubd-XXXXXX") != 0) {
+        if (rc && getenv("HUB_BENCH_KEEP")) {
+            fprintf(stderr, "bench hubd: kept %s\n", G.dir);
+        } else {
+            s_sh("rm -rf '%s'", G.dir);
+        }
+    }
+    free(G.tmpl);
+    return rc ? 1 : 0;
+}
