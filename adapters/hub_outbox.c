@@ -181,7 +181,7 @@ s_read_batch(hubc_outbox_t *self, uint64_t *seqs, size_t *offs, size_t *lens, si
              hub_buf_t *buf, size_t *n)
 {
     MDB_txn *txn;
-    MDB_cursor *c;
+    MDB_cursor *c = NULL;
     MDB_val k, v;
     *n = 0;
     int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
@@ -199,7 +199,10 @@ s_read_batch(hubc_outbox_t *self, uint64_t *seqs, size_t *offs, size_t *lens, si
             (*n)++;
         }
     }
-    mdb_txn_abort(txn);  // also frees the cursor
+    if (c) {
+        mdb_cursor_close(c);  // read-only cursors outlive their transaction
+    }
+    mdb_txn_abort(txn);
     return rc == MDB_NOTFOUND || rc == MDB_SUCCESS ? HUB_OK : s_err(rc);
 }
 
