@@ -332,6 +332,7 @@ s_loop(hubd_t *self)
                s_recv_one(self)) {
             taken++;
         }
+        hubd_dedup_purge(self);  // joins the batch (or makes one) now and then
         if (self->batch_open) {
             hubd_commit(self);
         }

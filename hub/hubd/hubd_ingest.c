@@ -230,3 +230,23 @@ hubd_commit(hubd_t *self)
     }
     self->npending = 0;
 }
+
+void
+hubd_dedup_purge(hubd_t *self)
+{
+    int64_t now = hubd_mono_ms();
+    if (now < self->dedup_next_ms || !s_begin(self)) {
+        return;
+    }
+    uint64_t window = (uint64_t) self->conf.cfg.dedup_days * 86400000ull;
+    uint64_t wall = (uint64_t) hubd_now_ms();
+    size_t purged = 0;
+    hub_store_dedup_purge(self->store, wall > window ? wall - window : 0, 20000,
+                          self->dedup_resume, &self->dedup_resume_len, &purged);
+    // A slice a second while there is more; at the end of the table, rest
+    // a minute before starting over.
+    self->dedup_next_ms = now + (self->dedup_resume_len ? 1000 : 60000);
+    if (purged) {
+        hubd_log("info", "dedup_purged", "entries=%zu", purged);
+    }
+}

@@ -63,6 +63,9 @@ typedef struct {
     hub_buf_t canon;                 // the canonical bytes of the message in hand
     hub_buf_t out;                   // a body being written
     uint64_t stats_in, stats_acked, stats_nacked, stats_delivered;
+    uint8_t dedup_resume[256];       // where the dedup-window purge goes on
+    size_t dedup_resume_len;
+    int64_t dedup_next_ms;           // when the next purge slice runs
 } hubd_t;
 
 // Loads the configuration of DIR into CONF. Errors go to DIAG.
@@ -103,6 +106,11 @@ void
 hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 void
 hubd_on_credit(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
+
+// Forgets, a slice at a time in the open (or a new) batch, dedup entries
+// older than the dedup window.
+void
+hubd_dedup_purge(hubd_t *self);
 
 // Sends what subscribed peers may receive now; resends after ack timeouts.
 void

@@ -13,7 +13,7 @@
 
 static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",     "listen",
                                      "server_key", "keys",        "store",        "store_map_size",
-                                     "heartbeat_ms", "ack_timeout_ms", "batch_max", NULL};
+                                     "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days", NULL};
 
 // Reads an optional positive integer setting KEY into *OUT.
 static int
@@ -42,7 +42,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
 {
     const char *listen = "tcp://127.0.0.1:7400", *skey = "keys/hub.key", *keys = "keys",
                *store = "../var/store";
-    uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512;
+    uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512, dedup = 30;
     int rc = 0;
     if (root) {
         rc |= hub_yaml_get_str(doc, root, "listen", false, &listen, diag) == HUB_ECONFIG;
@@ -53,6 +53,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
         rc |= s_get_uint(doc, root, "heartbeat_ms", 3600000, &hb, diag) != HUB_OK;
         rc |= s_get_uint(doc, root, "ack_timeout_ms", 86400000, &ack, diag) != HUB_OK;
         rc |= s_get_uint(doc, root, "batch_max", 65536, &batch, diag) != HUB_OK;
+        rc |= s_get_uint(doc, root, "dedup_days", 36500, &dedup, diag) != HUB_OK;
     }
     out->listen = strdup(listen);
     out->server_key = hub_config_path(out->dir, skey);
@@ -62,6 +63,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
     out->heartbeat_ms = (unsigned) hb;
     out->ack_timeout_ms = (unsigned) ack;
     out->batch_max = (unsigned) batch;
+    out->dedup_days = (unsigned) dedup;
     if (!out->listen || !out->server_key || !out->keys_dir || !out->store) {
         return HUB_ENOMEM;
     }

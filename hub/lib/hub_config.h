@@ -23,6 +23,7 @@ typedef struct {
     unsigned heartbeat_ms;   // (key 'heartbeat_ms', default 5000)
     unsigned ack_timeout_ms; // (key 'ack_timeout_ms', default 30000)
     unsigned batch_max;      // messages per group commit (key 'batch_max', default 512)
+    unsigned dedup_days;     // how long duplicates are recognised (key 'dedup_days', default 30)
 } hub_config_t;
 
 // Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown

@@ -113,6 +113,16 @@ int
 hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t len,
                const char *code, const char *reason, uint64_t now_ms);
 
+// Forgets, in the open batch, dedup entries older than OLDER_THAN_MS (ms
+// since the epoch): the dedup window. Visits at most MAX entries, starting
+// after the key in RESUME (RESUME_LEN bytes; 0 = from the start), and
+// writes where to resume next into RESUME (up to 256 bytes; *RESUME_LEN 0
+// when the end was reached), so a large table is purged a slice at a time
+// without stalling ingest. *PURGED gets how many went. Errors: as ingest.
+int
+hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, uint8_t resume[256],
+                      size_t *resume_len, size_t *purged);
+
 // Commits the batch durably (fsync). Errors: HUB_EFULL, HUB_EIO; on error
 // nothing of the batch is stored.
 int

@@ -468,3 +468,48 @@ hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acke
     *last = rc ? 0 : next - 1;
     return rc;
 }
+
+int
+hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, uint8_t resume[256],
+                      size_t *resume_len, size_t *purged)
+{
+    *purged = 0;
+    int rc = hub_store_batch_ok(self);
+    if (rc) {
+        return rc;
+    }
+    MDB_cursor *c;
+    int mrc = mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_DEDUP], &c);
+    if (mrc) {
+        return hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_cursor_open dedup"));
+    }
+    MDB_val k = {*resume_len, resume}, v;
+    mrc = mdb_cursor_get(c, &k, &v, *resume_len ? MDB_SET_RANGE : MDB_FIRST);
+    if (mrc == MDB_SUCCESS && *resume_len && k.mv_size == *resume_len &&
+        memcmp(k.mv_data, resume, *resume_len) == 0) {
+        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);  // resume AFTER the saved key
+    }
+    for (size_t seen = 0; mrc == MDB_SUCCESS && seen < max; seen++) {
+        uint64_t when = 0;
+        *resume_len = k.mv_size <= 256 ? k.mv_size : 0;  // the next slice starts after it
+        memcpy(resume, k.mv_data, *resume_len);
+        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "received_ms", &when) == HUB_OK &&
+            when < older_than_ms) {
+            if ((mrc = mdb_cursor_del(c, 0)) != MDB_SUCCESS) {
+                break;
+            }
+            (*purged)++;
+            // After a delete LMDB's MDB_NEXT yields the entry that took the
+            // deleted one's place, without skipping it.
+            mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+            continue;
+        }
+        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (mrc == MDB_NOTFOUND) {
+        *resume_len = 0;  // reached the end: next time from the start
+        return HUB_OK;
+    }
+    return mrc ? hub_store_fail(self, hub_store_mdb_err(self, mrc, "dedup purge")) : HUB_OK;
+}

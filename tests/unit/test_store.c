@@ -466,6 +466,38 @@ test_each_endpoint_numbers_its_deliveries_from_one(void)
     hub_store_destroy(&st);
 }
 
+// The dedup window: entries older than it are forgotten a slice at a time
+// (resuming where the last slice stopped); newer ones still catch resends.
+static void
+test_the_dedup_window_forgets_old_ids_a_slice_at_a_time(void)
+{
+    hub_store_t *st = s_open(s_dir(), 0, s_key);
+    s_batch(st, "person.death.json", 1, 10);  // received at 1700000000000 + i
+    uint8_t resume[256];
+    size_t resume_len = 0, purged = 0, total = 0;
+    for (int slice = 0; slice < 10 && (slice == 0 || resume_len); slice++) {
+        CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+        CU_ASSERT_EQUAL(hub_store_dedup_purge(st, 1700000000005, 3, resume, &resume_len, &purged),
+                        HUB_OK);
+        CU_ASSERT(purged <= 3);
+        total += purged;
+        CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    }
+    CU_ASSERT_EQUAL(total, 5);  // the five older than the window
+    CU_ASSERT_EQUAL(resume_len, 0);
+    s_load("person.death.json");
+    hub_store_result_t res;
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    s_set_id(1);  // forgotten: taken as new
+    CU_ASSERT_EQUAL(s_ingest(st, 1800000000000, &res), HUB_OK);
+    CU_ASSERT_FALSE(res.duplicate);
+    s_set_id(9);  // still inside the window: a duplicate
+    CU_ASSERT_EQUAL(s_ingest(st, 1800000000000, &res), HUB_OK);
+    CU_ASSERT_TRUE(res.duplicate);
+    CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
+    hub_store_destroy(&st);
+}
+
 static void
 test_acks_move_the_cursor_forward_only(void)
 {
@@ -978,6 +1010,8 @@ test_store_register(void)
 {
     CU_pSuite s = CU_add_suite("store", s_init, s_cleanup);
     CU_add_test(s, "a new store is private to its owner", test_a_new_store_is_private_to_its_owner);
+    CU_add_test(s, "the dedup window forgets old ids a slice at a time",
+                test_the_dedup_window_forgets_old_ids_a_slice_at_a_time);
     CU_add_test(s, "bad opens are refused and create nothing",
                 test_bad_opens_are_refused_and_create_nothing);
     CU_add_test(s, "every sample message is logged, queued and audited",
