@@ -1,7 +1,9 @@
 // hubctl: the command line of the hub. See `hubctl --help`.
 #include "hubctl.h"
 
+#include "hub_codec.h"
 #include "hub_config.h"
+#include "hub_json.h"
 #include "hub_error.h"
 
 #include <errno.h>
@@ -199,6 +201,45 @@ hubctl_free_conf(hubctl_conf_t *conf)
     hub_depts_destroy(&conf->depts);
     hub_schemas_destroy(&conf->schemas);
     hub_config_free(&conf->config);
+}
+
+// A file holds JSON when its first non-blank byte is '{'; else msgpack.
+static bool
+s_is_json(const hub_buf_t *buf)
+{
+    for (size_t i = 0; i < buf->len; i++) {
+        uint8_t c = buf->data[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            return c == '{';
+        }
+    }
+    return false;
+}
+
+int
+hubctl_decode_file(const char *path, hub_msg_t *msg, hub_diag_t *diag, bool *io_failed)
+{
+    hub_buf_t buf = HUB_BUF_INIT;
+    *io_failed = !hubctl_read_file(path, &buf);
+    int rc = HUB_EIO;
+    if (!*io_failed) {
+        rc = s_is_json(&buf) ? hub_json_to_msg(msg, (const char *) buf.data, buf.len, path, diag)
+                             : hub_codec_decode(msg, buf.data, buf.len, NULL, diag);
+    }
+    hub_buf_free(&buf);
+    return rc;
+}
+
+json_t *
+hubctl_msg_json(const hub_msg_t *msg)
+{
+    hub_buf_t out = HUB_BUF_INIT;
+    json_t *j = NULL;
+    if (hub_json_from_msg(msg, 0, &out) == HUB_OK) {
+        j = json_loadb((const char *) out.data, out.len, 0, NULL);
+    }
+    hub_buf_free(&out);
+    return j;
 }
 
 bool

@@ -91,6 +91,16 @@ hubctl_print_json(struct json_t *j);
 bool
 hubctl_hash_key(const hubctl_conf_t *conf, uint8_t key[32], bool quiet);
 
+// Reads PATH ("-" = stdin) and decodes it into MSG: JSON when its first
+// non-blank byte is '{', else msgpack. *IO_FAILED tells a read failure
+// (already printed) from a decoding one (in DIAG).
+int
+hubctl_decode_file(const char *path, hub_msg_t *msg, hub_diag_t *diag, bool *io_failed);
+
+// MSG as a JSON value (a new reference), for --format json output.
+struct json_t *
+hubctl_msg_json(const hub_msg_t *msg);
+
 // Reads PATH (JSON or msgpack) into MSG and validates it, normalising.
 // Problems go to DIAG; false when it is not a valid message.
 bool

@@ -10,34 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-// A file holds JSON when its first non-blank byte is '{'; else msgpack.
-static bool
-s_is_json(const hub_buf_t *buf)
-{
-    for (size_t i = 0; i < buf->len; i++) {
-        uint8_t c = buf->data[i];
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            return c == '{';
-        }
-    }
-    return false;
-}
-
-// Reads PATH and decodes it (JSON or msgpack) into MSG.
-static int
-s_load_msg(const char *path, hub_msg_t *msg, hub_diag_t *diag, bool *io_failed)
-{
-    hub_buf_t buf = HUB_BUF_INIT;
-    *io_failed = !hubctl_read_file(path, &buf);
-    int rc = HUB_EIO;
-    if (!*io_failed) {
-        rc = s_is_json(&buf) ? hub_json_to_msg(msg, (const char *) buf.data, buf.len, path, diag)
-                             : hub_codec_decode(msg, buf.data, buf.len, NULL, diag);
-    }
-    hub_buf_free(&buf);
-    return rc;
-}
-
 static void
 s_print_msg(const hub_msg_t *msg, unsigned flags)
 {
@@ -49,18 +21,6 @@ s_print_msg(const hub_msg_t *msg, unsigned flags)
     hub_buf_free(&out);
 }
 
-static json_t *
-s_msg_json(const hub_msg_t *msg)
-{
-    hub_buf_t out = HUB_BUF_INIT;
-    json_t *j = NULL;
-    if (hub_json_from_msg(msg, 0, &out) == HUB_OK) {
-        j = json_loadb((const char *) out.data, out.len, 0, NULL);
-    }
-    hub_buf_free(&out);
-    return j;
-}
-
 // Validates one file; prints its verdict. True when valid.
 static bool
 s_validate_one(const hubctl_opts_t *opts, const hub_schemas_t *set, const char *path,
@@ -68,7 +28,7 @@ s_validate_one(const hubctl_opts_t *opts, const hub_schemas_t *set, const char *
 {
     bool io_failed;
     hub_diag_reset(diag);
-    int rc = s_load_msg(path, msg, diag, &io_failed);
+    int rc = hubctl_decode_file(path, msg, diag, &io_failed);
     if (rc == HUB_OK) {
         rc = hub_validate(set, msg, opts->normalize ? HUB_VALIDATE_NORMALIZE : 0, diag);
     }
@@ -78,7 +38,7 @@ s_validate_one(const hubctl_opts_t *opts, const hub_schemas_t *set, const char *
                               hub_msg_env_str(msg, HUB_ENV_ID));
         json_object_set_new(o, "problems", hubctl_diag_json(diag));
         if (opts->print && rc == HUB_OK) {
-            json_object_set_new(o, "message", s_msg_json(msg));
+            json_object_set_new(o, "message", hubctl_msg_json(msg));
         }
         hubctl_print_json(o);
         return rc == HUB_OK;

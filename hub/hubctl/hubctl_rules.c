@@ -38,30 +38,9 @@ bool
 hubctl_load_message(const char *path, const hubctl_conf_t *conf, hub_msg_t *msg,
                     hub_diag_t *diag)
 {
-    hub_buf_t buf = HUB_BUF_INIT;
-    if (!hubctl_read_file(path, &buf)) {
-        return false;
-    }
-    bool json = buf.len && (buf.data[0] == '{' || buf.data[0] == ' ' || buf.data[0] == '\n');
-    int rc = json ? hub_json_to_msg(msg, (const char *) buf.data, buf.len, path, diag)
-                  : hub_codec_decode(msg, buf.data, buf.len, NULL, diag);
-    hub_buf_free(&buf);
-    if (rc == HUB_OK) {
-        rc = hub_validate(conf->schemas, msg, HUB_VALIDATE_NORMALIZE, diag);
-    }
-    return rc == HUB_OK;
-}
-
-static json_t *
-s_msg_json(const hub_msg_t *msg)
-{
-    hub_buf_t out = HUB_BUF_INIT;
-    json_t *j = NULL;
-    if (hub_json_from_msg(msg, 0, &out) == HUB_OK) {
-        j = json_loadb((const char *) out.data, out.len, 0, NULL);
-    }
-    hub_buf_free(&out);
-    return j;
+    bool io_failed;
+    return hubctl_decode_file(path, msg, diag, &io_failed) == HUB_OK &&
+           hub_validate(conf->schemas, msg, HUB_VALIDATE_NORMALIZE, diag) == HUB_OK;
 }
 
 static json_t *
@@ -78,7 +57,7 @@ s_delivery_json(const hub_delivery_t *d)
     }
     return json_pack("{s:s, s:s?, s:o, s:o, s:o}", "endpoint", d->endpoint->id, "derived",
                      d->derived ? d->derived->type : NULL, "rules", rules, "fields", fields,
-                     "message", s_msg_json(d->msg));
+                     "message", hubctl_msg_json(d->msg));
 }
 
 static bool

@@ -312,12 +312,8 @@ s_prepare(s_case_t *c, int node, const char *dir, hub_diag_t *diag)
         return false;
     }
     char *path = hub_config_path(dir, file);
-    hub_buf_t buf = HUB_BUF_INIT;
-    bool ok = path && hubctl_read_file(path, &buf);
-    bool json = ok && buf.len && buf.data[0] == '{';
-    ok = ok && (json ? hub_json_to_msg(c->msg, (const char *) buf.data, buf.len, path, diag)
-                     : hub_codec_decode(c->msg, buf.data, buf.len, NULL, diag)) == HUB_OK;
-    hub_buf_free(&buf);
+    bool io_failed = true;
+    bool ok = path && hubctl_decode_file(path, c->msg, diag, &io_failed) == HUB_OK;
     free(path);
     int set = hub_yaml_get(c->doc, node, "set");
     if (!ok || (set && !s_apply_set(c, set))) {
