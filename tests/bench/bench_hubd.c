@@ -23,9 +23,14 @@
 // may publish as and the queue it may read) is the CURVE key ZAP admitted,
 // so a "no CURVE" mode would need another identity mechanism, not a switch.
 //
+// The clients share the machine with hubd: their threads (and their CURVE
+// work, in their ZeroMQ I/O threads) take CPU hubd would otherwise have.
+//
 // Needs bin/hubd and bin/hubctl (`make`); run from the repository root.
 // HUB_BENCH_PERF=FILE also runs `perf record -g` on hubd during the
-// saturation run (FILE is perf's output).
+// saturation run (FILE is perf's output); HUB_BENCH_KEEP=1 keeps the
+// temporary directory (configuration, store, hubd.log); HUB_BENCH_ONLY=
+// saturation or paced runs just that one.
 //
 // The SDK is compiled into this benchmark (the bench link rule takes only
 // libhub.a).
@@ -324,6 +329,9 @@ s_consumer(void *arg)
             size_t olen;
             uint64_t tag, idx;
             hub_mpr_init(&r, d.body, d.body_len);
+            done = d.seq;
+            // Only this run's messages count (a redelivery of an earlier
+            // run's would be acknowledged and otherwise ignored).
             if (hub_mpr_find(&r, "origin_id") == HUB_OK && hub_mpr_str(&r, &oid, &olen) == HUB_OK &&
                 olen == 32 && s_hex64(oid, &tag) && tag == run->tag && s_hex64(oid + 16, &idx) &&
                 idx < S_CAP) {
@@ -331,11 +339,11 @@ s_consumer(void *arg)
                 if (t0 > 0 && c->nlat < S_CAP) {
                     c->lat_us[c->nlat++] = (int32_t) ((now - t0) / 1000);
                 }
-            }
-            c->received++;
-            done = d.seq;
-            int64_t seen = atomic_load(&run->t_last_deliver);
-            while (seen < now && !atomic_compare_exchange_weak(&run->t_last_deliver, &seen, now)) {
+                c->received++;
+                int64_t seen = atomic_load(&run->t_last_deliver);
+                while (seen < now &&
+                       !atomic_compare_exchange_weak(&run->t_last_deliver, &seen, now)) {
+                }
             }
             idle_since = 0;
             if (done - dacked >= S_DACK_EVERY) {
@@ -394,7 +402,7 @@ s_publish(s_run_t *run, hubc_t *h, uint8_t *buf, const void **ptrs, size_t *lens
     uint64_t ok = 0;
     for (size_t i = 0; i < count; i++) {
         ok += res[i].acked;
-        if (!res[i].acked && atomic_load(&run->nacked) == 0) {
+        if (!res[i].acked && ok == i) {  // the first NACK of the call
             fprintf(stderr, "bench hubd: NACK %s: %s\n", res[i].code, res[i].reason);
         }
     }
@@ -420,6 +428,9 @@ s_publisher(void *arg)
         hub_diag_print(diag, stderr);
         atomic_store(&run->failed, 1);
         goto out;
+    }
+    for (size_t i = 0; i < cap; i++) {  // the ids are patched in per message
+        memcpy(buf + i * G.tmpl_len, G.tmpl, G.tmpl_len);
     }
     // Start together (the connect took a moment).
     while (s_ns() < run->t_start) {
@@ -593,11 +604,12 @@ main(void)
                      .window = 256,
                      .npub = 2,
                      .tag = tag | 2};
-    rc = rc ? rc : s_run(&sat);
-    rc = rc ? rc : s_run(&paced);
+    const char *only = getenv("HUB_BENCH_ONLY");
+    rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat);
+    rc = rc || (only && strcmp(only, "paced") != 0) ? rc : s_run(&paced);
     s_hubd_stop();
     if (G.dir[0] && strcmp(G.dir, "/tmp/hub-bench-hubd-XXXXXX") != 0) {
-        if (rc && getenv("HUB_BENCH_KEEP")) {
+        if (getenv("HUB_BENCH_KEEP")) {
             fprintf(stderr, "bench hubd: kept %s\n", G.dir);
         } else {
             s_sh("rm -rf '%s'", G.dir);
