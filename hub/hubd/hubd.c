@@ -124,7 +124,19 @@ hubd_peer(hubd_t *self, const uint8_t *rid, size_t len, const char *user_id)
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
         hubd_peer_t *p = &self->peers[i];
         if (p->used && p->rid_len == len && memcmp(p->rid, rid, len) == 0) {
-            return p;
+            // A routing id is not an identity: a client may choose its own
+            // (ZMQ_ROUTING_ID) and so take over the id of a connection that
+            // died, whose entry lingers for three heartbeats, hello'd and
+            // subscribed. Who sent a message is its key's endpoint (the ZAP
+            // User-Id), checked on every message; another endpoint starts
+            // a new peer that inherits nothing (no HELLO, no subscription).
+            if (!user_id || strcmp(user_id, p->endpoint->id) == 0) {
+                return user_id ? p : NULL;
+            }
+            hubd_log("warn", "routing_id_reused", "peer=%s was=%s", user_id, p->endpoint->id);
+            p->used = false;
+            free_slot = p;
+            break;
         }
         free_slot = !p->used && !free_slot ? p : free_slot;
     }
@@ -189,12 +201,16 @@ s_dispatch(hubd_t *self, hubd_peer_t *peer, const char *cmd, size_t clen, const 
         hubd_send_error(self, peer, "malformed", "the body must be one msgpack map");
     } else if (S_IS("HELLO")) {
         s_on_hello(self, peer, body, blen);
-    } else if (S_IS("HEARTBEAT")) {
-        hubd_send(self, peer->rid, peer->rid_len, "HEARTBEAT", "\x80", 1);
     } else if (S_IS("BYE")) {
         peer->used = false;
     } else if (!peer->hello) {
-        hubd_send_error(self, peer, "hello_first", "send HELLO first");
+        // Also for HEARTBEAT: a client whose session the hub lost (a hub
+        // restart, three silent intervals) must learn it, not be kept
+        // waiting by heartbeat answers.
+        hubd_send_error(self, peer, "hello_first", "no session: send HELLO first");
+    } else if (S_IS("HEARTBEAT")) {
+        // Nothing to answer: hearing it is the point (last_in_ms). Each side
+        // sends its own when idle; answering would ping-pong forever.
     } else if (S_IS("PUBLISH")) {
         hubd_on_publish(self, peer, body, blen);
     } else if (S_IS("SUBSCRIBE")) {
