@@ -421,17 +421,14 @@ static int
 s_read_str(s_reader_t *r, const char **s, size_t *len)
 {
     int rc = s_read_raw_str(r, s, len);
-    size_t bad;
-    if (rc == HUB_OK && !hub_utf8_valid(*s, *len, &bad)) {
-        r->p = (const uint8_t *) *s + bad;
-        return s_fail(r, HUB_EDECODE, "invalid_utf8", "string is not valid UTF-8");
-    }
     // U+0000 travels in neither form: JSON text cannot hold it unescaped
     // and C strings end at it, so one message would read two ways.
-    const char *nul = rc == HUB_OK ? memchr(*s, 0, *len) : NULL;
-    if (nul) {
-        r->p = (const uint8_t *) nul;
-        return s_fail(r, HUB_EDECODE, "invalid_utf8", "string holds a NUL character (U+0000)");
+    size_t bad;
+    if (rc == HUB_OK && !hub_utf8_valid_text(*s, *len, &bad)) {
+        r->p = (const uint8_t *) *s + bad;
+        return s_fail(r, HUB_EDECODE, "invalid_utf8",
+                      (*s)[bad] == 0 ? "string holds a NUL character (U+0000)"
+                                     : "string is not valid UTF-8");
     }
     return rc;
 }

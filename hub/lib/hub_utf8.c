@@ -37,22 +37,25 @@ s_seq_len(const unsigned char *s, size_t left)
     return n;
 }
 
-bool
-hub_utf8_valid(const char *str, size_t len, size_t *bad)
+// The validator behind both public checks; with NO_NUL a zero byte fails
+// too, found in the same pass (the ingest path needs both checks).
+static inline bool
+s_valid(const char *str, size_t len, size_t *bad, bool no_nul)
 {
     const unsigned char *s = (const unsigned char *) str;
     size_t i = 0;
     while (i < len) {
-        // Fast path: eight ASCII bytes at a time.
+        // Fast path: eight ASCII bytes at a time (none zero, with NO_NUL).
         if (len - i >= 8) {
             uint64_t w;
             memcpy(&w, s + i, 8);
-            if ((w & 0x8080808080808080ULL) == 0) {
+            bool zero = no_nul && ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL);
+            if ((w & 0x8080808080808080ULL) == 0 && !zero) {
                 i += 8;
                 continue;
             }
         }
-        if (s[i] < 0x80) {
+        if (s[i] < 0x80 && !(no_nul && s[i] == 0)) {
             i++;
             continue;
         }
@@ -70,7 +73,7 @@ hub_utf8_valid(const char *str, size_t len, size_t *bad)
         if (i != run) {
             continue;
         }
-        size_t n = s_seq_len(s + i, len - i);
+        size_t n = s[i] == 0 ? 0 : s_seq_len(s + i, len - i);
         if (n == 0) {
             if (bad) {
                 *bad = i;
@@ -80,6 +83,18 @@ hub_utf8_valid(const char *str, size_t len, size_t *bad)
         i += n;
     }
     return true;
+}
+
+bool
+hub_utf8_valid(const char *str, size_t len, size_t *bad)
+{
+    return s_valid(str, len, bad, false);
+}
+
+bool
+hub_utf8_valid_text(const char *str, size_t len, size_t *bad)
+{
+    return s_valid(str, len, bad, true);
 }
 
 unsigned long

@@ -12,6 +12,12 @@
 bool
 hub_utf8_valid(const char *s, size_t len, size_t *bad);
 
+// hub_utf8_valid() that also refuses U+0000 (a zero byte), in one pass;
+// *BAD then points at the zero byte. For strings that must travel as
+// JSON and C strings too.
+bool
+hub_utf8_valid_text(const char *s, size_t len, size_t *bad);
+
 // The number of code points in valid UTF-8.
 size_t
 hub_utf8_count(const char *s, size_t len);

@@ -34,6 +34,22 @@ test_strict_utf8_accepts_good_and_rejects_bad_sequences(void)
 }
 
 static void
+test_text_checks_also_refuse_nul_wherever_it_is(void)
+{
+    size_t bad = 99;
+    CU_ASSERT_TRUE(hub_utf8_valid(S("abc\0def"), NULL));  // NUL is valid UTF-8 ...
+    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abc\0def"), &bad));  // ... but not text
+    CU_ASSERT_EQUAL(bad, 3);
+    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abcdefghij\0"), &bad));  // past the fast path
+    CU_ASSERT_EQUAL(bad, 10);
+    CU_ASSERT_FALSE(hub_utf8_valid_text(S("凉山\0"), &bad));
+    CU_ASSERT_EQUAL(bad, 6);
+    CU_ASSERT_TRUE(hub_utf8_valid_text(S("凉山彝族自治州 Liangshan 0123456789"), NULL));
+    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abcdefgh\xC0\xAF"), &bad));
+    CU_ASSERT_EQUAL(bad, 8);
+}
+
+static void
 test_the_first_bad_byte_is_located(void)
 {
     size_t bad = 99;
@@ -79,6 +95,8 @@ test_utf8_register(void)
     CU_add_test(s, "strict UTF-8 accepts good and rejects bad sequences",
                 test_strict_utf8_accepts_good_and_rejects_bad_sequences);
     CU_add_test(s, "the first bad byte is located", test_the_first_bad_byte_is_located);
+    CU_add_test(s, "text checks also refuse NUL wherever it is",
+                test_text_checks_also_refuse_nul_wherever_it_is);
     CU_add_test(s, "code points are counted, not bytes", test_code_points_are_counted_not_bytes);
     CU_add_test(s, "control characters are found", test_control_characters_are_found);
     CU_add_test(s, "middle-dot variants become one middle dot",
