@@ -46,7 +46,7 @@ BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 BINARIES   := $(BIN)/hubctl $(BIN)/hubd
-TOOLS      := $(BUILD)/tools/hubc_tool
+TOOLS      := $(BUILD)/tools/hubc_tool $(BUILD)/tools/hub_probe
 
 .PHONY: all deps run test test-run asan bench fuzz clean format check-format
 .DEFAULT_GOAL := all

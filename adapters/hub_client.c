@@ -21,7 +21,11 @@ struct hubc {
     bool have_frames;
     uint64_t next_ref;       // refs are unique per connection, so a late
                              // answer to an earlier call is never misfiled
+    char endpoint[128];      // the endpoint subscribed to (DACKs name it)
+    char error[256];         // the last ERROR received: "code: reason"
 };
+
+static void s_get_str(const void *body, size_t len, const char *key, char *out, size_t size);
 
 // Sends CMD with the body in self->out.
 static int
@@ -71,6 +75,17 @@ s_recv(hubc_t *self, int timeout_ms, const char **cmd, size_t *clen)
             zmq_send(self->sock, "HEARTBEAT", 9, ZMQ_SNDMORE);
             zmq_send(self->sock, "\x80", 1, 0);
             continue;
+        }
+        if (*clen == 5 && memcmp(*cmd, "ERROR", 5) == 0) {
+            const void *body = zmq_msg_data(&self->frames[1]);
+            size_t blen = zmq_msg_size(&self->frames[1]);
+            char code[64], reason[180];
+            s_get_str(body, blen, "code", code, sizeof code);
+            s_get_str(body, blen, "reason", reason, sizeof reason);
+            snprintf(self->error, sizeof self->error, "%s: %s", code, reason);
+            if (strcmp(code, "hello_first") == 0) {
+                return HUB_EIO;  // the hub lost the session (restarted): reconnect
+            }
         }
         return HUB_OK;
     }
@@ -219,6 +234,12 @@ hubc_department(const hubc_t *self)
     return self->department;
 }
 
+const char *
+hubc_error(const hubc_t *self)
+{
+    return self->error;
+}
+
 static int
 s_send_publish(hubc_t *self, uint64_t ref, const void *msg, size_t len)
 {
@@ -294,6 +315,13 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
 int
 hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, int timeout_ms)
 {
+    return hubc_subscribe_to(self, self->identity, credit, acked, last, timeout_ms);
+}
+
+int
+hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t *acked,
+                  uint64_t *last, int timeout_ms)
+{
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
@@ -301,15 +329,27 @@ hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, i
     hub_mpw_cstr(&w, "credit");
     hub_mpw_uint(&w, credit);
     hub_mpw_cstr(&w, "endpoint");
-    hub_mpw_cstr(&w, self->identity);
+    hub_mpw_cstr(&w, endpoint);
     const char *cmd;
     size_t clen, blen;
     if (s_send(self, "SUBSCRIBE") || s_recv(self, timeout_ms, &cmd, &clen)) {
         return HUB_EIO;
     }
+    // Deliveries of an earlier subscription of this connection may still
+    // be on their way: skip them (the hub sends them again after the
+    // acknowledged sequence once it has answered this SUBSCRIBE).
+    while (s_is(cmd, clen, "DELIVER")) {
+        if (s_recv(self, timeout_ms, &cmd, &clen)) {
+            return HUB_EIO;
+        }
+    }
+    if (s_is(cmd, clen, "ERROR")) {
+        return HUB_EINVAL; // forbidden, most likely: the words are in hubc_error()
+    }
     if (!s_is(cmd, clen, "SUBSCRIBED")) {
         return HUB_EDECODE;
     }
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
     const void *body = s_body(self, &blen);
     if (acked) {
         hub_mpr_get_uint(body, blen, "acked", acked);
@@ -361,7 +401,7 @@ hubc_dack(hubc_t *self, uint64_t seq)
     hub_mpw_init(&w, &self->out);
     hub_mpw_map(&w, 2);
     hub_mpw_cstr(&w, "endpoint");
-    hub_mpw_cstr(&w, self->identity);
+    hub_mpw_cstr(&w, self->endpoint[0] ? self->endpoint : self->identity);
     hub_mpw_cstr(&w, "seq");
     hub_mpw_uint(&w, seq);
     return s_send(self, "DACK");

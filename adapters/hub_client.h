@@ -68,8 +68,22 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
 
 // Subscribes to this connection's own endpoint with CREDIT deliveries in
 // flight; *ACKED and *LAST (may be NULL) get the hub's cursor and last seq.
+// hubc_subscribe_to(self, hubc_identity(self), ...).
 int
 hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, int timeout_ms);
+
+// Subscribes to ENDPOINT, as hubc_subscribe(). The hub serves a connection
+// only its own endpoint: for another it answers ERROR forbidden, and this
+// returns HUB_EINVAL with the hub's words in hubc_error(). Later DACKs go
+// to ENDPOINT. Errors: HUB_EIO (no answer in TIMEOUT_MS), HUB_EINVAL (the
+// hub said ERROR), HUB_EDECODE (another answer).
+int
+hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t *acked,
+                  uint64_t *last, int timeout_ms);
+
+// The last ERROR the hub sent this client, as "code: reason" ("" if none).
+const char *
+hubc_error(const hubc_t *self);
 
 // Waits up to TIMEOUT_MS for the next delivery. Deliveries whose seq is not
 // above LAST_DONE (already processed: a redelivery) are dropped here.

@@ -140,7 +140,15 @@ hubd_peer(hubd_t *self, const uint8_t *rid, size_t len, const char *user_id)
         }
         free_slot = !p->used && !free_slot ? p : free_slot;
     }
-    if (!free_slot || len > HUBD_RID_MAX || !user_id) {
+    // Only routing ids the ROUTER made itself (5 bytes, the first zero) are
+    // served: those are never reused while hubd runs, so a silent newcomer
+    // can never inherit a dead consumer's deliveries under its old id.
+    if (len != 5 || rid[0] != 0) {
+        hubd_log("warn", "routing_id_refused", "peer=%s (clients must not set ZMQ_ROUTING_ID)",
+                 user_id ? user_id : "?");
+        return NULL;
+    }
+    if (!free_slot || !user_id) {
         return NULL;
     }
     memset(free_slot, 0, sizeof *free_slot);

@@ -2,14 +2,24 @@
 // on the client SDK (adapters/hub_client.h). Not a user tool: the
 // department-facing ones are hub-adapter and hub-sink.
 //   hubc_tool publish URL SERVER_PUB KEY_DIR NAME FILE...   (JSON or msgpack messages)
-//   hubc_tool consume URL SERVER_PUB KEY_DIR NAME COUNT [TIMEOUT_MS]
+//   hubc_tool consume URL SERVER_PUB KEY_DIR NAME COUNT [TIMEOUT_MS [LAST_DONE]]
 //   hubc_tool outbox URL SERVER_PUB KEY_DIR NAME OUTBOX_DIR FILE...
 // outbox puts the files into a durable outbox (with the cursor "files" set
 // to their count, in the same transaction), flushes it and prints
 // "outbox acked A duplicate D rejected R retry T pending P cursor C".
-// publish prints one line per message: "ack ID log_seq N [duplicate]" or
-// "nack ID code reason"; consume prints "deliver SEQ ID TYPE" per delivery,
+// publish prints one line per message: "ack ID log_seq N [duplicate]",
+// "nack ID code reason", or "noanswer ID" when the hub fell silent (then
+// it exits 1); consume prints "deliver SEQ ID TYPE" per delivery,
 // acknowledging each, until COUNT arrived or nothing came for TIMEOUT_MS.
+// A delivery at or below LAST_DONE (default: the hub's acknowledged seq)
+// was processed already: consume prints "drop SEQ ID TYPE", acknowledges
+// it and goes on. Environment: HUBC_TIMEOUT_MS bounds every wait for the
+// hub (default 5000 to connect and subscribe, 10000 for publish answers);
+// HUBC_ENDPOINT makes consume subscribe to that endpoint instead of its
+// own (the hub refuses: a test of that). HUBC_PACE_MS slows the tool
+// down for crash tests: publish sends slices of HUBC_WINDOW messages
+// (default 256 in flight) with that pause between them; consume pauses
+// that long after printing each new delivery, before acknowledging it.
 #include "hub_buf.h"
 #include "hub_client.h"
 #include "hub_codec.h"
@@ -20,6 +30,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+// Environment variable NAME as a number, else DEFAULT.
+static long
+s_env(const char *name, long def)
+{
+    const char *t = getenv(name);
+    return t && *t ? strtol(t, NULL, 10) : def;
+}
+
+// HUBC_TIMEOUT_MS, else DEFAULT_MS.
+static int
+s_timeout(int default_ms)
+{
+    return (int) s_env("HUBC_TIMEOUT_MS", default_ms);
+}
+
+static void
+s_pause(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0) {
+    }
+}
 
 static bool
 s_read(const char *path, hub_buf_t *out)
@@ -67,12 +101,23 @@ s_publish(hubc_t *c, int nfiles, char **files)
         msgs[i] = bufs[i].data;
         lens[i] = bufs[i].len;
     }
-    if (hubc_publish(c, msgs, lens, (size_t) nfiles, 256, res, 10000) != HUB_OK) {
-        fprintf(stderr, "hubc_tool: no answer from the hub\n");
-        status = 1;
+    long pace = s_env("HUBC_PACE_MS", 0), window = s_env("HUBC_WINDOW", 256);
+    size_t n = (size_t) nfiles, step = pace > 0 && window > 0 ? (size_t) window : n;
+    for (size_t at = 0; at < n && status == 0; at += step) {
+        size_t k = n - at < step ? n - at : step;
+        s_pause(at ? pace : 0);
+        if (hubc_publish(c, msgs + at, lens + at, k, window > 0 ? (size_t) window : 256, res + at,
+                         s_timeout(10000)) != HUB_OK) {
+            fprintf(stderr, "hubc_tool: no answer from the hub\n");
+            status = 1;
+        }
     }
-    for (int i = 0; status == 0 && i < nfiles; i++) {
-        if (res[i].acked) {
+    // Every answer that came is printed, even after a timeout: a test that
+    // kills the hub learns exactly which messages it must resend.
+    for (int i = 0; i < nfiles; i++) {
+        if (res[i].ref == 0) {
+            printf("noanswer %s\n", files[i]);
+        } else if (res[i].acked) {
             printf("ack %s log_seq %llu%s\n", files[i], (unsigned long long) res[i].log_seq,
                    res[i].duplicate ? " duplicate" : "");
         } else {
@@ -90,24 +135,34 @@ s_publish(hubc_t *c, int nfiles, char **files)
 }
 
 static int
-s_consume(hubc_t *c, long count, int timeout_ms)
+s_consume(hubc_t *c, long count, int timeout_ms, const char *last_done)
 {
     uint64_t acked = 0, last = 0;
-    if (hubc_subscribe(c, 64, &acked, &last, 5000) != HUB_OK) {
-        fprintf(stderr, "hubc_tool: subscribe failed\n");
+    const char *ep = getenv("HUBC_ENDPOINT");
+    int rc =
+        hubc_subscribe_to(c, ep && *ep ? ep : hubc_identity(c), 64, &acked, &last, s_timeout(5000));
+    if (rc != HUB_OK) {
+        fprintf(stderr, "hubc_tool: subscribe failed: %s\n",
+                rc == HUB_EINVAL ? hubc_error(c) : hub_strerror(rc));
         return 1;
     }
     printf("subscribed acked %llu last %llu\n", (unsigned long long) acked,
            (unsigned long long) last);
-    uint64_t done = acked;
-    for (long i = 0; i < count; i++) {
+    fflush(stdout);
+    uint64_t done = last_done ? strtoull(last_done, NULL, 10) : acked;
+    for (long i = 0; i < count;) {
         hubc_delivery_t d;
-        if (hubc_recv(c, done, &d, timeout_ms) != HUB_OK) {
+        // Drops are done here, not by hubc_recv(), to show them.
+        if (hubc_recv(c, 0, &d, timeout_ms) != HUB_OK) {
             break;
         }
-        printf("deliver %llu %s %s\n", (unsigned long long) d.seq, d.id, d.type);
-        fflush(stdout);
-        done = d.seq;
+        bool again = d.seq <= done;
+        printf("%s %llu %s %s\n", again ? "drop" : "deliver", (unsigned long long) d.seq, d.id,
+               d.type);
+        fflush(stdout); // "durable on our side" before the DACK
+        s_pause(again ? 0 : s_env("HUBC_PACE_MS", 0));
+        done = again ? done : d.seq;
+        i += !again;
         hubc_dack(c, d.seq);
     }
     return 0;
@@ -168,7 +223,7 @@ main(int argc, char **argv)
     }
     hub_diag_t *diag = hub_diag_new();
     hubc_t *c = NULL;
-    if (hubc_connect(&c, argv[2], argv[3], argv[4], argv[5], 5000, diag) != HUB_OK) {
+    if (hubc_connect(&c, argv[2], argv[3], argv[4], argv[5], s_timeout(5000), diag) != HUB_OK) {
         hub_diag_print(diag, stderr);
         hub_diag_destroy(&diag);
         return 1;
@@ -176,7 +231,9 @@ main(int argc, char **argv)
     int rc = strcmp(argv[1], "outbox") == 0 ? s_outbox(c, argv[6], argc - 7, argv + 7)
              : strcmp(argv[1], "publish") == 0
                  ? s_publish(c, argc - 6, argv + 6)
-                 : s_consume(c, strtol(argv[6], NULL, 10), argc > 7 ? (int) strtol(argv[7], NULL, 10) : 2000);
+                 : s_consume(c, strtol(argv[6], NULL, 10),
+                             argc > 7 ? (int) strtol(argv[7], NULL, 10) : 2000,
+                             argc > 8 ? argv[8] : NULL);
     hubc_destroy(&c);
     hub_diag_destroy(&diag);
     return rc;
