@@ -26,14 +26,17 @@ hubd_setup() {
 }
 
 hubd_start() {
+    # Count the starts so that a restart waits for its own "started" line.
+    before=$(grep -c 'event=started' hubd.log 2>/dev/null || true)
+    before=${before:-0}
     "$HUB_BIN/hubd" -c cfg 2>>hubd.log &
     HUBD_PID=$!
     i=0
-    while [ $i -lt 100 ] && ! grep -q 'event=started' hubd.log 2>/dev/null; do
+    while [ $i -lt 200 ] && [ "$(grep -c 'event=started' hubd.log 2>/dev/null || true)" -le "$before" ]; do
         sleep 0.05
         i=$((i + 1))
     done
-    grep -q 'event=started' hubd.log || { cat hubd.log; fail "hubd did not start"; }
+    [ "$(grep -c 'event=started' hubd.log)" -gt "$before" ] || { cat hubd.log; fail "hubd did not start"; }
 }
 
 hubd_stop() {

@@ -180,7 +180,9 @@ CONS_RC=0
 wait "$CONS_PID" || CONS_RC=$?
 check "the consumer across the restart exits 0 (got $CONS_RC: $(cat restart.err))" \
     test "$CONS_RC" = 0
-check "the consumer across the restart subscribed again" grep -q "^subscribed acked 2 last 3" restart.out
+# Whether it subscribes again before or after the publish is a race: either is right.
+check "the consumer across the restart subscribed again" \
+    test "$(grep -c "^subscribed acked 2 last [23]" restart.out)" -ge 2
 check "the consumer across the restart got the new message" \
     grep -q "^deliver 3 e1d3f5a7c9b24e6f8a0c2e4d6f8a1b06 student.enrolment_change" restart.out
 
