@@ -89,9 +89,9 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBHUB)
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lpthread
 
 # The whole suite against whatever BUILD/BIN say (asan reuses it).
 test-run: $(BINARIES) $(TOOLS) $(UNIT_BIN) $(FUZZ_REPLAY)
@@ -137,4 +137,5 @@ format:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(HUBD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(HUBD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+    $(CLIENT_OBJ:.o=.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%.d)

@@ -31,10 +31,9 @@
 // saturation run (FILE is perf's output); HUB_BENCH_KEEP=1 keeps the
 // temporary directory (configuration, store, hubd.log); HUB_BENCH_ONLY=
 // saturation or paced runs just that one.
-//
-// The SDK is compiled into this benchmark (the bench link rule takes only
-// libhub.a).
-#include "hub_client.c"
+#include "hub_client.h"
+#include "hub_error.h"
+#include "hub_mpr.h"
 
 #include "hub_codec.h"
 #include "hub_json.h"
@@ -46,6 +45,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/types.h>

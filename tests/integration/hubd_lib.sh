@@ -25,18 +25,22 @@ hubd_setup() {
     URL=tcp://127.0.0.1:$PORT
 }
 
+# How many times hubd.log says hubd started (0 before the first start).
+_hubd_starts() {
+    if [ -f hubd.log ]; then grep -c 'event=started' hubd.log || true; else echo 0; fi
+}
+
 hubd_start() {
     # Count the starts so that a restart waits for its own "started" line.
-    before=$(grep -c 'event=started' hubd.log 2>/dev/null || true)
-    before=${before:-0}
+    before=$(_hubd_starts)
     "$HUB_BIN/hubd" -c cfg 2>>hubd.log &
     HUBD_PID=$!
     i=0
-    while [ $i -lt 200 ] && [ "$(grep -c 'event=started' hubd.log 2>/dev/null || true)" -le "$before" ]; do
+    while [ $i -lt 200 ] && [ "$(_hubd_starts)" -le "$before" ]; do
         sleep 0.05
         i=$((i + 1))
     done
-    [ "$(grep -c 'event=started' hubd.log)" -gt "$before" ] || { cat hubd.log; fail "hubd did not start"; }
+    [ "$(_hubd_starts)" -gt "$before" ] || { cat hubd.log; fail "hubd did not start"; }
 }
 
 hubd_stop() {
