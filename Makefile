@@ -45,7 +45,18 @@ FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
+ADAPTER_SRC := $(wildcard adapters/hub_adapter/*.c)
+ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(BUILD)/%.o)
+SINK_SRC    := $(wildcard adapters/hub_sink/*.c)
+SINK_OBJ    := $(SINK_SRC:%.c=$(BUILD)/%.o)
+
 BINARIES   := $(BIN)/hubctl $(BIN)/hubd
+ifneq ($(ADAPTER_SRC),)
+BINARIES   += $(BIN)/hub-adapter
+endif
+ifneq ($(SINK_SRC),)
+BINARIES   += $(BIN)/hub-sink
+endif
 TOOLS      := $(BUILD)/tools/hubc_tool $(BUILD)/tools/hub_probe
 
 .PHONY: all deps run test test-run asan bench fuzz clean format check-format
@@ -81,11 +92,19 @@ $(BIN)/hubd: $(HUBD_OBJ) $(LIBHUB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJ) $(LIBHUB) $(LIBS) -lzmq
 
-$(UNIT_BIN): $(UNIT_OBJ) $(LIBHUB)
+$(BIN)/hub-adapter: $(ADAPTER_OBJ) $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBHUB)
+$(BIN)/hub-sink: $(SINK_OBJ) $(LIBCLIENT) $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(UNIT_BIN): $(UNIT_OBJ) $(LIBCLIENT) $(LIBHUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCLIENT) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -119,12 +138,12 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build CC=clang BUILD=build/fuzzbuild OPT="-O1 -g" \
 	    SAN="-fsanitize=fuzzer-no-link,address,undefined"
 
-fuzz-build: $(LIBHUB)
+fuzz-build: $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	    echo "clang fuzz_$$t"; \
 	    clang -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Ihub/lib \
-	        -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_$$t.c $(LIBHUB) $(LIBS) \
+	        -fsanitize=fuzzer,address,undefined -Iadapters tests/fuzz/fuzz_$$t.c $(LIBCLIENT) $(LIBHUB) $(LIBS) \
 	        -o build/fuzz/fuzz_$$t || exit 1; \
 	done
 
@@ -138,4 +157,4 @@ clean:
 	rm -rf build bin
 
 -include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(HUBD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-    $(CLIENT_OBJ:.o=.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%.d)
+    $(CLIENT_OBJ:.o=.d) $(ADAPTER_OBJ:.o=.d) $(SINK_OBJ:.o=.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%.d)
