@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FORMAT 1 // meta "format": the record layout this code writes
+#define S_FORMAT 2 // meta "format": the record layout this code writes
 #define S_MAXDBS 16 // room for databases later versions may add
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {

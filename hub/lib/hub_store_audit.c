@@ -1,6 +1,6 @@
 // hub_store: the audit chain. One record per disclosure, each holding the
 // hash of the one before, so removing or changing a record shows: the
-// hash of record N is SHA-256(prev_hash || R), where R is record N's
+// hash of record N is BLAKE2b-256(prev_hash || R), where R is record N's
 // canonical msgpack without its "hash" key (docs/STORE.md, "The audit
 // chain"). The subject index maps a keyed hash of the citizen ID to the
 // records about that person, so auditors can search without raw IDs.
@@ -38,11 +38,14 @@ static void
 s_hash(const uint8_t prev[HUB_STORE_HASH_SIZE], const uint8_t *rec, size_t len,
        uint8_t out[HUB_STORE_HASH_SIZE])
 {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, prev, HUB_STORE_HASH_SIZE);
-    crypto_hash_sha256_update(&st, rec, len);
-    crypto_hash_sha256_final(&st, out);
+    // BLAKE2b, not SHA-256: libsodium's SHA-256 is portable C (no SHA-NI)
+    // and hashing every audit record with it took a third of the ingest
+    // time; BLAKE2b is as strong and several times faster in software.
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, HUB_STORE_HASH_SIZE);
+    crypto_generichash_update(&st, prev, HUB_STORE_HASH_SIZE);
+    crypto_generichash_update(&st, rec, len);
+    crypto_generichash_final(&st, out, HUB_STORE_HASH_SIZE);
 }
 
 // ---------------------------------------------------------------- writing

@@ -608,7 +608,7 @@ test_dead_letters_keep_the_bytes_and_the_reason(void)
 
 // ---------------------------------------------------------------- the audit chain
 
-// Recomputes record REC's hash the documented way into WANT: SHA-256 over
+// Recomputes record REC's hash the documented way into WANT: BLAKE2b-256 over
 // its prev_hash and the record re-encoded without its "hash" key. PREV_IN
 // and HASH get what the record says.
 static bool
@@ -634,11 +634,11 @@ s_recompute(const void *rec, size_t len, uint8_t prev_in[32], uint8_t hash[32], 
     }
     ok = ok && hub_mpr_get_bin(rec, len, "hash", hash, 32) == HUB_OK &&
          hub_mpr_get_bin(rec, len, "prev_hash", prev_in, 32) == HUB_OK;
-    crypto_hash_sha256_state sha;
-    crypto_hash_sha256_init(&sha);
-    crypto_hash_sha256_update(&sha, prev_in, 32);
-    crypto_hash_sha256_update(&sha, b.data, b.len);
-    crypto_hash_sha256_final(&sha, want);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, prev_in, 32);
+    crypto_generichash_update(&st, b.data, b.len);
+    crypto_generichash_final(&st, want, 32);
     hub_buf_free(&b);
     return ok;
 }
