@@ -13,7 +13,9 @@
 
 static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",     "listen",
                                      "server_key", "keys",        "store",        "store_map_size",
-                                     "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days", NULL};
+                                     "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days",
+                                     "admin", "metrics", "audit_sign_key", "checkpoint_seconds",
+                                     "retention_messages_days", "retention_audit_days", NULL};
 
 // Reads an optional positive integer setting KEY into *OUT.
 static int
@@ -34,6 +36,44 @@ s_get_uint(const hub_yaml_t *doc, int root, const char *key, uint64_t max, uint6
         *out = (uint64_t) v;
     }
     return rc;
+}
+
+// The operators' settings (admin socket, metrics, audit signing,
+// retention), with their defaults.
+static int
+s_ops_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t *diag)
+{
+    const char *admin = NULL, *metrics = "", *sign = "keys/audit.sign";
+    uint64_t ckpt = 60, msgs = 180, audit = 1095;
+    int rc = 0;
+    if (root) {
+        rc |= hub_yaml_get_str(doc, root, "admin", false, &admin, diag) == HUB_ECONFIG;
+        rc |= hub_yaml_get_str(doc, root, "metrics", false, &metrics, diag) == HUB_ECONFIG;
+        rc |= hub_yaml_get_str(doc, root, "audit_sign_key", false, &sign, diag) == HUB_ECONFIG;
+        rc |= s_get_uint(doc, root, "checkpoint_seconds", 86400, &ckpt, diag) != HUB_OK;
+        rc |= s_get_uint(doc, root, "retention_messages_days", 36500, &msgs, diag) != HUB_OK;
+        rc |= s_get_uint(doc, root, "retention_audit_days", 36500, &audit, diag) != HUB_OK;
+    }
+    if (admin) {
+        out->admin = strdup(admin);
+    } else {
+        // Default: a socket inside the store directory (mode 0700), so
+        // only the hub's own OS user (and root) can reach it.
+        size_t len = strlen(out->store) + 32;
+        out->admin = malloc(len);
+        if (out->admin) {
+            snprintf(out->admin, len, "ipc://%s/admin.sock", out->store);
+        }
+    }
+    out->metrics = strdup(metrics);
+    out->audit_sign_key = hub_config_path(out->dir, sign);
+    out->checkpoint_seconds = (unsigned) ckpt;
+    out->retention_messages_days = (unsigned) msgs;
+    out->retention_audit_days = (unsigned) audit;
+    if (!out->admin || !out->metrics || !out->audit_sign_key) {
+        return HUB_ENOMEM;
+    }
+    return rc ? HUB_ECONFIG : HUB_OK;
 }
 
 // The daemon's settings, with their defaults.
@@ -122,6 +162,9 @@ hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag)
     if (rc == HUB_OK) {
         rc = s_daemon_settings(out, doc, root, diag);
     }
+    if (rc == HUB_OK) {
+        rc = s_ops_settings(out, doc, root, diag);
+    }
     hub_yaml_destroy(&doc);
     if (rc) {
         hub_config_free(out);
@@ -140,6 +183,9 @@ hub_config_free(hub_config_t *self)
     free(self->server_key);
     free(self->keys_dir);
     free(self->store);
+    free(self->admin);
+    free(self->metrics);
+    free(self->audit_sign_key);
     memset(self, 0, sizeof *self);
 }
 

@@ -24,6 +24,12 @@ typedef struct {
     unsigned ack_timeout_ms; // (key 'ack_timeout_ms', default 30000)
     unsigned batch_max;      // messages per group commit (key 'batch_max', default 512)
     unsigned dedup_days;     // how long duplicates are recognised (key 'dedup_days', default 30)
+    char *admin;        // hubd's admin socket for hubctl (key 'admin', default ipc://STORE/admin.sock)
+    char *metrics;      // HTTP address for /metrics and /healthz, "host:port" (key 'metrics', default "": off)
+    char *audit_sign_key;        // Ed25519 secret key signing audit checkpoints (key 'audit_sign_key', default keys/audit.sign)
+    unsigned checkpoint_seconds; // how often hubd signs the audit head (key 'checkpoint_seconds', default 60)
+    unsigned retention_messages_days; // message bodies kept (key 'retention_messages_days', default 180)
+    unsigned retention_audit_days;    // audit records kept (key 'retention_audit_days', default 1095: 3 years)
 } hub_config_t;
 
 // Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown

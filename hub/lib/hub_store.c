@@ -20,6 +20,7 @@
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
+    "oplog", "rulesets", "checkpoint",
 };
 
 void
@@ -161,6 +162,22 @@ hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen
     if (mrc) {
         char what[48];
         snprintf(what, sizeof what, "mdb_put %s", s_db_names[db]);
+        return hub_store_fail(self, hub_store_mdb_err(self, mrc, what));
+    }
+    return HUB_OK;
+}
+
+int
+hub_store_del(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen)
+{
+    MDB_val k = {klen, (void *) key};
+    int mrc = mdb_del(self->txn, self->dbi[db], &k, NULL);
+    if (mrc == MDB_NOTFOUND) {
+        return HUB_ENOTFOUND;
+    }
+    if (mrc) {
+        char what[48];
+        snprintf(what, sizeof what, "mdb_del %s", s_db_names[db]);
         return hub_store_fail(self, hub_store_mdb_err(self, mrc, what));
     }
     return HUB_OK;
@@ -412,6 +429,7 @@ hub_store_begin(hub_store_t *self)
     uint64_t audit;
     rc = hub_store_last_in(self, self->txn, HUB_STORE_DB_LOG, &self->next_log);
     rc = rc ? rc : hub_store_last_in(self, self->txn, HUB_STORE_DB_DEAD, &self->next_dead);
+    rc = rc ? rc : hub_store_dead_high(self, self->txn, &self->next_dead);
     rc = rc ? rc : hub_store_audit_head(self, self->txn, &audit, self->head);
     if (rc) {
         mdb_txn_abort(self->txn);
@@ -458,13 +476,15 @@ hub_store_abort(hub_store_t *self)
 
 // ---------------------------------------------------------------- reading
 
-static const hub_store_db_t s_seqdbs[] = {HUB_STORE_DB_LOG, HUB_STORE_DB_AUDIT, HUB_STORE_DB_DEAD};
+static const hub_store_db_t s_seqdbs[] = {HUB_STORE_DB_LOG,    HUB_STORE_DB_AUDIT,
+                                          HUB_STORE_DB_DEAD,   HUB_STORE_DB_OPLOG,
+                                          HUB_STORE_DB_RULESETS, HUB_STORE_DB_CHECKPOINT};
 
 int
 hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
                  size_t *len)
 {
-    if ((unsigned) db > HUB_STORE_DEAD) {
+    if ((unsigned) db > HUB_STORE_CHECKPOINT) {
         return HUB_EINVAL;
     }
     MDB_txn *txn;
@@ -486,7 +506,7 @@ hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const vo
 int
 hub_store_last_seq(hub_store_t *self, hub_store_seqdb_t db, uint64_t *seq)
 {
-    if ((unsigned) db > HUB_STORE_DEAD) {
+    if ((unsigned) db > HUB_STORE_CHECKPOINT) {
         return HUB_EINVAL;
     }
     MDB_txn *txn;

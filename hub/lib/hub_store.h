@@ -7,7 +7,10 @@
 //   audit        u64 audit seq (BE)           -> an audit record (hash-chained)
 //   audit_subject  32-byte keyed hash of the citizen ID, u64 audit seq -> ""
 //   dead         u64 dead seq (BE)            -> a dead letter
-//   meta         name                         -> value (rule-set versions, chain head, ...)
+//   meta         name                         -> value (format, chain head, rule-set texts, ...)
+//   oplog        u64 op seq (BE)              -> an operations-log record (who did what)
+//   rulesets     u64 history seq (BE)         -> a rule-set history record (version, when, event)
+//   checkpoint   u64 checkpoint seq (BE)      -> a signed audit checkpoint
 // Records are canonical msgpack maps (docs/STORE.md lists their keys and
 // how the audit chain is hashed), so `mdb_dump` shows them and other tools
 // can read them.
@@ -186,6 +189,9 @@ typedef enum {
     HUB_STORE_LOG = 0,  // log seq -> message record
     HUB_STORE_AUDIT,    // audit seq -> audit record
     HUB_STORE_DEAD,     // dead seq -> dead letter
+    HUB_STORE_OPLOG,    // op seq -> operations-log record
+    HUB_STORE_RULESETS, // history seq -> rule-set history record
+    HUB_STORE_CHECKPOINT, // checkpoint seq -> signed audit checkpoint
 } hub_store_seqdb_t;
 
 // Record SEQ of DB, copied into the store's buffer: *REC is valid until the
@@ -222,5 +228,89 @@ hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HA
 // (the chain is broken), HUB_EIO.
 int
 hub_store_audit_verify(hub_store_t *self, uint64_t *checked, uint64_t *bad, hub_diag_t *diag);
+
+// ---- operations (hub_store_ops.c): the operations log, rule-set
+// versions, dead letters, cursors. Each of these writes into the open
+// batch when one is open on this handle, else in a durable transaction of
+// its own. LMDB serialises writers across processes, so hubctl may call
+// hub_store_oplog_append() on its own writable handle while hubd runs
+// (it waits at most for one hubd commit); the other writers here are for
+// hubd, which caches sequences and cursors (hubctl asks hubd to do them).
+
+// Appends an operations-log record {seq, time_ms, user, action, detail}
+// (DETAIL: a msgpack map of DETAIL_LEN bytes, or NULL for nil) to `oplog`.
+// USER is the OS user (or "hubd"); ACTION a word such as "audit.query",
+// "cursor.rewind", "dlq.retry", "reload", "purge". *SEQ (may be NULL) gets
+// its sequence. Errors: HUB_EINVAL (read-only handle, bad arguments),
+// HUB_EFULL, HUB_EIO.
+int
+hub_store_oplog_append(hub_store_t *self, uint64_t time_ms, const char *user, const char *action,
+                       const void *detail, size_t detail_len, uint64_t *seq);
+
+// Records that rule-set VERSION came into force at TIME_MS by EVENT
+// ("start", "reload"): appends {seq, version, time_ms, event, user} to
+// `rulesets`, and keeps its texts once, in meta "ruleset:<version>" ->
+// {version, first_ms, files: [{name: str, text: str}]} (FILES: that
+// msgpack array, FILES_LEN bytes), so `hubctl rules diff` can compare any
+// two versions. A version already kept keeps its first texts. Errors: as
+// hub_store_oplog_append().
+int
+hub_store_ruleset_record(hub_store_t *self, const char *version, uint64_t time_ms,
+                         const char *event, const char *user, const void *files,
+                         size_t files_len);
+
+// The meta "ruleset:<version>" record of VERSION, copied into the store's
+// buffer (valid until the next call). Errors: HUB_ENOTFOUND, HUB_EIO.
+int
+hub_store_ruleset_texts(hub_store_t *self, const char *version, const void **rec, size_t *len);
+
+// The dead letter SEQ removed (after a retry stored it, or `dlq drop`).
+// Errors: HUB_ENOTFOUND, HUB_EINVAL, HUB_EFULL, HUB_EIO.
+int
+hub_store_dead_drop(hub_store_t *self, uint64_t seq);
+
+// Sets ENDPOINT's acknowledged sequence to ACKED, backwards too (a
+// rewind: the deliveries after it are sent again). Errors: HUB_EINVAL
+// (ACKED beyond the last sequence written, unknown endpoint), HUB_EIO.
+int
+hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked);
+
+// The last endpoint sequence of ENDPOINT whose source message the hub
+// received before TIME_MS (0 when none): where to rewind to "replay from
+// TIME" (binary search over the queue through each delivery's log record).
+// Errors: HUB_EIO.
+int
+hub_store_eseq_before(hub_store_t *self, const char *endpoint, uint64_t time_ms, uint64_t *eseq);
+
+// ---- retention and checkpoints (hub_store_retain.c)
+
+// Appends a signed checkpoint of the audit chain's head to `checkpoint`:
+// {seq, audit_seq, hash, time_ms, sig}, SIG the Ed25519 signature (SK:
+// libsodium secret key, 64 bytes) of "hub-audit-checkpoint\0" || be64
+// audit_seq || hash || be64 time_ms (docs/STORE.md). Does nothing (HUB_OK)
+// when the head has not moved since the last checkpoint. Errors: as
+// hub_store_oplog_append().
+int
+hub_store_checkpoint(hub_store_t *self, const uint8_t sk[64], uint64_t time_ms);
+
+// What one hub_store_purge() did.
+typedef struct {
+    size_t bodies;      // log records whose message body was purged
+    size_t deliveries;  // acknowledged queue records removed
+    size_t audit;       // audit records removed (and their index entries)
+    bool more;          // stopped at MAX: call again
+} hub_store_purged_t;
+
+// Retention, at most MAX records per call: purges the message bodies of
+// log records received before BODIES_BEFORE_MS (the record stays, its
+// "msg" becomes nil with "purged_ms"), removes acknowledged queue records
+// of those messages, and removes audit records (with their subject index
+// entries) older than AUDIT_BEFORE_MS, keeping the chain verifiable from
+// the first kept record (meta "audit_base": {seq, prev_hash}). Records
+// what it did in `oplog` (action "purge"). Errors: as
+// hub_store_oplog_append().
+int
+hub_store_purge(hub_store_t *self, uint64_t bodies_before_ms, uint64_t audit_before_ms,
+                size_t max, uint64_t now_ms, hub_store_purged_t *out);
 
 #endif

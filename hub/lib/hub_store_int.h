@@ -20,6 +20,9 @@ typedef enum {
     HUB_STORE_DB_SUBJECT,
     HUB_STORE_DB_DEAD,
     HUB_STORE_DB_META,
+    HUB_STORE_DB_OPLOG,
+    HUB_STORE_DB_RULESETS,
+    HUB_STORE_DB_CHECKPOINT,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -64,6 +67,14 @@ int hub_store_batch_ok(const hub_store_t *self);
 // Puts KEY -> VAL into DB in the open batch; on failure breaks the batch.
 int hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen,
                   const void *val, size_t vlen, unsigned flags);
+
+// Raises *SEQ to meta "dead_high", the highest dead-letter sequence ever
+// given (kept when the last one is dropped, so a sequence is never reused).
+int hub_store_dead_high(hub_store_t *self, MDB_txn *txn, uint64_t *seq);
+
+// Deletes KEY from DB in the open batch: HUB_ENOTFOUND when it is not
+// there (the batch goes on); any other failure breaks the batch.
+int hub_store_del(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen);
 
 // Gets KEY from DB in TXN; *VAL points into the map (valid in TXN only).
 // Errors: HUB_ENOTFOUND, HUB_EIO.

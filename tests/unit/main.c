@@ -13,6 +13,7 @@ static void (*const s_registers[])(void) = {
     test_json_register,   test_yaml_register,   test_schema_register, test_validate_register,
     test_expr_register,   test_rules_register,
     test_store_register,
+    test_store_ops_register,
     test_mpw_register,
 };
 

@@ -13,6 +13,7 @@ void test_validate_register(void);
 void test_expr_register(void);
 void test_rules_register(void);
 void test_store_register(void);
+void test_store_ops_register(void);
 void test_mpw_register(void);
 
 #endif
