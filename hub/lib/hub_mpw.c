@@ -99,6 +99,14 @@ hub_mpw_bool(hub_mpw_t *self, bool b)
 }
 
 void
+hub_mpw_double(hub_mpw_t *self, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    s_put(self, 0xcb, bits, 8, NULL, 0);
+}
+
+void
 hub_mpw_uint(hub_mpw_t *self, uint64_t u)
 {
     if (u < 128) {

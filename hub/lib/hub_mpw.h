@@ -38,6 +38,8 @@ void hub_mpw_array(hub_mpw_t *self, size_t n);
 
 void hub_mpw_nil(hub_mpw_t *self);
 void hub_mpw_bool(hub_mpw_t *self, bool b);
+// A float 64 (big-endian IEEE 754): rates in status replies, never in messages.
+void hub_mpw_double(hub_mpw_t *self, double d);
 
 // Integers: a non-negative value takes the unsigned forms whichever
 // function writes it, so hub_mpw_int(w, 5) and hub_mpw_uint(w, 5) agree.

@@ -219,13 +219,19 @@ int
 hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
                            uint64_t after, uint64_t *seqs, size_t max, size_t *n);
 
-// Walks the whole audit chain in one read transaction: every record's seq
-// matches its key, the sequence has no gap, each prev_hash is the hash of
-// the record before (zeros for the first), each hash recomputes, and the
-// head (meta "audit_head") names the last record. *CHECKED gets the
-// records checked; on a break *BAD gets the first bad seq (0 when the head
-// is what is wrong) and DIAG (may be NULL) says what. Errors: HUB_EINVALID
-// (the chain is broken), HUB_EIO.
+// Walks the whole audit chain in one read transaction, from meta
+// "audit_base" when retention removed the oldest records (else from 1):
+// every record's seq matches its key, the sequence has no gap, each
+// prev_hash is the hash of the record before (the base's prev_hash for the
+// first, zeros for record 1), each hash recomputes, each endpoint's
+// delivery numbers follow on without a gap or repeat, the head (meta
+// "audit_head") names the last record, and no endpoint wrote deliveries
+// past its last audited one. *CHECKED gets the records found intact; on a
+// break *BAD gets the first record altered, removed or inserted (for a
+// removed tail, the first missing one; 0 when no record can be named) and
+// DIAG (may be NULL) says what. Checkpoints are not looked at (see
+// hub_store_audit_verify_signed()). Errors: HUB_EINVALID (the chain is
+// broken), HUB_EIO, HUB_ENOMEM.
 int
 hub_store_audit_verify(hub_store_t *self, uint64_t *checked, uint64_t *bad, hub_diag_t *diag);
 
@@ -282,6 +288,22 @@ hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked);
 int
 hub_store_eseq_before(hub_store_t *self, const char *endpoint, uint64_t time_ms, uint64_t *eseq);
 
+// When the source message of ENDPOINT's delivery ESEQ was received (ms
+// since the epoch), for "age of the oldest unacknowledged delivery"; 0 when
+// that delivery is not (or no longer) in the store. Errors: HUB_EIO.
+int
+hub_store_delivery_time(hub_store_t *self, const char *endpoint, uint64_t eseq, uint64_t *ms);
+
+// How many records DB holds now (dead letters after drops, for example).
+// Errors: HUB_EIO, HUB_EINVAL.
+int
+hub_store_count(hub_store_t *self, hub_store_seqdb_t db, uint64_t *n);
+
+// The map size and the bytes in use (pages up to the last used one).
+// Errors: HUB_EIO.
+int
+hub_store_usage(hub_store_t *self, size_t *map_size, size_t *used);
+
 // ---- retention and checkpoints (hub_store_retain.c)
 
 // Appends a signed checkpoint of the audit chain's head to `checkpoint`:
@@ -312,5 +334,63 @@ typedef struct {
 int
 hub_store_purge(hub_store_t *self, uint64_t bodies_before_ms, uint64_t audit_before_ms,
                 size_t max, uint64_t now_ms, hub_store_purged_t *out);
+
+// A checkpoint as read back.
+typedef struct {
+    uint64_t seq;                      // the checkpoint's own sequence
+    uint64_t audit_seq;                // the audit record it names: the head when signed
+    uint8_t hash[HUB_STORE_HASH_SIZE]; // that record's hash
+    uint64_t time_ms;                  // when it was signed
+} hub_store_checkpoint_t;
+
+// Reads the checkpoint record REC (LEN bytes, as stored) into OUT and,
+// when PK (the Ed25519 public key, 32 bytes) is given, checks its
+// signature. *WHY (may be NULL) gets a static sentence on failure. Pure:
+// no store needed (offline bundles use it). Errors: HUB_EINVALID (not a
+// checkpoint record, or the signature does not verify), HUB_EINVAL.
+int
+hub_store_checkpoint_check(const void *rec, size_t len, const uint8_t pk[32],
+                           hub_store_checkpoint_t *out, const char **why);
+
+// Checks the audit record REC (LEN bytes, as stored) as record SEQ of a
+// chain whose hash so far is PREV (NULL: take the record's own prev_hash,
+// for the first record of a piece of the chain): its seq, its prev_hash,
+// and its hash recomputed over its content (docs/STORE.md, "The audit
+// chain"). HASH gets its hash. *WHY (may be NULL) gets a static sentence
+// on failure. Pure: no store needed. Errors: HUB_EINVALID.
+int
+hub_store_audit_check(const void *rec, size_t len, uint64_t seq, const uint8_t *prev,
+                      uint8_t hash[HUB_STORE_HASH_SIZE], const char **why);
+
+// Where the audit chain starts: meta "audit_base" (the first record kept
+// after retention and the hash before it), or 1 and zeros when nothing was
+// ever removed. Errors: HUB_EIO.
+int
+hub_store_audit_base(hub_store_t *self, uint64_t *seq, uint8_t prev_hash[HUB_STORE_HASH_SIZE]);
+
+// What hub_store_audit_verify_signed() found.
+typedef struct {
+    uint64_t first;                         // the chain's first record (1, or the base's)
+    uint64_t checked;                       // records found intact, from FIRST on
+    uint64_t head_seq;                      // the head meta "audit_head" names (0: none)
+    uint8_t head_hash[HUB_STORE_HASH_SIZE]; // its hash
+    uint64_t checkpoints;                   // checkpoints whose signature verified
+    uint64_t last_cp_audit_seq;             // the record the last checkpoint names (0: none)
+    uint64_t last_cp_time_ms;               // when that checkpoint was signed
+    uint64_t bad;                           // the first record altered, removed or inserted (0: none named)
+    uint64_t bad_checkpoint;                // the first checkpoint found wrong or missing (0: none)
+} hub_store_verify_t;
+
+// hub_store_audit_verify(), and with PK (the hub's Ed25519 public key, 32
+// bytes; NULL: checkpoints are not looked at) every checkpoint too: its
+// signature, the checkpoints numbered without a gap, and the seq and hash
+// each one names present in the chain (a checkpoint before the base is
+// checked against the base's prev_hash, or by its signature alone when it
+// is older still). So a chain whose tail was cut off and whose head was
+// rewritten shows: a signed checkpoint names a record no longer there.
+// Errors: as hub_store_audit_verify().
+int
+hub_store_audit_verify_signed(hub_store_t *self, const uint8_t pk[32], hub_store_verify_t *out,
+                              hub_diag_t *diag);
 
 #endif

@@ -72,6 +72,14 @@ int hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t 
 // given (kept when the last one is dropped, so a sequence is never reused).
 int hub_store_dead_high(hub_store_t *self, MDB_txn *txn, uint64_t *seq);
 
+// A write of its own, or a part of the open batch when one is open (LMDB
+// has one writer: a transaction of our own would wait for the batch
+// forever). *OWN says which; hub_store_write_end() then commits an own
+// write (or aborts it when RC is an error) and returns the outcome.
+// Errors: HUB_EINVAL (read-only handle), the batch's error.
+int hub_store_write_begin(hub_store_t *self, bool *own);
+int hub_store_write_end(hub_store_t *self, bool own, int rc);
+
 // Deletes KEY from DB in the open batch: HUB_ENOTFOUND when it is not
 // there (the batch goes on); any other failure breaks the batch.
 int hub_store_del(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen);
@@ -121,5 +129,10 @@ int hub_store_audit_head(hub_store_t *self, MDB_txn *txn, uint64_t *seq,
 
 // Writes meta "audit_head" from the batch's state.
 int hub_store_audit_put_head(hub_store_t *self);
+
+// Reads meta "audit_base" in TXN: the first audit seq kept and the hash
+// before it (1 and zeros when retention never removed a record).
+int hub_store_audit_base_in(hub_store_t *self, MDB_txn *txn, uint64_t *seq,
+                            uint8_t prev[HUB_STORE_HASH_SIZE]);
 
 #endif

@@ -13,10 +13,8 @@
 
 static const char s_dead_high[] = "dead_high";
 
-// A write of its own, or a part of the open batch (LMDB has one writer:
-// a transaction of our own would wait for the batch forever).
-static int
-s_write_begin(hub_store_t *self, bool *own)
+int
+hub_store_write_begin(hub_store_t *self, bool *own)
 {
     if (self->flags & HUB_STORE_RDONLY) {
         return HUB_EINVAL;
@@ -25,8 +23,8 @@ s_write_begin(hub_store_t *self, bool *own)
     return *own ? hub_store_begin(self) : hub_store_batch_ok(self);
 }
 
-static int
-s_write_end(hub_store_t *self, bool own, int rc)
+int
+hub_store_write_end(hub_store_t *self, bool own, int rc)
 {
     if (!own) {
         return rc;
@@ -89,12 +87,12 @@ hub_store_oplog_append(hub_store_t *self, uint64_t time_ms, const char *user, co
         return HUB_EINVAL;
     }
     bool own;
-    int rc = s_write_begin(self, &own);
+    int rc = hub_store_write_begin(self, &own);
     if (rc) {
         return rc;
     }
     rc = s_oplog(self, time_ms, user, action, detail, detail_len, seq);
-    return s_write_end(self, own, rc);
+    return hub_store_write_end(self, own, rc);
 }
 
 // ----------------------------------------------------------- rule sets
@@ -170,13 +168,13 @@ hub_store_ruleset_record(hub_store_t *self, const char *version, uint64_t time_m
         return HUB_EINVAL;
     }
     bool own;
-    int rc = s_write_begin(self, &own);
+    int rc = hub_store_write_begin(self, &own);
     if (rc) {
         return rc;
     }
     rc = s_ruleset_texts_put(self, version, time_ms, files, files_len);
     rc = rc ? rc : s_ruleset_history(self, version, time_ms, event, user);
-    return s_write_end(self, own, rc);
+    return hub_store_write_end(self, own, rc);
 }
 
 int
@@ -227,7 +225,7 @@ int
 hub_store_dead_drop(hub_store_t *self, uint64_t seq)
 {
     bool own;
-    int rc = s_write_begin(self, &own);
+    int rc = hub_store_write_begin(self, &own);
     if (rc) {
         return rc;
     }
@@ -241,7 +239,7 @@ hub_store_dead_drop(hub_store_t *self, uint64_t seq)
         rc = hub_store_put(self, HUB_STORE_DB_META, s_dead_high, sizeof s_dead_high - 1, key,
                            sizeof key, 0);
     }
-    return s_write_end(self, own, rc);
+    return hub_store_write_end(self, own, rc);
 }
 
 // ------------------------------------------------------------- cursors
@@ -267,7 +265,7 @@ hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked)
         return HUB_EINVAL;
     }
     bool own;
-    int rc = s_write_begin(self, &own);
+    int rc = hub_store_write_begin(self, &own);
     if (rc) {
         return rc;
     }
@@ -288,7 +286,7 @@ hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked)
                 : hub_store_put(self, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint),
                                 self->rec.data, self->rec.len, 0);
     }
-    return s_write_end(self, own, rc);
+    return hub_store_write_end(self, own, rc);
 }
 
 // When the source message of ENDPOINT's delivery ESEQ was received; a
@@ -318,6 +316,33 @@ s_delivery_time(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t 
         return HUB_OK;
     }
     return rc ? rc : (hub_mpr_get_uint(v.mv_data, v.mv_size, "received_ms", ms) ? HUB_EIO : HUB_OK);
+}
+
+int
+hub_store_delivery_time(hub_store_t *self, const char *endpoint, uint64_t eseq, uint64_t *ms)
+{
+    if (!endpoint || !ms || strlen(endpoint) + 9 > S_KEY_MAX) {
+        return HUB_EINVAL;
+    }
+    MDB_txn *txn;
+    int rc = hub_store_read_begin(self, &txn);
+    rc = rc ? rc : s_delivery_time(self, txn, endpoint, eseq, ms);
+    hub_store_read_end(self);
+    return rc;
+}
+
+int
+hub_store_usage(hub_store_t *self, size_t *map_size, size_t *used)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    int rc = hub_store_mdb_err(self, mdb_env_info(self->env, &info), "mdb_env_info");
+    rc = rc ? rc : hub_store_mdb_err(self, mdb_env_stat(self->env, &st), "mdb_env_stat");
+    if (!rc) {
+        *map_size = info.me_mapsize;
+        *used = (info.me_last_pgno + 1) * (size_t) st.ms_psize;
+    }
+    return rc;
 }
 
 int

@@ -738,7 +738,7 @@ test_a_changed_or_missing_audit_record_breaks_the_chain(void)
     s_tamper(dirs[1], 3, -1);
     s_expect_broken(dirs[1], 3, "gap");
     s_tamper(dirs[2], 6, -1);
-    s_expect_broken(dirs[2], 0, "chain head");
+    s_expect_broken(dirs[2], 6, "chain head");
     for (int i = 0; i < 3; i++) {
         free((void *) dirs[i]);
     }
