@@ -18,7 +18,8 @@ static const char s_help[] =
     "usage: hubd [-c DIR]\n"
     "Runs the hub in the foreground on the configuration in DIR (default: config).\n"
     "Logs structured lines to stderr. SIGTERM/SIGINT: finish the batch in flight, send its\n"
-    "acks, exit 0. SIGHUP: reload the rules (a broken reload keeps the old ones).\n"
+    "acks, exit 0. SIGHUP (or `hubctl reload`): reload the configuration (a broken one is\n"
+    "refused and the old one stays). `hubctl` reaches it on the admin socket (hub.yaml admin).\n"
     "Protocol: docs/PROTOCOL.md. Operations: docs/OPERATIONS.md.\n";
 
 static void
@@ -45,6 +46,14 @@ hubd_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+hubd_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void
@@ -300,48 +309,14 @@ s_timers(hubd_t *self)
     }
 }
 
-// SIGHUP: a new configuration whole, or the old one kept.
-static void
-s_reload_fn(hubd_t *self)
-{
-    hubd_conf_t fresh;
-    hub_diag_reset(self->diag);
-    if (hubd_conf_load(&fresh, self->config_dir, self->diag) != HUB_OK) {
-        for (size_t i = 0; i < hub_diag_count(self->diag); i++) {
-            const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
-            hubd_log("error", "reload_problem", "where=\"%s\" reason=%s msg=\"%s\"", e->where,
-                     e->reason, e->text);
-        }
-        hubd_log("error", "reload_refused", "ruleset=%s (kept)",
-                 hub_rules_version(self->conf.rules));
-        return;
-    }
-    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {  // peers point into the old departments
-        hubd_peer_t *p = &self->peers[i];
-        if (p->used) {
-            p->endpoint = hub_depts_endpoint(fresh.depts, p->endpoint->id);
-            p->used = p->endpoint != NULL;
-        }
-    }
-    // A larger store_map_size grows the map in place: the way out of
-    // "store full" without a restart.
-    if (fresh.cfg.store_map_size != self->conf.cfg.store_map_size && !self->batch_open) {
-        int rc = hub_store_set_map_size(self->store, fresh.cfg.store_map_size);
-        hubd_log(rc ? "error" : "info", "map_size", "bytes=%zu result=\"%s\"",
-                 fresh.cfg.store_map_size, hub_strerror(rc));
-    }
-    hubd_conf_free(&self->conf);
-    self->conf = fresh;
-    hubd_log("info", "reloaded", "ruleset=%s rules=%zu", hub_rules_version(self->conf.rules),
-             hub_rules_count(self->conf.rules));
-}
-
 static void
 s_loop(hubd_t *self)
 {
     while (!s_stop) {
-        zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}, {self->zap, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, 250);
+        zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0},
+                                  {self->zap, 0, ZMQ_POLLIN, 0},
+                                  {self->admin, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 3, 250);
         if (n < 0 && errno != EINTR) {
             hubd_log("error", "poll", "errno=%d", errno);
             break;
@@ -362,9 +337,14 @@ s_loop(hubd_t *self)
         }
         hubd_pump(self);
         s_timers(self);
+        hubd_ops_tick(self);
+        if (items[2].revents & ZMQ_POLLIN) {
+            hubd_admin_handle(self);
+        }
         if (s_reload) {
+            bool changed;
             s_reload = 0;
-            s_reload_fn(self);
+            hubd_reload(self, "SIGHUP", &changed);
         }
     }
 }
@@ -409,6 +389,13 @@ s_start(hubd_t *self, hub_diag_t *diag)
     rc = rc ? rc : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size,
                                   0, self->hash_key, diag);
     rc = rc ? rc : s_sockets(self, diag);
+    rc = rc ? rc : hubd_admin_open(self, diag);
+    rc = rc ? rc : hubd_metrics_open(self, diag);
+    if (!rc) {
+        self->started_ms = hubd_now_ms();
+        hubd_sign_key_load(self);
+        hubd_ruleset_record(self, "start", "hubd");
+    }
     self->pending = calloc(HUBD_MAX_BATCH, sizeof *self->pending);
     self->msg = hub_msg_new();
     self->route = hub_route_new();
@@ -427,15 +414,21 @@ s_stop_all(hubd_t *self)
     if (self->zap) {
         zmq_close(self->zap);
     }
+    if (self->admin) {
+        zmq_close(self->admin);
+    }
     if (self->ctx) {
         zmq_ctx_term(self->ctx);
     }
+    hubd_metrics_destroy(&self->metrics);
     hub_store_destroy(&self->store);
     hub_route_destroy(&self->route);
     hub_msg_destroy(&self->msg);
     free(self->pending);
     hub_buf_free(&self->canon);
     hub_buf_free(&self->out);
+    hub_buf_free(&self->aux);
+    sodium_memzero(self->sign_sk, sizeof self->sign_sk);
     hubd_conf_free(&self->conf);
     sodium_memzero(self->hash_key, sizeof self->hash_key);
 }
@@ -483,8 +476,8 @@ main(int argc, char **argv)
         hub_diag_destroy(&self.diag);
         return 1;
     }
-    hubd_log("info", "started", "listen=%s store=%s ruleset=%s rules=%zu keys=%zu",
-             self.conf.cfg.listen, self.conf.cfg.store, hub_rules_version(self.conf.rules),
+    hubd_log("info", "started", "listen=%s admin=%s store=%s ruleset=%s rules=%zu keys=%zu",
+             self.conf.cfg.listen, self.conf.cfg.admin, self.conf.cfg.store, hub_rules_version(self.conf.rules),
              hub_rules_count(self.conf.rules), hubd_keys_count(self.conf.keys));
     s_loop(&self);
     hubd_log("info", "stopped", "published=%llu acked=%llu nacked=%llu delivered=%llu",

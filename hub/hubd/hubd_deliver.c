@@ -87,6 +87,10 @@ hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
         seq = peer->sent;  // cannot ack what was never sent
     }
     if (hub_store_ack(self->store, peer->endpoint->id, seq) == HUB_OK) {
+        hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
+        if (st) {
+            st->acks += seq - peer->acked;
+        }
         peer->acked = seq;
         peer->last_ack_ms = hubd_mono_ms();
     }
@@ -151,6 +155,7 @@ static void
 s_pump_peer(hubd_t *self, hubd_peer_t *peer)
 {
     int64_t now = hubd_mono_ms();
+    hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
     if (peer->sent > peer->acked && now - peer->last_ack_ms > self->conf.cfg.ack_timeout_ms) {
         peer->sent = peer->acked;  // no ack in time: send again from the cursor
         peer->last_ack_ms = now;
@@ -169,7 +174,14 @@ s_pump_peer(hubd_t *self, hubd_peer_t *peer)
             if (!s_deliver(self, peer, &ds[i])) {
                 return;  // the peer's pipe is full, or it is gone: later
             }
+            if (st) {
+                st->delivered++;
+                // Below the highest ever sent: a resend (ack timeout,
+                // reconnect, rewind).
+                st->redelivered += ds[i].eseq <= peer->high;
+            }
             peer->sent = ds[i].eseq;
+            peer->high = peer->sent > peer->high ? peer->sent : peer->high;
             peer->last_out_ms = now;
             self->stats_delivered++;
         }

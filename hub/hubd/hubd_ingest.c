@@ -53,6 +53,7 @@ s_nack(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, const cha
     hub_mpw_uint(&w, ref);
     hubd_send(self, rid, rid_len, "NACK", self->out.data, self->out.len);
     self->stats_nacked++;
+    self->snap.nacked[hubd_metrics_nack_index(code)]++;
 }
 
 static void
@@ -72,6 +73,7 @@ s_ack(hubd_t *self, const hubd_pending_t *p)
     hub_mpw_uint(&w, p->ref);
     hubd_send(self, p->rid, p->rid_len, "ACK", self->out.data, self->out.len);
     self->stats_acked++;
+    self->snap.duplicates += p->duplicate;
 }
 
 static bool
@@ -93,6 +95,7 @@ s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const cha
        const char *reason)
 {
     if (s_begin(self)) {
+        self->stats_dead++;
         hub_store_dead(self->store, peer->endpoint->department, bytes, len, code, reason,
                        (uint64_t) hubd_now_ms());
     }
@@ -217,8 +220,12 @@ hubd_commit(hubd_t *self)
     if (!self->batch_open) {
         return;
     }
+    int64_t t0 = hubd_mono_us();
     int rc = hub_store_commit(self->store);
     self->batch_open = false;
+    hubd_metrics_histogram_observe(&self->snap.commit_seconds,
+                                   (double) (hubd_mono_us() - t0) / 1e6);
+    hubd_metrics_histogram_observe(&self->snap.batch_size, (double) self->npending);
     if (rc != HUB_OK) {
         s_fail_batch(self, rc == HUB_EFULL ? "store_full" : "internal",
                      rc == HUB_EFULL ? "store full: resend later" : "store error: resend later");

@@ -5,6 +5,7 @@
 #include "hub_buf.h"
 #include "hub_store.h"
 #include "hubd.h"
+#include "hubd_metrics.h"
 
 #include <signal.h>
 
@@ -22,7 +23,8 @@ typedef struct {
     int64_t last_out_ms;             // last message to it
     bool subscribed;                 // to its own endpoint
     uint64_t credit;                 // deliveries allowed in flight
-    uint64_t sent;                   // highest endpoint seq sent
+    uint64_t sent;                   // highest endpoint seq sent (since the last resend)
+    uint64_t high;                   // highest endpoint seq ever sent to this peer
     uint64_t acked;                  // highest endpoint seq acknowledged
     int64_t last_ack_ms;             // last DACK (or SUBSCRIBE), for redelivery
     bool used;
@@ -38,6 +40,23 @@ typedef struct {
     bool duplicate;
 } hubd_pending_t;
 
+#define HUBD_RATE_SLOTS 60  // per-second samples: rates over the last minute
+#define HUBD_MAX_EPS 256     // endpoints with delivery counters
+
+typedef struct {
+    uint64_t ring[HUBD_RATE_SLOTS];
+    size_t pos;                      // samples taken
+} hubd_rate_t;
+
+// Deliveries sent to one endpoint, for status and metrics.
+typedef struct {
+    char id[64];
+    uint64_t delivered;              // DELIVERs sent, resends included
+    uint64_t redelivered;            // of those, resends (ack timeout, reconnect, rewind)
+    uint64_t acks;                   // deliveries acknowledged
+    hubd_rate_t rate;
+} hubd_epstat_t;
+
 // Everything the configuration makes; swapped whole on reload.
 typedef struct {
     hub_config_t cfg;
@@ -52,7 +71,7 @@ typedef struct {
     hubd_conf_t conf;
     uint8_t hash_key[32];
     hub_store_t *store;
-    void *ctx, *router, *zap;
+    void *ctx, *router, *zap, *admin;
     hubd_peer_t peers[HUBD_MAX_PEERS];
     hubd_pending_t *pending;         // publishes of the open batch
     size_t npending;
@@ -62,7 +81,17 @@ typedef struct {
     hub_diag_t *diag;
     hub_buf_t canon;                 // the canonical bytes of the message in hand
     hub_buf_t out;                   // a body being written
-    uint64_t stats_in, stats_acked, stats_nacked, stats_delivered;
+    hub_buf_t aux;                   // an operations-log detail being written
+    uint64_t stats_in, stats_acked, stats_nacked, stats_delivered, stats_dead;
+    int64_t started_ms;              // wall clock
+    hubd_rate_t acked_rate;
+    hubd_epstat_t eps[HUBD_MAX_EPS];
+    size_t neps;
+    int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms;  // monotonic
+    hubd_metrics_t *metrics;         // the HTTP /metrics server, or NULL (hub.yaml metrics)
+    hubd_metrics_snapshot_t snap;    // counters only the main loop writes; published each second
+    bool sign_ok;                    // an audit signing key was loaded
+    uint8_t sign_sk[64];             // Ed25519 secret key for checkpoints
     uint8_t dedup_resume[256];       // where the dedup-window purge goes on
     size_t dedup_resume_len;
     int64_t dedup_next_ms;           // when the next purge slice runs
@@ -79,6 +108,8 @@ int64_t
 hubd_now_ms(void);
 int64_t
 hubd_mono_ms(void);
+int64_t
+hubd_mono_us(void);
 
 // Sends [RID][CMD][BODY] on the router (never blocks: a full peer drops
 // the message, and the peer catches up by redelivery). False on failure.
@@ -115,5 +146,61 @@ hubd_dedup_purge(hubd_t *self);
 // Sends what subscribed peers may receive now; resends after ack timeouts.
 void
 hubd_pump(hubd_t *self);
+
+// ---- operators (hubd_admin.c, hubd_ops.c)
+
+// Binds the admin socket (hub.yaml `admin`). Errors: HUB_EIO (with DIAG).
+int
+hubd_admin_open(hubd_t *self, hub_diag_t *diag);
+
+// Answers one waiting admin request (commits an open batch first).
+void
+hubd_admin_handle(hubd_t *self);
+
+// Loads the configuration again and swaps it in whole, or keeps the old
+// one (HUB_ECONFIG; the problems are in self->diag and the log). USER is
+// who asked ("SIGHUP" for the signal). *CHANGED: the rule-set version moved.
+int
+hubd_reload(hubd_t *self, const char *user, bool *changed);
+
+// Records the rule-set version in force (and its texts) with EVENT.
+void
+hubd_ruleset_record(hubd_t *self, const char *event, const char *user);
+
+// The admin `status` reply into W.
+void
+hubd_admin_status(hubd_t *self, hub_mpw_t *w);
+
+// Retries dead letters SEQS (N of them) under the current rules; the
+// `dlq.retry` reply into W. No batch may be open.
+void
+hubd_dlq_retry(hubd_t *self, const char *user, const uint64_t *seqs, size_t n, hub_mpw_t *w);
+
+// The delivery counter of ENDPOINT (NULL when the table is full).
+hubd_epstat_t *
+hubd_epstat(hubd_t *self, const char *endpoint);
+
+// Once a second: rate samples, and when due a checkpoint and retention.
+// No batch may be open.
+void
+hubd_ops_tick(hubd_t *self);
+
+// Reads hub.yaml's audit_sign_key (sets sign_ok). HUB_EIO when there is
+// none: checkpoints are off, and the log says so.
+int
+hubd_sign_key_load(hubd_t *self);
+
+// Signs the audit head now (a checkpoint). Errors: HUB_EINVAL (no key),
+// the store's errors.
+int
+hubd_checkpoint(hubd_t *self);
+
+// Starts the metrics server when hub.yaml asks for one. Errors: HUB_EIO.
+int
+hubd_metrics_open(hubd_t *self, hub_diag_t *diag);
+
+// One slice of retention (hub.yaml retention_*_days).
+void
+hubd_retain(hubd_t *self);
 
 #endif

@@ -1,0 +1,429 @@
+// The admin socket: hubctl's way into the running daemon (docs/OPERATIONS.md,
+// "The admin socket"). A ROUTER bound to hub.yaml's `admin` (by default an
+// ipc socket inside the store directory, mode 0700: only the hub's own OS
+// user can reach it). One request frame, one reply frame, both msgpack
+// maps. What changes something is done here, by the store's one writer,
+// and recorded in the operations log with the user the request names.
+#include "hub_codec.h"
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_mpw.h"
+#include "hub_validate.h"
+#include "hubd_int.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define S_MAX_SEQS 4096 // sequences one dlq request may name
+
+int
+hubd_admin_open(hubd_t *self, hub_diag_t *diag)
+{
+    int linger = 0;
+    self->admin = zmq_socket(self->ctx, ZMQ_ROUTER);
+    if (!self->admin || zmq_setsockopt(self->admin, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(self->admin, self->conf.cfg.admin) != 0) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "admin", self->conf.cfg.admin,
+                     "cannot open the admin socket: %s", zmq_strerror(zmq_errno()));
+        return HUB_EIO;
+    }
+    return HUB_OK;
+}
+
+// ------------------------------------------------------------ rule sets
+
+// Appends one {name, text} of FILE (shown as NAME) to W; false when it
+// cannot be read.
+static bool
+s_file(hub_mpw_t *w, const char *file, const char *name)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        return false;
+    }
+    hub_buf_t b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && hub_buf_append(&b, chunk, n) == HUB_OK) {
+    }
+    fclose(f);
+    hub_mpw_map(w, 2);
+    hub_mpw_cstr(w, "name");
+    hub_mpw_cstr(w, name);
+    hub_mpw_cstr(w, "text");
+    hub_mpw_str(w, b.len ? (const char *) b.data : "", b.len);
+    hub_buf_free(&b);
+    return true;
+}
+
+// The texts the rule-set version is made of: the rules and the
+// departments file, as msgpack [{name, text}] in OUT.
+static void
+s_rule_files(hubd_t *self, hub_buf_t *out)
+{
+    char pattern[1024];
+    glob_t g = {0};
+    snprintf(pattern, sizeof pattern, "%s/rules.d/*.yaml", self->config_dir);
+    int grc = glob(pattern, 0, NULL, &g);
+    size_t n = grc == 0 ? g.gl_pathc : 0;
+    char single[1024];
+    snprintf(single, sizeof single, "%s/rules.yaml", self->config_dir);
+    FILE *f = fopen(single, "rb");
+    bool has_single = f != NULL;
+    if (f) {
+        fclose(f);
+    }
+    hub_mpw_t w;
+    out->len = 0;
+    hub_mpw_init(&w, out);
+    hub_mpw_array(&w, n + has_single + 1);
+    size_t dlen = strlen(self->config_dir) + 1;
+    if (has_single) {
+        s_file(&w, single, "rules.yaml");
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_file(&w, g.gl_pathv[i], g.gl_pathv[i] + dlen);
+    }
+    if (!s_file(&w, self->conf.cfg.departments, "departments.yaml")) {
+        s_file(&w, "/dev/null", "departments.yaml");
+    }
+    if (grc == 0) {
+        globfree(&g);
+    }
+}
+
+void
+hubd_ruleset_record(hubd_t *self, const char *event, const char *user)
+{
+    hub_buf_t files = {0};
+    s_rule_files(self, &files);
+    int rc = hub_store_ruleset_record(self->store, hub_rules_version(self->conf.rules),
+                                      (uint64_t) hubd_now_ms(), event, user, files.data, files.len);
+    if (rc) {
+        hubd_log("error", "ruleset_record", "reason=\"%s\" detail=\"%s\"", hub_strerror(rc),
+                 hub_store_last_error(self->store));
+    }
+    hub_buf_free(&files);
+}
+
+// A detail map {K1: V1, K2: V2, K3: V3} for the operations log, in
+// SELF->aux (K2, K3 may be NULL; keys given in sorted order).
+static void
+s_detail(hubd_t *self, const char *k1, const char *v1, const char *k2, uint64_t v2,
+         const char *k3, uint64_t v3)
+{
+    hub_mpw_t w;
+    self->aux.len = 0;
+    hub_mpw_init(&w, &self->aux);
+    hub_mpw_map(&w, 1 + (k2 != NULL) + (k3 != NULL));
+    hub_mpw_cstr(&w, k1);
+    hub_mpw_cstr(&w, v1);
+    if (k2) {
+        hub_mpw_cstr(&w, k2);
+        hub_mpw_uint(&w, v2);
+    }
+    if (k3) {
+        hub_mpw_cstr(&w, k3);
+        hub_mpw_uint(&w, v3);
+    }
+}
+
+static void
+s_oplog(hubd_t *self, const char *user, const char *action)
+{
+    int rc = hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, action,
+                                    self->aux.data, self->aux.len, NULL);
+    if (rc) {
+        hubd_log("error", "oplog", "action=%s reason=\"%s\"", action, hub_strerror(rc));
+    }
+}
+
+int
+hubd_reload(hubd_t *self, const char *user, bool *changed)
+{
+    hubd_conf_t fresh;
+    hub_diag_reset(self->diag);
+    *changed = false;
+    if (hubd_conf_load(&fresh, self->config_dir, self->diag) != HUB_OK) {
+        for (size_t i = 0; i < hub_diag_count(self->diag); i++) {
+            const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
+            hubd_log("error", "reload_problem", "where=\"%s\" reason=%s msg=\"%s\"", e->where,
+                     e->reason, e->text);
+        }
+        hubd_log("error", "reload_refused", "ruleset=%s (kept) user=%s",
+                 hub_rules_version(self->conf.rules), user);
+        const hub_diag_entry_t *first = hub_diag_count(self->diag) ? hub_diag_at(self->diag, 0) : NULL;
+        s_detail(self, "problem", first ? first->where : "", "problems",
+                 hub_diag_count(self->diag), NULL, 0);
+        s_oplog(self, user, "reload.refused");
+        return HUB_ECONFIG;
+    }
+    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) { // peers point into the old departments
+        hubd_peer_t *p = &self->peers[i];
+        if (p->used) {
+            p->endpoint = hub_depts_endpoint(fresh.depts, p->endpoint->id);
+            p->used = p->endpoint != NULL;
+        }
+    }
+    // A larger store_map_size grows the map in place: the way out of
+    // "store full" without a restart.
+    if (fresh.cfg.store_map_size != self->conf.cfg.store_map_size && !self->batch_open) {
+        int rc = hub_store_set_map_size(self->store, fresh.cfg.store_map_size);
+        hubd_log(rc ? "error" : "info", "map_size", "bytes=%zu result=\"%s\"",
+                 fresh.cfg.store_map_size, hub_strerror(rc));
+    }
+    *changed = strcmp(hub_rules_version(fresh.rules), hub_rules_version(self->conf.rules)) != 0;
+    hubd_conf_free(&self->conf);
+    self->conf = fresh;
+    hubd_ruleset_record(self, "reload", user);
+    s_detail(self, "ruleset", hub_rules_version(self->conf.rules), NULL, 0, NULL, 0);
+    s_oplog(self, user, "reload");
+    hubd_log("info", "reloaded", "ruleset=%s rules=%zu changed=%d user=%s",
+             hub_rules_version(self->conf.rules), hub_rules_count(self->conf.rules), *changed,
+             user);
+    return HUB_OK;
+}
+
+// ------------------------------------------------------------- replies
+
+static void
+s_fail(hub_mpw_t *w, const char *code, const char *error)
+{
+    hub_mpw_map(w, 3);
+    hub_mpw_cstr(w, "code");
+    hub_mpw_cstr(w, code);
+    hub_mpw_cstr(w, "error");
+    hub_mpw_cstr(w, error);
+    hub_mpw_cstr(w, "ok");
+    hub_mpw_bool(w, false);
+}
+
+static void
+s_on_reload(hubd_t *self, const char *user, hub_mpw_t *w)
+{
+    bool changed = false;
+    if (hubd_reload(self, user, &changed) != HUB_OK) {
+        size_t n = hub_diag_count(self->diag);
+        hub_mpw_map(w, 4);
+        hub_mpw_cstr(w, "code");
+        hub_mpw_cstr(w, "config");
+        hub_mpw_cstr(w, "error");
+        hub_mpw_cstr(w, "the new configuration is broken; the old one stays in force");
+        hub_mpw_cstr(w, "ok");
+        hub_mpw_bool(w, false);
+        hub_mpw_cstr(w, "problems");
+        hub_mpw_array(w, n);
+        for (size_t i = 0; i < n; i++) {
+            const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
+            hub_mpw_map(w, 3);
+            hub_mpw_cstr(w, "message");
+            hub_mpw_cstr(w, e->text);
+            hub_mpw_cstr(w, "reason");
+            hub_mpw_cstr(w, e->reason);
+            hub_mpw_cstr(w, "where");
+            hub_mpw_cstr(w, e->where);
+        }
+        return;
+    }
+    hub_mpw_map(w, 3);
+    hub_mpw_cstr(w, "changed");
+    hub_mpw_bool(w, changed);
+    hub_mpw_cstr(w, "ok");
+    hub_mpw_bool(w, true);
+    hub_mpw_cstr(w, "ruleset");
+    hub_mpw_cstr(w, hub_rules_version(self->conf.rules));
+}
+
+static void
+s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t *w)
+{
+    char ep[128];
+    const char *s = NULL;
+    size_t n = 0;
+    uint64_t to = 0, before = 0, last = 0;
+    hub_mpr_t r;
+    hub_mpr_init(&r, req, len);
+    if (hub_mpr_find(&r, "endpoint") || hub_mpr_str(&r, &s, &n) || n >= sizeof ep ||
+        hub_mpr_get_uint(req, len, "to", &to)) {
+        s_fail(w, "bad_request", "cursor.rewind needs endpoint: str and to: uint");
+        return;
+    }
+    memcpy(ep, s, n);
+    ep[n] = '\0';
+    const hub_endpoint_t *e = hub_depts_endpoint(self->conf.depts, ep);
+    int rc = e ? hub_store_endpoint_state(self->store, ep, &before, &last) : HUB_ENOTFOUND;
+    rc = rc ? rc : hub_store_cursor_set(self->store, ep, to);
+    if (rc) {
+        s_fail(w, rc == HUB_ENOTFOUND ? "not_found" : "invalid",
+               rc == HUB_ENOTFOUND ? "no such endpoint in departments.yaml"
+                                   : "'to' is beyond the last delivery written to the endpoint");
+        return;
+    }
+    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) { // a connected consumer gets the replay now
+        hubd_peer_t *p = &self->peers[i];
+        if (p->used && p->subscribed && p->endpoint == e) {
+            p->sent = p->acked = to;
+            p->last_ack_ms = hubd_mono_ms();
+        }
+    }
+    s_detail(self, "endpoint", ep, "before", before, "to", to);
+    s_oplog(self, user, "cursor.rewind");
+    hubd_log("info", "cursor_rewound", "endpoint=%s before=%llu after=%llu user=%s", ep,
+             (unsigned long long) before, (unsigned long long) to, user);
+    hub_mpw_map(w, 4);
+    hub_mpw_cstr(w, "after");
+    hub_mpw_uint(w, to);
+    hub_mpw_cstr(w, "before");
+    hub_mpw_uint(w, before);
+    hub_mpw_cstr(w, "endpoint");
+    hub_mpw_cstr(w, ep);
+    hub_mpw_cstr(w, "ok");
+    hub_mpw_bool(w, true);
+}
+
+// The sequences of a dlq request into SEQS; how many (0 on a bad request).
+static size_t
+s_seqs(const void *req, size_t len, uint64_t *seqs)
+{
+    hub_mpr_t r;
+    hub_mp_obj_t o;
+    hub_mpr_init(&r, req, len);
+    if (hub_mpr_find(&r, "seqs") || hub_mpr_next(&r, &o) || o.kind != HUB_MP_ARRAY ||
+        o.len > S_MAX_SEQS) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < o.len; i++) {
+        if (hub_mpr_uint(&r, &seqs[i])) {
+            return 0;
+        }
+    }
+    return o.len;
+}
+
+static void
+s_on_drop(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t *w)
+{
+    static uint64_t seqs[S_MAX_SEQS];
+    size_t n = s_seqs(req, len, seqs), dropped = 0;
+    if (!n) {
+        s_fail(w, "bad_request", "dlq.drop needs seqs: [uint] (1 to 4096 of them)");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hub_store_dead_drop(self->store, seqs[i]) == HUB_OK) {
+            dropped++;
+            s_detail(self, "action", "drop", "seq", seqs[i], NULL, 0);
+            s_oplog(self, user, "dlq.drop");
+        }
+    }
+    hub_mpw_map(w, 2);
+    hub_mpw_cstr(w, "dropped");
+    hub_mpw_uint(w, dropped);
+    hub_mpw_cstr(w, "ok");
+    hub_mpw_bool(w, true);
+}
+
+static void
+s_on_checkpoint(hubd_t *self, hub_mpw_t *w)
+{
+    uint64_t seq = 0;
+    int rc = hubd_checkpoint(self);
+    rc = rc ? rc : hub_store_last_seq(self->store, HUB_STORE_CHECKPOINT, &seq);
+    if (rc) {
+        s_fail(w, "store", self->sign_ok ? hub_strerror(rc)
+                                         : "no audit signing key (hub.yaml audit_sign_key)");
+        return;
+    }
+    hub_mpw_map(w, 2);
+    hub_mpw_cstr(w, "ok");
+    hub_mpw_bool(w, true);
+    hub_mpw_cstr(w, "seq");
+    hub_mpw_uint(w, seq);
+}
+
+static void
+s_handle(hubd_t *self, const void *req, size_t len, hub_mpw_t *w)
+{
+    char cmd[32], user[64];
+    const char *s = NULL;
+    size_t n = 0;
+    hub_mpr_t r;
+    hub_mpr_init(&r, req, len);
+    if (hub_mpr_find(&r, "cmd") || hub_mpr_str(&r, &s, &n) || n >= sizeof cmd) {
+        s_fail(w, "bad_request", "a request is a msgpack map with cmd: str and user: str");
+        return;
+    }
+    memcpy(cmd, s, n);
+    cmd[n] = '\0';
+    hub_mpr_init(&r, req, len);
+    if (hub_mpr_find(&r, "user") || hub_mpr_str(&r, &s, &n) || n == 0 || n >= sizeof user) {
+        s_fail(w, "bad_request", "a request names its user: str (the OS user)");
+        return;
+    }
+    memcpy(user, s, n);
+    user[n] = '\0';
+    if (strcmp(cmd, "status") == 0) {
+        hubd_admin_status(self, w);
+    } else if (strcmp(cmd, "reload") == 0) {
+        s_on_reload(self, user, w);
+    } else if (strcmp(cmd, "cursor.rewind") == 0) {
+        s_on_rewind(self, user, req, len, w);
+    } else if (strcmp(cmd, "dlq.retry") == 0) {
+        static uint64_t seqs[S_MAX_SEQS];
+        size_t k = s_seqs(req, len, seqs);
+        if (k) {
+            hubd_dlq_retry(self, user, seqs, k, w);
+        } else {
+            s_fail(w, "bad_request", "dlq.retry needs seqs: [uint] (1 to 4096 of them)");
+        }
+    } else if (strcmp(cmd, "dlq.drop") == 0) {
+        s_on_drop(self, user, req, len, w);
+    } else if (strcmp(cmd, "checkpoint") == 0) {
+        s_on_checkpoint(self, w);
+    } else {
+        s_fail(w, "unknown_cmd", "commands: status reload cursor.rewind dlq.retry dlq.drop checkpoint");
+    }
+}
+
+void
+hubd_admin_handle(hubd_t *self)
+{
+    zmq_msg_t f[3];
+    int n = 0, more = 1;
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_init(&f[i]);
+    }
+    while (more) { // [routing id][empty][request] from a REQ socket
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, self->admin, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < 3) {
+            zmq_msg_move(&f[n], &m);
+        }
+        n++;
+        zmq_msg_close(&m);
+    }
+    if (n == 3 && zmq_msg_size(&f[1]) == 0) {
+        hub_buf_t reply = {0};
+        hub_mpw_t w;
+        hub_mpw_init(&w, &reply);
+        if (self->batch_open) {
+            hubd_commit(self); // admin work runs between batches, never inside one
+        }
+        s_handle(self, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), &w);
+        zmq_send(self->admin, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), ZMQ_SNDMORE);
+        zmq_send(self->admin, "", 0, ZMQ_SNDMORE);
+        zmq_send(self->admin, reply.data, reply.len, 0);
+        hub_buf_free(&reply);
+    }
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_close(&f[i]);
+    }
+}
