@@ -1,5 +1,7 @@
 // hubctl: the command line of the hub. See `hubctl --help`.
 #include "hubctl.h"
+#include "hubctl_audit.h"
+#include "hubctl_ops.h"
 
 #include "hub_codec.h"
 #include "hub_config.h"
@@ -24,10 +26,23 @@ static const char s_help[] =
     "  rules test --suite DIR        run the YAML rule tests in DIR (config/tests)\n"
     "  keygen NAME [--dir DIR]       a CURVE keypair: DIR/NAME.pub and DIR/NAME.key (mode 600)\n"
     "  keygen --hash-key FILE        create the hub's keyed-hash secret (mode 600)\n"
+    "  keygen --sign-key FILE        the Ed25519 key signing audit checkpoints: FILE (mode 600)\n"
+    "                                and FILE.pub\n"
     "  msg validate FILE...          validate messages (JSON or msgpack) against their schemas\n"
     "      [--normalize] [--print]   rewrite values into canonical form; print the message\n"
     "  msg encode [FILE|-] [-o OUT]  JSON message to canonical msgpack\n"
     "  msg decode [FILE|-]           msgpack message to JSON\n"
+    "  status                        hubd, rule set, ingest, dead letters, store, and per\n"
+    "                                endpoint queue depth, oldest unacked, consumers\n"
+    "  dlq list|show|retry|drop      dead letters: list (filters), show one, retry, drop\n"
+    "  cursor show|rewind            endpoint cursors; replay: rewind --endpoint E --to SEQ|TIME\n"
+    "  reload                        hubd loads the configuration again (refused if broken)\n"
+    "  rules history                 the rule-set versions: when, how, by whom\n"
+    "  rules diff V1 V2              what changed between two rule-set versions\n"
+    "                                (these six: COMMAND --help for their options)\n"
+    "  audit query|report|verify|export   who received whose data, when and why; a subject's\n"
+    "                                report (zh/en, text/HTML); verify the hash chain and signed\n"
+    "                                checkpoints; an evidence bundle (audit COMMAND --help)\n"
     "\n"
     "Options:\n"
     "  --config DIR     configuration directory (default: $HUB_CONFIG, else ./config)\n"
@@ -305,6 +320,13 @@ main(int argc, char **argv)
         return hubctl_usage_error("missing command");
     }
     const char *cmd = argv[1];
+    int ops = hubctl_ops_main(argc - 1, argv + 1); // status, dlq, cursor, reload, rules history
+    if (ops >= 0) {
+        return ops;
+    }
+    if (strcmp(cmd, "audit") == 0) {
+        return hubctl_audit(argc - 2, argv + 2); // each subcommand answers its own --help
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
             strcmp(argv[1], "help") == 0) {

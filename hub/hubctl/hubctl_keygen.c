@@ -3,7 +3,8 @@
 // DIR/NAME.key (Z85 secret key, mode 0600; hubd refuses a world-readable
 // one). hubctl keygen --hash-key FILE: the hub's secret for keyed hashes
 // (the `hash` masking, the audit subject index), 32 random bytes as 64 hex
-// digits. An existing key is never overwritten.
+// digits. hubctl keygen --sign-key FILE: the Ed25519 key that signs audit
+// checkpoints (FILE and FILE.pub). An existing key is never overwritten.
 #include "hubctl.h"
 
 #include <errno.h>
@@ -57,6 +58,40 @@ s_hash_key(const char *path)
     return HUBCTL_OK;
 }
 
+// hubctl keygen --sign-key FILE: the Ed25519 keypair that signs audit
+// checkpoints (hub.yaml audit_sign_key): FILE holds libsodium's 64-byte
+// secret key as 128 hex digits (mode 0600), FILE.pub the 32-byte public
+// key as 64 hex digits (mode 0644), which auditors use to verify.
+static int
+s_sign_key(const char *path)
+{
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    char sk_hex[2 * sizeof sk + 2], pk_hex[2 * sizeof pk + 2], pub_path[512];
+    int n = snprintf(pub_path, sizeof pub_path, "%s.pub", path);
+    if (n < 0 || (size_t) n >= sizeof pub_path || sodium_init() < 0) {
+        fprintf(stderr, "hubctl: %s: cannot make the key (path too long or no libsodium)\n", path);
+        return HUBCTL_INVALID;
+    }
+    crypto_sign_keypair(pk, sk);
+    sodium_bin2hex(sk_hex, sizeof sk_hex, sk, sizeof sk);
+    sodium_bin2hex(pk_hex, sizeof pk_hex, pk, sizeof pk);
+    sodium_memzero(sk, sizeof sk);
+    sk_hex[2 * sizeof sk] = '\n';
+    pk_hex[2 * sizeof pk] = '\n';
+    bool ok = s_write_new(path, sk_hex, 2 * sizeof sk + 1, 0600);
+    sodium_memzero(sk_hex, sizeof sk_hex);
+    if (ok && !s_write_new(pub_path, pk_hex, 2 * sizeof pk + 1, 0644)) {
+        unlink(path);
+        ok = false;
+    }
+    if (!ok) {
+        return HUBCTL_INVALID;
+    }
+    printf("audit signing key written to %s (mode 600), public key %.64s in %s\n", path, pk_hex,
+           pub_path);
+    return HUBCTL_OK;
+}
+
 static bool
 s_valid_name(const char *name)
 {
@@ -104,6 +139,12 @@ hubctl_keygen(int argc, char **argv)
 {
     static const char *const allowed[] = {"hash-key", "dir", NULL};
     hubctl_opts_t opts;
+    if (argc == 2 && strcmp(argv[0], "--sign-key") == 0) {
+        return s_sign_key(argv[1]);
+    }
+    if (argc == 1 && strncmp(argv[0], "--sign-key=", 11) == 0 && argv[0][11]) {
+        return s_sign_key(argv[0] + 11);
+    }
     if (!hubctl_parse(argc, argv, allowed, &opts)) {
         return HUBCTL_USAGE;
     }

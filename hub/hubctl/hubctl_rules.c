@@ -244,7 +244,7 @@ hubctl_rules(int argc, char **argv)
     static const char *const allowed[] = {"config", "schemas", "format", "message", "suite",
                                           "explain", NULL};
     if (argc < 1 || strcmp(argv[0], "test") != 0) {
-        return hubctl_usage_error("rules needs a subcommand: test");
+        return hubctl_usage_error("rules needs a subcommand: test, history or diff");
     }
     hubctl_opts_t opts;
     if (!hubctl_parse(argc - 1, argv + 1, allowed, &opts)) {
