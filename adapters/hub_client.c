@@ -383,7 +383,11 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
             return HUB_EDECODE;
         }
         if (out->seq <= last_done) {
-            continue;  // a redelivery of something already processed
+            // A redelivery of something already processed (and durable on
+            // this side): acknowledge it, or a hub whose cursor is behind
+            // would resend the same window forever.
+            hubc_dack(self, out->seq);
+            continue;
         }
         s_get_str(body, blen, "id", out->id, sizeof out->id);
         s_get_str(body, blen, "type", out->type, sizeof out->type);

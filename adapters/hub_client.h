@@ -86,7 +86,9 @@ const char *
 hubc_error(const hubc_t *self);
 
 // Waits up to TIMEOUT_MS for the next delivery. Deliveries whose seq is not
-// above LAST_DONE (already processed: a redelivery) are dropped here.
+// above LAST_DONE (already processed: a redelivery) are dropped here and
+// acknowledged (they are durable on the caller's side), so the hub's
+// cursor catches up with what the caller has processed.
 // Errors: HUB_ENOTFOUND (nothing arrived in time), HUB_EDECODE.
 int
 hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms);

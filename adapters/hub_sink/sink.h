@@ -1,0 +1,58 @@
+// hub-sink's own parts (not a library): the command line and the setup
+// in sink_main.c, the receive loop in sink_run.c. See `hub-sink --help`
+// and docs/ADAPTERS.md, "hub-sink".
+#ifndef HUB_SINK_H
+#define HUB_SINK_H
+
+#include "hub_buf.h"
+#include "hub_client.h"
+#include "hub_columns.h"
+#include "hub_diag.h"
+#include "hub_inbox.h"
+#include "hub_record.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SINK_WARN_TYPES 32 // message types warned about (not in the columns file)
+
+typedef struct {
+    const char *config_dir, *endpoint, *inbox, *columns, *url, *keys;
+    bool csv;
+    uint64_t rotate_bytes, rotate_seconds, credit;
+    int64_t idle_exit_ms; // -1: never
+} sink_args_t;
+
+typedef struct {
+    sink_args_t args;
+    char *url, *keys, *server_pub;  // resolved from the arguments and hub.yaml
+    hubc_inbox_t *inbox;
+    hubc_columns_t *cols;           // CSV only
+    hubc_record_t *rec;
+    hubc_t *hub;                    // NULL while not connected
+    hub_diag_t *diag;
+    hub_buf_t line;                 // the record being written
+    bool connected_once;
+    bool gap_warned;
+    uint64_t first_written;         // the first seq written in this run (0: none)
+    uint64_t dropped;               // redeliveries dropped
+    uint64_t unmapped;              // CSV rows of types the columns file does not name
+    char warned[SINK_WARN_TYPES][64];
+    size_t nwarned;
+} sink_t;
+
+// Receives, writes and acknowledges until SIGTERM/SIGINT or --idle-exit.
+// Returns the exit status: 0, or 1 after a failure (reported on stderr).
+int
+sink_run(sink_t *self);
+
+// Installs the SIGTERM/SIGINT handlers (without SA_RESTART, so that a
+// wait for the hub returns at once).
+void
+sink_signals(void);
+
+// Milliseconds of CLOCK_MONOTONIC.
+int64_t
+sink_mono_ms(void);
+
+#endif

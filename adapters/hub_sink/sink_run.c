@@ -1,0 +1,290 @@
+// hub-sink's receive loop: connect and subscribe, then batch after batch
+// take what the hub sends (up to the credit), write it into the inbox,
+// make it durable with one fsync, and only then acknowledge the highest
+// seq. A lost session (the hub restarted) is re-established; SIGTERM and
+// SIGINT end the loop after the batch in hand.
+#include "hub_error.h"
+#include "sink.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define S_WAIT_MS 500 // the longest wait for the hub (rotation and signals)
+#define S_DRAIN_MS 5 // the wait for the next delivery of a batch
+#define S_PROBE_MS 3000 // idle this long: show the hub we are here (it may have restarted)
+#define S_RESUB_MS 300000 // idle this long: subscribe again (the hub may be gone for good)
+#define S_CONNECT_MS 5000 // wait for WELCOME / SUBSCRIBED
+#define S_BACKOFF_MAX_MS 30000
+
+static volatile sig_atomic_t s_stop; // the only mutable global: the signal flag
+
+static void
+s_on_signal(int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+void
+sink_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal; // no SA_RESTART: zmq_poll returns on a signal
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int64_t
+sink_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+s_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t) (ms / 1000), (long) (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL); // a signal cuts it short, as it should
+}
+
+static void
+s_report(sink_t *self)
+{
+    hub_diag_print(self->diag, stderr);
+    hub_diag_reset(self->diag);
+}
+
+// Connects and subscribes. HUB_EINVAL: the hub refused the subscription
+// (fatal); another error: try again later.
+static int
+s_session(sink_t *self)
+{
+    const char *ep = self->args.endpoint;
+    uint64_t acked = 0, last = 0;
+    int rc = hubc_connect(&self->hub, self->url, self->server_pub, self->keys, ep, S_CONNECT_MS,
+                          self->diag);
+    rc = rc ? rc : hubc_subscribe(self->hub, self->args.credit, &acked, &last, S_CONNECT_MS);
+    if (rc == HUB_EINVAL) {
+        fprintf(stderr, "hub-sink: %s: the hub refused the subscription: %s\n", ep,
+                hubc_error(self->hub));
+    } else if (rc) {
+        s_report(self);
+        fprintf(stderr, "hub-sink: %s: no session with the hub at %s yet (%s)\n", ep, self->url,
+                hub_strerror(rc));
+    }
+    if (rc) {
+        hubc_destroy(&self->hub);
+        return rc;
+    }
+    uint64_t have = hubc_inbox_last(self->inbox);
+    fprintf(stderr,
+            "hub-sink: %s: subscribed at %s: the hub has %llu, acknowledged %llu; the "
+            "inbox has up to %llu\n",
+            ep, self->url, (unsigned long long) last, (unsigned long long) acked,
+            (unsigned long long) have);
+    if (acked > have && !self->gap_warned) {
+        fprintf(stderr,
+                "hub-sink: %s: warning: seqs %llu..%llu were acknowledged before and "
+                "are not in this inbox (received elsewhere?)\n",
+                ep, (unsigned long long) have + 1, (unsigned long long) acked);
+        self->gap_warned = true;
+    }
+    self->connected_once = true;
+    return HUB_OK;
+}
+
+// Warns once per message type that the columns file does not name.
+static void
+s_unmapped(sink_t *self, const char *type)
+{
+    self->unmapped++;
+    for (size_t i = 0; i < self->nwarned; i++) {
+        if (strcmp(self->warned[i], type) == 0) {
+            return;
+        }
+    }
+    if (self->nwarned < SINK_WARN_TYPES) {
+        snprintf(self->warned[self->nwarned++], sizeof self->warned[0], "%s", type);
+    }
+    fprintf(stderr,
+            "hub-sink: %s: warning: the columns file names no columns for %s: its rows "
+            "hold only the \"*\" columns\n",
+            self->args.endpoint, type);
+}
+
+static void
+s_now_utc(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+// Takes one delivery: drops a redelivery, else adds its record to the
+// inbox. *ACK gets the highest seq to acknowledge once it is durable.
+static int
+s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
+{
+    uint64_t have = hubc_inbox_last(self->inbox);
+    *ack = d->seq > *ack ? d->seq : *ack;
+    if (d->seq <= have) {
+        self->dropped++;
+        return HUB_OK;
+    }
+    if (d->seq != have + 1 && have > 0) {
+        fprintf(stderr,
+                "hub-sink: %s: warning: seq %llu follows %llu: the seqs between are not "
+                "in this inbox\n",
+                self->args.endpoint, (unsigned long long) d->seq, (unsigned long long) have);
+    }
+    char now[32];
+    bool known = true;
+    s_now_utc(now);
+    self->line.len = 0;
+    int rc = hubc_record_read(self->rec, d->body, d->body_len, now, self->diag);
+    if (rc == HUB_OK) {
+        rc = self->cols ? hubc_record_csv(self->rec, self->cols, &self->line, &known)
+                        : hubc_record_json(self->rec, &self->line);
+    }
+    if (rc) {
+        fprintf(stderr, "hub-sink: %s: seq %llu cannot be written (%s):\n", self->args.endpoint,
+                (unsigned long long) d->seq, hub_strerror(rc));
+        return rc;
+    }
+    if (!known) {
+        s_unmapped(self, hubc_record_type(self->rec));
+    }
+    rc = hubc_inbox_add(self->inbox, d->seq, self->line.data, self->line.len, self->diag);
+    self->first_written = self->first_written ? self->first_written : d->seq;
+    return rc;
+}
+
+// Waits up to WAIT_MS for a delivery, takes what else comes (up to the
+// credit), makes it durable, then acknowledges it. HUB_ENOTFOUND: nothing
+// came; HUB_EIO: the session is lost; others are fatal (reported).
+static int
+s_batch(sink_t *self, int wait_ms)
+{
+    uint64_t ack = 0, n = 0;
+    int rc = HUB_OK;
+    while (rc == HUB_OK && n < self->args.credit && !s_stop) {
+        hubc_delivery_t d;
+        rc = hubc_recv(self->hub, 0, &d, n ? S_DRAIN_MS : wait_ms);
+        if (rc == HUB_OK) {
+            n++;
+            // A delivery that cannot be written is not acknowledged: the
+            // sink stops there rather than skip it (fatal, reported).
+            rc = s_take(self, &d, &ack) ? HUB_EINVAL : HUB_OK;
+        }
+    }
+    if (n == 0) {
+        return rc == HUB_OK ? HUB_ENOTFOUND : rc; // nothing came (or a signal)
+    }
+    // Durable first, then the ack: what the hub forgets must be on disk here.
+    int crc = hubc_inbox_commit(self->inbox, self->diag);
+    if (crc == HUB_OK) {
+        hubc_dack(self->hub, ack);
+    }
+    return crc ? HUB_EINVAL : rc == HUB_ENOTFOUND ? HUB_OK : rc;
+}
+
+// While idle: an idle session may be one the hub has forgotten (it
+// restarted). A DACK of what it has is harmless, and answered hello_first
+// then. A hub that is gone answers nothing, and probes would pile up in
+// the socket: now and then a new SUBSCRIBE, which must be answered.
+static int
+s_probe(sink_t *self, int64_t now, int64_t *probed, int64_t *resubscribed)
+{
+    if (now - *resubscribed >= S_RESUB_MS) {
+        *resubscribed = *probed = now;
+        return hubc_subscribe(self->hub, self->args.credit, NULL, NULL, S_CONNECT_MS) == HUB_OK
+                   ? HUB_ENOTFOUND
+                   : HUB_EIO;
+    }
+    if (now - *probed >= S_PROBE_MS) {
+        hubc_dack(self->hub, hubc_inbox_durable(self->inbox));
+        *probed = now;
+    }
+    return HUB_ENOTFOUND;
+}
+
+// One turn of the loop while connected: 0 to go on, else the exit status.
+// TIMES: the last delivery, probe and subscription.
+static int
+s_turn(sink_t *self, int64_t times[3], int wait_ms)
+{
+    int rc = s_batch(self, wait_ms);
+    int64_t now = sink_mono_ms();
+    if (rc == HUB_OK) {
+        times[0] = times[1] = times[2] = now;
+    } else if (rc == HUB_ENOTFOUND) {
+        rc = s_probe(self, now, &times[1], &times[2]);
+    }
+    if (rc == HUB_EIO || rc == HUB_EDECODE) {
+        const char *why = hubc_error(self->hub);
+        fprintf(stderr, "hub-sink: %s: the hub lost the session (%s): connecting again\n",
+                self->args.endpoint, why[0] ? why : "no answer");
+        hubc_destroy(&self->hub);
+    } else if (rc != HUB_OK && rc != HUB_ENOTFOUND) {
+        s_report(self);
+        return 1;
+    }
+    return 0;
+}
+
+// Finishes the part file when it is old enough (also while the hub is away).
+static int
+s_rotate_by_age(sink_t *self)
+{
+    if (hubc_inbox_rotate_due(self->inbox, time(NULL)) &&
+        hubc_inbox_rotate(self->inbox, self->diag) != HUB_OK) {
+        s_report(self);
+        return 1;
+    }
+    return 0;
+}
+
+int
+sink_run(sink_t *self)
+{
+    int64_t start = sink_mono_ms();
+    int64_t times[3] = {start, start, start}; // the last delivery, probe, subscription
+    int64_t idle = self->args.idle_exit_ms, backoff = 1000;
+    while (!s_stop) {
+        int64_t left = idle < 0 ? S_WAIT_MS : idle - (sink_mono_ms() - times[0]);
+        if (left <= 0) {
+            if (!self->connected_once) {
+                fprintf(stderr, "hub-sink: %s: never reached the hub\n", self->args.endpoint);
+            }
+            return self->connected_once ? 0 : 1;
+        }
+        int wait_ms = (int) (left < S_WAIT_MS ? left : S_WAIT_MS);
+        if (!self->hub) {
+            int rc = s_session(self);
+            if (rc == HUB_EINVAL) {
+                return 1;
+            }
+            if (rc && !s_stop) {
+                s_sleep_ms(backoff < left ? backoff : left);
+                backoff = backoff * 2 < S_BACKOFF_MAX_MS ? backoff * 2 : S_BACKOFF_MAX_MS;
+            } else if (rc == HUB_OK) {
+                backoff = 1000;
+                times[1] = times[2] = sink_mono_ms();
+            }
+        }
+        int status = self->hub && !s_stop ? s_turn(self, times, wait_ms) : 0;
+        status = status ? status : s_rotate_by_age(self);
+        if (status) {
+            return status;
+        }
+    }
+    return 0;
+}
