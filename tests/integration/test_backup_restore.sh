@@ -1,0 +1,243 @@
+#!/bin/sh
+# Backup and restore as an operator does them (docs/OPERATIONS.md, "Backup
+# and restore"), with the real hubd and the deploy/ scripts:
+#
+#   1. hubd runs; a consumer of education@513429 takes and acknowledges the
+#      first ACKED deliveries; then a publisher loop sends chunks of new
+#      dropouts in the background, slowly.
+#   2. deploy/backup.sh runs while the publisher is at it (a hot backup).
+#   3. The publisher finishes (the hub then holds more than the backup).
+#      restore.sh refuses to touch a store hubd has open; with --pid it
+#      stops hubd and restores into a new location.
+#   4. hubd starts on the restored store. The audit chain verifies. A
+#      consumer gets exactly the deliveries the backup held beyond the
+#      acknowledged cursor: seqs ACKED+1..LAST, each a published id, the
+#      ids of every chunk finished before the backup began among them.
+#      Everything is published again (as publishers resend after a restore):
+#      what the backup held is a duplicate, the rest is new, and the
+#      consumer gets it with seqs continuing LAST+1..N. The chain verifies.
+#   5. A second restore into the same place keeps the old store aside.
+set -u
+. "$REPO/tests/integration/lib.sh"
+. "$REPO/tests/integration/hubd_lib.sh"
+
+N=400          # messages
+CHUNK=20       # per publisher run
+ACKED=25       # acknowledged before the backup
+PUBLISHER=education@513400
+CONSUMER=education@513429   # the hukou county of the fixture's child
+HUBC_TIMEOUT_MS=5000
+export HUBC_TIMEOUT_MS
+
+hubd_setup
+# Signed checkpoints every second, so that the backup holds some and the
+# restored chain is checked against them.
+"$HUB_BIN/hubctl" keygen --sign-key cfg/keys/audit.sign >/dev/null
+printf 'checkpoint_seconds: 1\n' >>cfg/hub.yaml
+
+# N distinct dropouts of the fixture's child (as test_hubd_crash.sh makes
+# them): ids.txt lists the ids in order, m/ID.json are the messages.
+mkdir m
+prefix=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+awk -v n="$N" -v pre="$prefix" '
+    { line[NR] = $0 }
+    END {
+        for (i = 1; i <= n; i++) {
+            id = sprintf("%s%024x", pre, i)
+            f = "m/" id ".json"
+            for (j = 1; j <= NR; j++) {
+                l = line[j]
+                if (l ~ /^  "id": /) {
+                    l = "  \"id\": \"" id "\","
+                } else if (l ~ /^  "source_ref": /) {
+                    l = "  \"source_ref\": \"xueji/backup-test/" i "\","
+                } else if (l ~ /"change_type": /) {
+                    l = "    \"change_type\": \"dropout\","
+                }
+                print l > f
+            }
+            close(f)
+            print id
+        }
+    }' "$MSGS/student.enrolment_change.json" >ids.txt
+check "generated $N distinct ids" test "$(sort -u ids.txt | wc -l)" -eq "$N"
+
+# files FROM TO: the message files of ids FROM..TO.
+files() {
+    sed -n "$1,$2p" ids.txt | sed 's|.*|m/&.json|'
+}
+
+# audit_verify WHAT: the audit chain of the store in cfg verifies, and
+# signed checkpoints were checked with it.
+audit_verify() {
+    hub audit verify --config cfg
+    expect_rc 0
+    expect_out_has "ok: "
+    echo "# audit verify ($1): $(head -n 1 "$OUT")"
+    check "signed checkpoints were verified ($1)" \
+        test "$(sed -n 's/^ok: [0-9]* records, \([0-9]*\) checkpoints.*/\1/p' "$OUT")" -gt 0
+}
+
+hubd_start
+
+# ---- 1. the first chunk, partly consumed; then the publisher loop
+# shellcheck disable=SC2046 # one argument per file
+pub "$PUBLISHER" $(files 1 $((2 * CHUNK)))
+expect_rc 0
+cp "$OUT" pub.0.out
+sub "$CONSUMER" "$ACKED" 3000
+expect_rc 0
+check "the first consumer acknowledged $ACKED deliveries" \
+    test "$(grep -c '^deliver' "$OUT")" -eq "$ACKED"
+awk '$1 == "deliver" { print $3 }' "$OUT" >acked.ids
+# hubd signs the audit head within a second; the backup must hold that.
+checkpoints() {
+    mdb_stat -s checkpoint var/store 2>/dev/null | awk '/Entries:/ { n = $2 } END { print n + 0 }'
+}
+i=0
+while [ "$(checkpoints)" = 0 ] && [ $i -lt 100 ]; do
+    sleep 0.05
+    i=$((i + 1))
+done
+check "hubd signed a checkpoint before the backup" test "$(checkpoints)" -gt 0
+
+: >chunks.done
+(
+    c=3
+    while [ $(((c - 1) * CHUNK)) -lt "$N" ]; do
+        # shellcheck disable=SC2046
+        HUBC_WINDOW=4 HUBC_PACE_MS=15 "$HUB_TOOLS/hubc_tool" publish "$URL" cfg/keys/hub.pub \
+            cfg/keys "$PUBLISHER" $(files $(((c - 1) * CHUNK + 1)) $((c * CHUNK))) \
+            >"pub.$c.out" 2>"pub.$c.err"
+        echo "$c $?" >>chunks.done
+        c=$((c + 1))
+    done
+) &
+loop=$!
+
+# ---- 2. the hot backup, a few chunks in
+i=0
+while [ "$(wc -l <chunks.done)" -lt 3 ] && [ $i -lt 200 ]; do
+    sleep 0.05
+    i=$((i + 1))
+done
+done_before=$(wc -l <chunks.done)
+run sh "$REPO/deploy/backup.sh" --config cfg --dest "$PWD/backups" --keep 3
+expect_rc 0
+done_after=$(wc -l <chunks.done)
+BACKUP=$(tail -n 1 "$OUT")
+echo "# backup $BACKUP taken while chunks $((done_before + 2))..$((done_after + 2)) were published"
+check "the backup ran while the publisher was publishing" \
+    test "$done_after" -lt $((N / CHUNK - 2))
+check "the backup directory is whole (no .partial left)" test -z "$(ls -d backups/*.partial 2>/dev/null)"
+check "the backup is private (0700)" test "$(stat -c %a "$BACKUP")" = 700
+check "the backup holds the store copy" test -s "$BACKUP/store/data.mdb"
+check "the backup holds the keys" test -s "$BACKUP/config/keys/hub.key"
+check "the backup keeps the keys' modes" test "$(stat -c %a "$BACKUP/config/keys/hash.key")" = 600
+check "every file of the backup is in SHA256SUMS" \
+    test "$(grep -c . "$BACKUP/SHA256SUMS")" -eq "$(cd "$BACKUP" && find store config -type f | wc -l)"
+# The backup's log holds LAST messages; each went to the consumer's queue once.
+LAST=$(awk '$1 == "log" { print $2 }' "$BACKUP/MANIFEST")
+echo "# the backup holds $LAST messages"
+check "the backup holds the chunks finished before it began" \
+    test "${LAST:-0}" -ge $(((done_before + 2) * CHUNK))
+check "the backup does not hold everything (the hub went on)" test "${LAST:-0}" -lt "$N"
+
+# ---- 3. the rest published; restore refused while hubd has the store open
+wait "$loop"
+check "every chunk was published" test "$(wc -l <chunks.done)" -eq $((N / CHUNK - 2))
+check "every publisher run succeeded" test -z "$(awk '$2 != 0' chunks.done)"
+cat pub.*.out >pub.all
+check "every message was acknowledged" test "$(grep -c '^ack' pub.all)" -eq "$N"
+check "no publish was refused" test "$(grep -c '^nack' pub.all)" -eq 0
+
+run sh "$REPO/deploy/restore.sh" "$BACKUP" --config cfg --no-stop
+expect_rc 1
+expect_err_has "is open in process"
+check "the refused restore left the store in place" test -s var/store/data.mdb
+check "the refused restore set nothing aside" test -z "$(ls -d var/store.before-restore-* 2>/dev/null)"
+
+run sh "$REPO/deploy/restore.sh" "$BACKUP" --config cfg --store "$PWD/var2/store" --pid "$HUBD_PID"
+expect_rc 0
+expect_out_has "files match their checksums"
+expect_out_has "hubd (pid $HUBD_PID) stopped"
+expect_out_has "store restored into $PWD/var2/store"
+HUBD_RC=0
+wait "$HUBD_PID" || HUBD_RC=$?
+check "hubd stopped by restore.sh exits 0" test "$HUBD_RC" = 0
+check "the restored store is private (0700)" test "$(stat -c %a var2/store)" = 700
+check "the restored data is the backup's" cmp -s "$BACKUP/store/data.mdb" var2/store/data.mdb
+
+# ---- 4. hubd on the restored store
+sed -i "s|^store:.*|store: $PWD/var2/store|" cfg/hub.yaml
+hubd_start
+audit_verify restored
+
+sub "$CONSUMER" "$N" 2000
+expect_rc 0
+cp "$OUT" cons.restored
+expect_out_has "subscribed acked $ACKED last $LAST"
+awk '$1 == "deliver" { print $2 }' cons.restored >seqs.restored
+awk '$1 == "deliver" { print $3 }' cons.restored >ids.restored
+check "the consumer got the $((LAST - ACKED)) unacknowledged deliveries of the backup" \
+    test "$(wc -l <seqs.restored)" -eq $((LAST - ACKED))
+check "their seqs run $((ACKED + 1))..$LAST in order" \
+    test "$(head -n 1 seqs.restored)-$(tail -n 1 seqs.restored)-$(sort -n -u seqs.restored | wc -l)" \
+    = "$((ACKED + 1))-$LAST-$((LAST - ACKED))"
+check "seqs come in order" sh -c 'sort -n -c seqs.restored'
+sort ids.txt >ids.sorted
+sort ids.restored >ids.restored.sorted
+check "every delivery is a published id, once" \
+    test "$(comm -12 ids.sorted ids.restored.sorted | wc -l)" -eq $((LAST - ACKED))
+check "none of them was acknowledged before the backup" \
+    test -z "$(sort acked.ids | comm -12 - ids.restored.sorted)"
+sed -n "1,$(((done_before + 2) * CHUNK))p" ids.txt | sort >ids.before
+check "every chunk finished before the backup began is there" \
+    test -z "$(sort acked.ids ids.restored | comm -23 ids.before -)"
+
+# Publishers send again what the restored hub lacks (here: everything).
+# shellcheck disable=SC2046
+pub "$PUBLISHER" $(files 1 "$N")
+expect_rc 0
+cp "$OUT" pub.again
+check "what the backup held is a duplicate" \
+    test "$(grep -c '^ack .* duplicate$' pub.again)" -eq "$LAST"
+check "the rest is stored anew" \
+    test "$(grep '^ack' pub.again | grep -c -v 'duplicate$')" -eq $((N - LAST))
+sub "$CONSUMER" "$N" 2000
+expect_rc 0
+cp "$OUT" cons.resumed
+expect_out_has "subscribed acked $LAST last $N"
+awk '$1 == "deliver" { print $2 }' cons.resumed >seqs.resumed
+check "delivery resumes with seqs $((LAST + 1))..$N" \
+    test "$(head -n 1 seqs.resumed)-$(tail -n 1 seqs.resumed)-$(wc -l <seqs.resumed)" \
+    = "$((LAST + 1))-$N-$((N - LAST))"
+awk '$1 == "deliver" { print $3 }' cons.resumed | sort >ids.resumed
+check "every id is delivered once in all" \
+    test "$(sort acked.ids ids.restored ids.resumed | uniq | wc -l)-$(sort acked.ids ids.restored \
+        ids.resumed | uniq -d | wc -l)" = "$N-0"
+audit_verify resumed
+
+hubd_stop TERM
+check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0
+
+# ---- 5. restoring again over a store keeps the old one aside
+cp var2/store/data.mdb resumed.mdb
+run sh "$REPO/deploy/restore.sh" "$BACKUP" --config cfg --no-stop
+expect_rc 0
+aside=$(ls -d var2/store.before-restore-* 2>/dev/null | head -n 1)
+check "the old store is kept aside" test -n "$aside"
+check "the store set aside is the one hubd wrote" cmp -s resumed.mdb "$aside/data.mdb"
+check "the store is the backup's again" cmp -s "$BACKUP/store/data.mdb" var2/store/data.mdb
+
+# A damaged backup is refused before anything is touched.
+cp -r "$BACKUP" damaged
+printf 'x' >>damaged/config/departments.yaml
+run sh "$REPO/deploy/restore.sh" damaged --config cfg --no-stop
+expect_rc 1
+expect_err_has "the backup is damaged"
+check "the damaged backup changed nothing" cmp -s "$BACKUP/store/data.mdb" var2/store/data.mdb
+
+check "no sanitizer report" test -z "$(grep -l 'Sanitizer\|runtime error' hubd.log ./*.err \
+    2>/dev/null)"
+finish
