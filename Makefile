@@ -90,7 +90,7 @@ $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBCLIENT) $(LIBHUB)
 
 $(BIN)/hubd: $(HUBD_OBJ) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJ) $(LIBHUB) $(LIBS) -lzmq
+	$(CC) $(LDFLAGS) -o $@ $(HUBD_OBJ) $(LIBHUB) $(LIBS) -lzmq -lmicrohttpd -lpthread
 
 $(BIN)/hub-adapter: $(ADAPTER_OBJ) $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
@@ -100,9 +100,9 @@ $(BIN)/hub-sink: $(SINK_OBJ) $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT_BIN): $(UNIT_OBJ) $(LIBCLIENT) $(LIBHUB)
+$(UNIT_BIN): $(UNIT_OBJ) $(BUILD)/hub/hubd/hubd_metrics.o $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBCLIENT) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/hub/hubd/hubd_metrics.o $(LIBCLIENT) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc -lmicrohttpd -lpthread
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
@@ -147,8 +147,9 @@ fuzz-build: $(LIBCLIENT) $(LIBHUB)
 	        -o build/fuzz/fuzz_$$t || exit 1; \
 	done
 
-run: deps all $(TOOLS)
-	@sh tools/run.sh
+# PEOPLE=100000 make run: the same end to end on a larger population.
+run: deps all
+	@PEOPLE=$${PEOPLE:-2000} sh tools/run.sh
 
 format:
 	clang-format -i hub/*/*.[ch] tests/*/*.[ch]
@@ -158,3 +159,31 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(HUBD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
     $(CLIENT_OBJ:.o=.d) $(ADAPTER_OBJ:.o=.d) $(SINK_OBJ:.o=.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%.d)
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=$(PREFIX)/lib/systemd/system]
+# Binaries, the schemas, the shipped configuration as an example (never its
+# keys), the docs, the deploy scripts and the systemd units (their paths
+# rewritten to PREFIX). Then, once per machine, as root:
+# $(PREFIX)/share/hub/deploy/install.sh (docs/OPERATIONS.md, "Deployment").
+PREFIX   ?= /usr/local
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SHAREDIR := $(PREFIX)/share/hub
+DOCDIR   := $(PREFIX)/share/doc/hub
+
+.PHONY: install
+install: $(BINARIES)
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHAREDIR)/deploy \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BINARIES) $(DESTDIR)$(PREFIX)/bin/
+	rm -rf $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(SHAREDIR)/config
+	install -d -m 0755 $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(SHAREDIR)/config
+	tar -C schemas -cf - . | tar -C $(DESTDIR)$(SHAREDIR)/schemas --no-same-owner -xf -
+	tar -C config --exclude=./keys -cf - . | tar -C $(DESTDIR)$(SHAREDIR)/config --no-same-owner -xf -
+	chmod -R u=rwX,go=rX $(DESTDIR)$(SHAREDIR)/schemas $(DESTDIR)$(SHAREDIR)/config
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0755 deploy/install.sh deploy/backup.sh deploy/restore.sh $(DESTDIR)$(SHAREDIR)/deploy/
+	for u in deploy/systemd/*.service deploy/systemd/*.timer; do \
+	    sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' \
+	        "$$u" >"$(DESTDIR)$(UNITDIR)/$${u##*/}" && chmod 0644 "$(DESTDIR)$(UNITDIR)/$${u##*/}" \
+	        || exit 1; \
+	done

@@ -14,7 +14,13 @@ static void (*const s_registers[])(void) = {
     test_expr_register,   test_rules_register,
     test_store_register,
     test_store_ops_register,
+    test_retain_register,
     test_mpw_register,
+    test_textdiff_register,
+    test_sink_register,
+    test_metrics_register,
+    test_csv_register,
+    test_map_register,
 };
 
 int

@@ -14,6 +14,12 @@ void test_expr_register(void);
 void test_rules_register(void);
 void test_store_register(void);
 void test_store_ops_register(void);
+void test_retain_register(void);
 void test_mpw_register(void);
+void test_textdiff_register(void);
+void test_sink_register(void);
+void test_metrics_register(void);
+void test_csv_register(void);
+void test_map_register(void);
 
 #endif
