@@ -139,9 +139,13 @@ def scenarios_part(run, hubctl):
             recs, err = audit_query(hubctl, cfg, None, ["--type", sc.get("type", ""),
                                                         "--source", sc.get("department", "")])
             recs = (recs or [])[-3:]
-            print("      (the subject has no citizen ID of its own in these messages; "
-                  "the last %d %s disclosures from %s:)" % (len(recs), sc.get("type"),
-                                                           sc.get("department")))
+            if not recs:
+                print("      no rule shares a %s from %s: nothing left the hub "
+                      "(default deny)" % (sc.get("type"), sc.get("department")))
+            else:
+                print("      (the subject has no citizen ID of its own in these messages; "
+                      "the last %d %s disclosures from %s:)" % (len(recs), sc.get("type"),
+                                                               sc.get("department")))
         for r in recs[:8]:
             print("      -> %-24s %-24s rules %s" % (r.get("endpoint", "?"), r.get("type", "?"),
                                                      ",".join(r.get("rules", []))))
