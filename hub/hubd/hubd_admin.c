@@ -18,13 +18,16 @@
 #include <zmq.h>
 
 #define S_MAX_SEQS 4096 // sequences one dlq request may name
+#define S_MAX_REQUEST ((int64_t) 1 << 20) // bytes: 4096 seqs take 37 KB; more is not a request
 
 int
 hubd_admin_open(hubd_t *self, hub_diag_t *diag)
 {
     int linger = 0;
+    int64_t max = S_MAX_REQUEST; // a larger message drops the connection before it is read
     self->admin = zmq_socket(self->ctx, ZMQ_ROUTER);
     if (!self->admin || zmq_setsockopt(self->admin, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(self->admin, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0 ||
         zmq_bind(self->admin, self->conf.cfg.admin) != 0) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "admin", self->conf.cfg.admin,
                      "cannot open the admin socket: %s", zmq_strerror(zmq_errno()));
@@ -35,28 +38,28 @@ hubd_admin_open(hubd_t *self, hub_diag_t *diag)
 
 // ------------------------------------------------------------ rule sets
 
-// Appends one {name, text} of FILE (shown as NAME) to W; false when it
-// cannot be read.
-static bool
+// Appends one {name, text} of FILE (shown as NAME) to W, always (the
+// array's length is written first): a file that went away since it was
+// listed has an empty text.
+static void
 s_file(hub_mpw_t *w, const char *file, const char *name)
 {
     FILE *f = fopen(file, "rb");
-    if (!f) {
-        return false;
-    }
-    hub_buf_t b = {0};
+    hub_buf_t b = HUB_BUF_INIT;
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && hub_buf_append(&b, chunk, n) == HUB_OK) {
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0 &&
+           hub_buf_append(&b, chunk, n) == HUB_OK) {
     }
-    fclose(f);
+    if (f) {
+        fclose(f);
+    }
     hub_mpw_map(w, 2);
     hub_mpw_cstr(w, "name");
     hub_mpw_cstr(w, name);
     hub_mpw_cstr(w, "text");
     hub_mpw_str(w, b.len ? (const char *) b.data : "", b.len);
     hub_buf_free(&b);
-    return true;
 }
 
 // The texts the rule-set version is made of: the rules and the
@@ -87,9 +90,7 @@ s_rule_files(hubd_t *self, hub_buf_t *out)
     for (size_t i = 0; i < n; i++) {
         s_file(&w, g.gl_pathv[i], g.gl_pathv[i] + dlen);
     }
-    if (!s_file(&w, self->conf.cfg.departments, "departments.yaml")) {
-        s_file(&w, "/dev/null", "departments.yaml");
-    }
+    s_file(&w, self->conf.cfg.departments, "departments.yaml");
     if (grc == 0) {
         globfree(&g);
     }
@@ -110,24 +111,32 @@ hubd_ruleset_record(hubd_t *self, const char *event, const char *user)
 }
 
 // A detail map {K1: V1, K2: V2, K3: V3} for the operations log, in
-// SELF->aux (K2, K3 may be NULL; keys given in sorted order).
+// SELF->aux (K2, K3 may be NULL, K3 only with K2). The record is canonical
+// msgpack, so the pairs are written in key order whatever order they come.
 static void
-s_detail(hubd_t *self, const char *k1, const char *v1, const char *k2, uint64_t v2,
-         const char *k3, uint64_t v3)
+s_detail(hubd_t *self, const char *k1, const char *v1, const char *k2, uint64_t v2, const char *k3,
+         uint64_t v3)
 {
+    const char *keys[3] = {k1, k2, k3};
+    size_t n = 1 + (k2 != NULL) + (k2 && k3), order[3] = {0, 1, 2};
+    for (size_t i = 1; i < n; i++) { // insertion sort of at most three
+        for (size_t j = i; j > 0 && strcmp(keys[order[j - 1]], keys[order[j]]) > 0; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    }
     hub_mpw_t w;
     self->aux.len = 0;
     hub_mpw_init(&w, &self->aux);
-    hub_mpw_map(&w, 1 + (k2 != NULL) + (k3 != NULL));
-    hub_mpw_cstr(&w, k1);
-    hub_mpw_cstr(&w, v1);
-    if (k2) {
-        hub_mpw_cstr(&w, k2);
-        hub_mpw_uint(&w, v2);
-    }
-    if (k3) {
-        hub_mpw_cstr(&w, k3);
-        hub_mpw_uint(&w, v3);
+    hub_mpw_map(&w, n);
+    for (size_t i = 0; i < n; i++) {
+        hub_mpw_cstr(&w, keys[order[i]]);
+        if (order[i] == 0) {
+            hub_mpw_cstr(&w, v1);
+        } else {
+            hub_mpw_uint(&w, order[i] == 1 ? v2 : v3);
+        }
     }
 }
 
@@ -141,6 +150,43 @@ s_oplog(hubd_t *self, const char *user, const char *action)
     }
 }
 
+// Moves the checkpoint and retention timers to NEW's settings when they
+// changed: a checkpoint_seconds shortened from a day to a minute takes
+// effect now, not when the day is over.
+static void
+s_timers_adopt(hubd_t *self, const hub_config_t *fresh)
+{
+    const hub_config_t *old = &self->conf.cfg;
+    if (fresh->checkpoint_seconds != old->checkpoint_seconds) {
+        int64_t next = hubd_mono_ms() + (int64_t) fresh->checkpoint_seconds * 1000;
+        self->next_checkpoint_ms =
+            next < self->next_checkpoint_ms ? next : self->next_checkpoint_ms;
+    }
+    if (fresh->retention_messages_days != old->retention_messages_days ||
+        fresh->retention_audit_days != old->retention_audit_days) {
+        self->next_retain_ms = 0; // at the next tick
+    }
+}
+
+// A broken configuration: its problems (in self->diag) logged and the
+// refusal recorded; the configuration in force stays.
+static int
+s_reload_refused(hubd_t *self, const char *user)
+{
+    for (size_t i = 0; i < hub_diag_count(self->diag); i++) {
+        const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
+        hubd_log("error", "reload_problem", "where=\"%s\" reason=%s msg=\"%s\"", e->where,
+                 e->reason, e->text);
+    }
+    hubd_log("error", "reload_refused", "ruleset=%s (kept) user=%s",
+             hub_rules_version(self->conf.rules), user);
+    const hub_diag_entry_t *first = hub_diag_count(self->diag) ? hub_diag_at(self->diag, 0) : NULL;
+    s_detail(self, "problem", first ? first->where : "", "problems", hub_diag_count(self->diag),
+             NULL, 0);
+    s_oplog(self, user, "reload.refused");
+    return HUB_ECONFIG;
+}
+
 int
 hubd_reload(hubd_t *self, const char *user, bool *changed)
 {
@@ -148,18 +194,7 @@ hubd_reload(hubd_t *self, const char *user, bool *changed)
     hub_diag_reset(self->diag);
     *changed = false;
     if (hubd_conf_load(&fresh, self->config_dir, self->diag) != HUB_OK) {
-        for (size_t i = 0; i < hub_diag_count(self->diag); i++) {
-            const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
-            hubd_log("error", "reload_problem", "where=\"%s\" reason=%s msg=\"%s\"", e->where,
-                     e->reason, e->text);
-        }
-        hubd_log("error", "reload_refused", "ruleset=%s (kept) user=%s",
-                 hub_rules_version(self->conf.rules), user);
-        const hub_diag_entry_t *first = hub_diag_count(self->diag) ? hub_diag_at(self->diag, 0) : NULL;
-        s_detail(self, "problem", first ? first->where : "", "problems",
-                 hub_diag_count(self->diag), NULL, 0);
-        s_oplog(self, user, "reload.refused");
-        return HUB_ECONFIG;
+        return s_reload_refused(self, user);
     }
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) { // peers point into the old departments
         hubd_peer_t *p = &self->peers[i];
@@ -176,8 +211,12 @@ hubd_reload(hubd_t *self, const char *user, bool *changed)
                  fresh.cfg.store_map_size, hub_strerror(rc));
     }
     *changed = strcmp(hub_rules_version(fresh.rules), hub_rules_version(self->conf.rules)) != 0;
+    s_timers_adopt(self, &fresh.cfg);
     hubd_conf_free(&self->conf);
     self->conf = fresh;
+    // The signing key is configuration too: one made with `hubctl keygen
+    // --sign-key` after the start comes into use with a reload.
+    hubd_sign_key_load(self);
     hubd_ruleset_record(self, "reload", user);
     s_detail(self, "ruleset", hub_rules_version(self->conf.rules), NULL, 0, NULL, 0);
     s_oplog(self, user, "reload");
@@ -199,6 +238,29 @@ s_fail(hub_mpw_t *w, const char *code, const char *error)
     hub_mpw_cstr(w, error);
     hub_mpw_cstr(w, "ok");
     hub_mpw_bool(w, false);
+}
+
+// The string KEY of request REQ into OUT (SIZE bytes, NUL-terminated);
+// false when it is missing, not a string, empty, too long, or holds a
+// control character (it goes into log lines and the operations log).
+static bool
+s_req_str(const void *req, size_t len, const char *key, char *out, size_t size)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    hub_mpr_t r;
+    hub_mpr_init(&r, req, len);
+    if (hub_mpr_find(&r, key) || hub_mpr_str(&r, &s, &n) || n == 0 || n >= size) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return false;
+        }
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
 }
 
 static void
@@ -237,38 +299,49 @@ s_on_reload(hubd_t *self, const char *user, hub_mpw_t *w)
     hub_mpw_cstr(w, hub_rules_version(self->conf.rules));
 }
 
+// The consumers connected to endpoint E are sent the replay from TO + 1 at
+// once: what they had in flight counts as not sent (their `high` stays, so
+// the resends count as redeliveries).
 static void
-s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t *w)
+s_rewind_peers(hubd_t *self, const hub_endpoint_t *e, uint64_t to)
 {
-    char ep[128];
-    const char *s = NULL;
-    size_t n = 0;
-    uint64_t to = 0, before = 0, last = 0;
-    hub_mpr_t r;
-    hub_mpr_init(&r, req, len);
-    if (hub_mpr_find(&r, "endpoint") || hub_mpr_str(&r, &s, &n) || n >= sizeof ep ||
-        hub_mpr_get_uint(req, len, "to", &to)) {
-        s_fail(w, "bad_request", "cursor.rewind needs endpoint: str and to: uint");
-        return;
-    }
-    memcpy(ep, s, n);
-    ep[n] = '\0';
-    const hub_endpoint_t *e = hub_depts_endpoint(self->conf.depts, ep);
-    int rc = e ? hub_store_endpoint_state(self->store, ep, &before, &last) : HUB_ENOTFOUND;
-    rc = rc ? rc : hub_store_cursor_set(self->store, ep, to);
-    if (rc) {
-        s_fail(w, rc == HUB_ENOTFOUND ? "not_found" : "invalid",
-               rc == HUB_ENOTFOUND ? "no such endpoint in departments.yaml"
-                                   : "'to' is beyond the last delivery written to the endpoint");
-        return;
-    }
-    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) { // a connected consumer gets the replay now
+    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
         hubd_peer_t *p = &self->peers[i];
         if (p->used && p->subscribed && p->endpoint == e) {
             p->sent = p->acked = to;
             p->last_ack_ms = hubd_mono_ms();
         }
     }
+}
+
+static void
+s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t *w)
+{
+    char ep[128];
+    uint64_t to = 0, before = 0, last = 0;
+    if (!s_req_str(req, len, "endpoint", ep, sizeof ep) || hub_mpr_get_uint(req, len, "to", &to)) {
+        s_fail(w, "bad_request", "cursor.rewind needs endpoint: str and to: uint");
+        return;
+    }
+    const hub_endpoint_t *e = hub_depts_endpoint(self->conf.depts, ep);
+    int rc = e ? hub_store_endpoint_state(self->store, ep, &before, &last) : HUB_ENOTFOUND;
+    if (!rc && to > last) {
+        s_fail(w, "invalid", "'to' is beyond the last delivery written to the endpoint");
+        return;
+    }
+    rc = rc ? rc : hub_store_cursor_set(self->store, ep, to);
+    if (rc) {
+        // HUB_EINVAL here: nothing was ever written to the endpoint.
+        s_fail(w,
+               rc == HUB_ENOTFOUND ? "not_found"
+               : rc == HUB_EINVAL  ? "invalid"
+                                   : "store",
+               rc == HUB_ENOTFOUND ? "no such endpoint in departments.yaml"
+               : rc == HUB_EINVAL  ? "the endpoint has received nothing yet"
+                                   : hub_strerror(rc));
+        return;
+    }
+    s_rewind_peers(self, e, to);
     s_detail(self, "endpoint", ep, "before", before, "to", to);
     s_oplog(self, user, "cursor.rewind");
     hubd_log("info", "cursor_rewound", "endpoint=%s before=%llu after=%llu user=%s", ep,
@@ -284,40 +357,80 @@ s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw
     hub_mpw_bool(w, true);
 }
 
-// The sequences of a dlq request into SEQS; how many (0 on a bad request).
-static size_t
-s_seqs(const void *req, size_t len, uint64_t *seqs)
+// The sequences of a dlq request, in an array the caller frees; *N gets
+// how many. NULL on a bad request (no array, not all uints, none, or more
+// than S_MAX_SEQS), with a reply saying so in W.
+static uint64_t *
+s_seqs(const char *cmd, const void *req, size_t len, size_t *n, hub_mpw_t *w)
 {
     hub_mpr_t r;
     hub_mp_obj_t o;
+    uint64_t *seqs = NULL;
     hub_mpr_init(&r, req, len);
-    if (hub_mpr_find(&r, "seqs") || hub_mpr_next(&r, &o) || o.kind != HUB_MP_ARRAY ||
-        o.len > S_MAX_SEQS) {
-        return 0;
+    if (!hub_mpr_find(&r, "seqs") && !hub_mpr_next(&r, &o) && o.kind == HUB_MP_ARRAY && o.len > 0 &&
+        o.len <= S_MAX_SEQS) {
+        seqs = malloc(o.len * sizeof *seqs);
     }
-    for (uint32_t i = 0; i < o.len; i++) {
+    for (uint32_t i = 0; seqs && i < o.len; i++) {
         if (hub_mpr_uint(&r, &seqs[i])) {
-            return 0;
+            free(seqs);
+            seqs = NULL;
         }
     }
-    return o.len;
+    if (!seqs) {
+        char error[96];
+        snprintf(error, sizeof error, "%s needs seqs: [uint] (1 to %d of them)", cmd, S_MAX_SEQS);
+        s_fail(w, "bad_request", error);
+        return NULL;
+    }
+    *n = o.len;
+    return seqs;
+}
+
+// Drops dead letters SEQS in one transaction, each with its operations-log
+// record: one fsync for the request, and all or nothing. *DROPPED gets how
+// many were there.
+static int
+s_drop_all(hubd_t *self, const char *user, const uint64_t *seqs, size_t n, size_t *dropped)
+{
+    int rc = hub_store_begin(self->store);
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = hub_store_dead_drop(self->store, seqs[i]);
+        if (rc == HUB_ENOTFOUND) {
+            rc = HUB_OK; // not there (or named twice): nothing to drop
+            continue;
+        }
+        s_detail(self, "action", "drop", "seq", seqs[i], NULL, 0);
+        rc = rc ? rc
+                : hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, "dlq.drop",
+                                         self->aux.data, self->aux.len, NULL);
+        *dropped += !rc;
+    }
+    if (rc) {
+        hub_store_abort(self->store);
+        *dropped = 0;
+        return rc;
+    }
+    rc = hub_store_commit(self->store);
+    *dropped = rc ? 0 : *dropped;
+    return rc;
 }
 
 static void
 s_on_drop(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t *w)
 {
-    static uint64_t seqs[S_MAX_SEQS];
-    size_t n = s_seqs(req, len, seqs), dropped = 0;
-    if (!n) {
-        s_fail(w, "bad_request", "dlq.drop needs seqs: [uint] (1 to 4096 of them)");
+    size_t n = 0, dropped = 0;
+    uint64_t *seqs = s_seqs("dlq.drop", req, len, &n, w);
+    if (!seqs) {
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (hub_store_dead_drop(self->store, seqs[i]) == HUB_OK) {
-            dropped++;
-            s_detail(self, "action", "drop", "seq", seqs[i], NULL, 0);
-            s_oplog(self, user, "dlq.drop");
-        }
+    int rc = s_drop_all(self, user, seqs, n, &dropped);
+    free(seqs);
+    hubd_log(rc ? "error" : "info", "dlq_drop", "asked=%zu dropped=%zu result=\"%s\" user=%s", n,
+             dropped, hub_strerror(rc), user);
+    if (rc) {
+        s_fail(w, "store", hub_strerror(rc));
+        return;
     }
     hub_mpw_map(w, 2);
     hub_mpw_cstr(w, "dropped");
@@ -333,8 +446,8 @@ s_on_checkpoint(hubd_t *self, hub_mpw_t *w)
     int rc = hubd_checkpoint(self);
     rc = rc ? rc : hub_store_last_seq(self->store, HUB_STORE_CHECKPOINT, &seq);
     if (rc) {
-        s_fail(w, "store", self->sign_ok ? hub_strerror(rc)
-                                         : "no audit signing key (hub.yaml audit_sign_key)");
+        s_fail(w, "store",
+               self->sign_ok ? hub_strerror(rc) : "no audit signing key (hub.yaml audit_sign_key)");
         return;
     }
     hub_mpw_map(w, 2);
@@ -348,43 +461,30 @@ static void
 s_handle(hubd_t *self, const void *req, size_t len, hub_mpw_t *w)
 {
     char cmd[32], user[64];
-    const char *s = NULL;
-    size_t n = 0;
-    hub_mpr_t r;
-    hub_mpr_init(&r, req, len);
-    if (hub_mpr_find(&r, "cmd") || hub_mpr_str(&r, &s, &n) || n >= sizeof cmd) {
+    if (!s_req_str(req, len, "cmd", cmd, sizeof cmd)) {
         s_fail(w, "bad_request", "a request is a msgpack map with cmd: str and user: str");
-        return;
-    }
-    memcpy(cmd, s, n);
-    cmd[n] = '\0';
-    hub_mpr_init(&r, req, len);
-    if (hub_mpr_find(&r, "user") || hub_mpr_str(&r, &s, &n) || n == 0 || n >= sizeof user) {
+    } else if (!s_req_str(req, len, "user", user, sizeof user)) {
         s_fail(w, "bad_request", "a request names its user: str (the OS user)");
-        return;
-    }
-    memcpy(user, s, n);
-    user[n] = '\0';
-    if (strcmp(cmd, "status") == 0) {
+    } else if (strcmp(cmd, "status") == 0) {
         hubd_admin_status(self, w);
     } else if (strcmp(cmd, "reload") == 0) {
         s_on_reload(self, user, w);
     } else if (strcmp(cmd, "cursor.rewind") == 0) {
         s_on_rewind(self, user, req, len, w);
     } else if (strcmp(cmd, "dlq.retry") == 0) {
-        static uint64_t seqs[S_MAX_SEQS];
-        size_t k = s_seqs(req, len, seqs);
-        if (k) {
+        size_t k = 0;
+        uint64_t *seqs = s_seqs("dlq.retry", req, len, &k, w);
+        if (seqs) {
             hubd_dlq_retry(self, user, seqs, k, w);
-        } else {
-            s_fail(w, "bad_request", "dlq.retry needs seqs: [uint] (1 to 4096 of them)");
+            free(seqs);
         }
     } else if (strcmp(cmd, "dlq.drop") == 0) {
         s_on_drop(self, user, req, len, w);
     } else if (strcmp(cmd, "checkpoint") == 0) {
         s_on_checkpoint(self, w);
     } else {
-        s_fail(w, "unknown_cmd", "commands: status reload cursor.rewind dlq.retry dlq.drop checkpoint");
+        s_fail(w, "unknown_cmd",
+               "commands: status reload cursor.rewind dlq.retry dlq.drop checkpoint");
     }
 }
 

@@ -181,12 +181,12 @@ hubd_on_publish(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpr_t r;
     hub_mpr_init(&r, body, len);
     hub_mpr_get_uint(body, len, "ref", &ref);
+    self->stats_in++; // every PUBLISH, one without a message too (it is nacked)
     if (hub_mpr_find(&r, "message") != HUB_OK || hub_mpr_bin(&r, &bytes, &n) != HUB_OK) {
         s_nack(self, peer->rid, peer->rid_len, ref, NULL, "malformed",
                "PUBLISH needs message: bin", NULL);
         return;
     }
-    self->stats_in++;
     if (n > S_MAX_MESSAGE) {
         s_nack(self, peer->rid, peer->rid_len, ref, NULL, "too_large", "over max_message", NULL);
         return;

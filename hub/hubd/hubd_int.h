@@ -43,8 +43,12 @@ typedef struct {
 #define HUBD_RATE_SLOTS 60  // per-second samples: rates over the last minute
 #define HUBD_MAX_EPS 256     // endpoints with delivery counters
 
+// A counter sampled once a second, with the time of each sample: a main
+// loop that stalled (a long fsync, a long admin request) skips samples,
+// and the rate is still the count over the time that really passed.
 typedef struct {
-    uint64_t ring[HUBD_RATE_SLOTS];
+    uint64_t ring[HUBD_RATE_SLOTS];  // the counter at each sample
+    int64_t at[HUBD_RATE_SLOTS];     // when it was taken (monotonic ms)
     size_t pos;                      // samples taken
 } hubd_rate_t;
 
@@ -90,6 +94,7 @@ typedef struct {
     int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms;  // monotonic
     hubd_metrics_t *metrics;         // the HTTP /metrics server, or NULL (hub.yaml metrics)
     hubd_metrics_snapshot_t snap;    // counters only the main loop writes; published each second
+    hubd_metrics_endpoint_t meps[HUBD_MAX_EPS];  // the snapshot's endpoints, refilled each second
     bool sign_ok;                    // an audit signing key was loaded
     uint8_t sign_sk[64];             // Ed25519 secret key for checkpoints
     uint8_t dedup_resume[256];       // where the dedup-window purge goes on
@@ -149,17 +154,25 @@ hubd_pump(hubd_t *self);
 
 // ---- operators (hubd_admin.c, hubd_ops.c)
 
-// Binds the admin socket (hub.yaml `admin`). Errors: HUB_EIO (with DIAG).
+// Binds the admin socket (hub.yaml `admin`); a request over 1 MiB drops
+// its connection unread. Errors: HUB_EIO (with DIAG).
 int
 hubd_admin_open(hubd_t *self, hub_diag_t *diag);
 
-// Answers one waiting admin request (commits an open batch first).
+// Answers one waiting admin request (commits an open batch first). A
+// request that is not [routing id][empty][one frame] is ignored; one that
+// is not a msgpack map with cmd and user (strings without control
+// characters) is answered ok: false, code bad_request.
 void
 hubd_admin_handle(hubd_t *self);
 
 // Loads the configuration again and swaps it in whole, or keeps the old
 // one (HUB_ECONFIG; the problems are in self->diag and the log). USER is
 // who asked ("SIGHUP" for the signal). *CHANGED: the rule-set version moved.
+// Connected peers are moved onto the new departments (a peer whose
+// endpoint is gone is forgotten); the audit signing key is read again;
+// changed checkpoint and retention settings take effect at the next tick.
+// The listen, admin, metrics and store addresses need a restart.
 int
 hubd_reload(hubd_t *self, const char *user, bool *changed);
 
@@ -172,7 +185,10 @@ void
 hubd_admin_status(hubd_t *self, hub_mpw_t *w);
 
 // Retries dead letters SEQS (N of them) under the current rules; the
-// `dlq.retry` reply into W. No batch may be open.
+// `dlq.retry` reply into W. Each letter in a transaction of its own: the
+// message stored, the letter removed and the oplog record written
+// together, or nothing (a refusal is recorded on its own; a missing
+// letter is not). No batch may be open.
 void
 hubd_dlq_retry(hubd_t *self, const char *user, const uint64_t *seqs, size_t n, hub_mpw_t *w);
 

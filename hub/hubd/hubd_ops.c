@@ -25,15 +25,17 @@ s_consumers(hubd_t *self, const hub_endpoint_t *e)
     return n;
 }
 
-
 // Per-second samples of a counter over the last minute.
 static void
-s_rate_tick(hubd_rate_t *r, uint64_t count)
+s_rate_tick(hubd_rate_t *r, int64_t now, uint64_t count)
 {
     r->ring[r->pos % HUBD_RATE_SLOTS] = count;
+    r->at[r->pos % HUBD_RATE_SLOTS] = now;
     r->pos++;
 }
 
+// COUNT per second since the oldest sample kept (at most a minute ago),
+// over at least a second so that a first sample just taken gives no spike.
 static double
 s_rate(const hubd_rate_t *r, uint64_t count)
 {
@@ -41,8 +43,10 @@ s_rate(const hubd_rate_t *r, uint64_t count)
         return 0.0;
     }
     size_t span = r->pos < HUBD_RATE_SLOTS ? r->pos : HUBD_RATE_SLOTS;
-    uint64_t old = r->ring[(r->pos - span) % HUBD_RATE_SLOTS];
-    return (double) (count - old) / (double) span;
+    size_t oldest = (r->pos - span) % HUBD_RATE_SLOTS;
+    int64_t ms = hubd_mono_ms() - r->at[oldest];
+    uint64_t n = count > r->ring[oldest] ? count - r->ring[oldest] : 0;
+    return (double) n * 1000.0 / (double) (ms > 1000 ? ms : 1000);
 }
 
 hubd_epstat_t *
@@ -73,31 +77,35 @@ hubd_metrics_open(hubd_t *self, hub_diag_t *diag)
     return hubd_metrics_start(&self->metrics, self->conf.cfg.metrics, diag);
 }
 
+// Endpoint E's numbers now, into M.
+static void
+s_metrics_endpoint(hubd_t *self, const hub_endpoint_t *e, uint64_t now, hubd_metrics_endpoint_t *m)
+{
+    hubd_epstat_t *st = hubd_epstat(self, e->id);
+    uint64_t t = 0;
+    memset(m, 0, sizeof *m);
+    m->endpoint = e->id;
+    hub_store_endpoint_state(self->store, e->id, &m->acked_seq, &m->last_seq);
+    m->depth = m->last_seq > m->acked_seq ? m->last_seq - m->acked_seq : 0;
+    if (m->depth) {
+        hub_store_delivery_time(self->store, e->id, m->acked_seq + 1, &t);
+    }
+    m->oldest_unacked_s = t && now > t ? (double) (now - t) / 1000.0 : 0.0;
+    m->consumers = (unsigned) s_consumers(self, e);
+    m->delivered = st ? st->delivered : 0;
+    m->redelivered = st ? st->redelivered : 0;
+    m->acks = st ? st->acks : 0;
+}
+
 // Hands the metrics server this second's numbers.
 static void
 s_metrics_publish(hubd_t *self)
 {
-    static hubd_metrics_endpoint_t eps[HUBD_MAX_EPS];
-    size_t n = hub_depts_endpoint_count(self->conf.depts), used = 0, map = 0;
+    size_t n = hub_depts_endpoint_count(self->conf.depts), map = 0, used = 0;
     n = n < HUBD_MAX_EPS ? n : HUBD_MAX_EPS;
     uint64_t now = (uint64_t) hubd_now_ms();
     for (size_t i = 0; i < n; i++) {
-        const hub_endpoint_t *e = hub_depts_endpoint_at(self->conf.depts, i);
-        hubd_epstat_t *st = hubd_epstat(self, e->id);
-        hubd_metrics_endpoint_t *m = &eps[i];
-        uint64_t t = 0;
-        memset(m, 0, sizeof *m);
-        m->endpoint = e->id;
-        hub_store_endpoint_state(self->store, e->id, &m->acked_seq, &m->last_seq);
-        m->depth = m->last_seq - m->acked_seq;
-        if (m->depth) {
-            hub_store_delivery_time(self->store, e->id, m->acked_seq + 1, &t);
-        }
-        m->oldest_unacked_s = t && now > t ? (double) (now - t) / 1000.0 : 0.0;
-        m->consumers = (unsigned) s_consumers(self, e);
-        m->delivered = st ? st->delivered : 0;
-        m->redelivered = st ? st->redelivered : 0;
-        m->acks = st ? st->acks : 0;
+        s_metrics_endpoint(self, hub_depts_endpoint_at(self->conf.depts, i), now, &self->meps[i]);
     }
     hubd_metrics_snapshot_t *s = &self->snap;
     s->start_ms = self->started_ms;
@@ -110,7 +118,7 @@ s_metrics_publish(hubd_t *self)
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
         s->peers += self->peers[i].used && self->peers[i].hello;
     }
-    s->endpoints = eps;
+    s->endpoints = self->meps;
     s->nendpoints = n;
     hub_store_usage(self->store, &map, &used);
     s->store_map_size = map;
@@ -126,9 +134,9 @@ hubd_ops_tick(hubd_t *self)
         return;
     }
     self->next_tick_ms = now + 1000;
-    s_rate_tick(&self->acked_rate, self->stats_acked);
+    s_rate_tick(&self->acked_rate, now, self->stats_acked);
     for (size_t i = 0; i < self->neps; i++) {
-        s_rate_tick(&self->eps[i].rate, self->eps[i].delivered);
+        s_rate_tick(&self->eps[i].rate, now, self->eps[i].delivered);
     }
     if (self->metrics) {
         s_metrics_publish(self);
@@ -143,7 +151,6 @@ hubd_ops_tick(hubd_t *self)
 }
 
 // ---------------------------------------------------------------- status
-
 
 static void
 s_status_endpoint(hubd_t *self, const hub_endpoint_t *e, hub_mpw_t *w)
@@ -162,7 +169,7 @@ s_status_endpoint(hubd_t *self, const hub_endpoint_t *e, hub_mpw_t *w)
     hub_mpw_cstr(w, "delivered_per_s");
     hub_mpw_double(w, st ? s_rate(&st->rate, st->delivered) : 0.0);
     hub_mpw_cstr(w, "depth");
-    hub_mpw_uint(w, last - acked);
+    hub_mpw_uint(w, last > acked ? last - acked : 0);
     hub_mpw_cstr(w, "endpoint");
     hub_mpw_cstr(w, e->id);
     hub_mpw_cstr(w, "last");
@@ -222,29 +229,55 @@ typedef struct {
     uint64_t log_seq;
 } s_retry_t;
 
-// Decodes, authorises, validates, routes and stores dead letter BYTES of
-// SOURCE in the open batch.
+// The first problem in self->diag as "WHERE: TEXT" into OUT (a decoder or
+// validator that failed without saying why still gets a sentence).
 static void
-s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_retry_t *out)
+s_first_problem(hubd_t *self, s_retry_t *out)
+{
+    const hub_diag_entry_t *e = hub_diag_at(self->diag, 0);
+    if (!e) {
+        snprintf(out->reason, sizeof out->reason, "refused without a diagnostic");
+    } else if (e->where[0]) {
+        snprintf(out->reason, sizeof out->reason, "%.160s: %.320s", e->where, e->text);
+    } else {
+        snprintf(out->reason, sizeof out->reason, "%.320s", e->text);
+    }
+}
+
+// Decodes, authorises and validates dead letter BYTES of SOURCE into
+// self->msg; false (with OUT saying why) when it is refused again.
+static bool
+s_retry_check(hubd_t *self, const char *source, const void *bytes, size_t len, s_retry_t *out)
 {
     hub_diag_reset(self->diag);
-    out->outcome = "refused";
-    out->code = "invalid";
     if (hub_codec_decode(self->msg, bytes, len, NULL, self->diag) != HUB_OK) {
         out->code = "malformed";
-        snprintf(out->reason, sizeof out->reason, "%.320s", hub_diag_at(self->diag, 0)->text);
-        return;
+        s_first_problem(self, out);
+        return false;
     }
     const char *type = hub_msg_env_str(self->msg, HUB_ENV_TYPE);
     if (!hub_depts_may_publish(self->conf.depts, source, type)) {
         out->code = "not_allowed";
         snprintf(out->reason, sizeof out->reason, "%.64s may not publish %.64s", source, type);
-        return;
+        return false;
     }
     hub_msg_set_env_str(self->msg, HUB_ENV_SOURCE, source);
     if (hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag) != HUB_OK) {
-        const hub_diag_entry_t *e = hub_diag_at(self->diag, 0);
-        snprintf(out->reason, sizeof out->reason, "%.160s: %.320s", e->where, e->text);
+        out->code = "invalid";
+        s_first_problem(self, out);
+        return false;
+    }
+    return true;
+}
+
+// Decodes, authorises, validates, routes and stores dead letter BYTES of
+// SOURCE in the open batch. A store error (HUB_EFULL above all) breaks
+// the batch: the caller aborts it.
+static void
+s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_retry_t *out)
+{
+    out->outcome = "refused";
+    if (!s_retry_check(self, source, bytes, len, out)) {
         return;
     }
     const hub_val_t *cid = hub_msg_subj(self->msg, HUB_SUBJ_CITIZEN_ID);
@@ -254,9 +287,14 @@ s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_r
     rc = rc ? rc
             : hub_route_run(self->route, self->conf.rules, self->conf.depts, self->conf.schemas,
                             self->msg, self->hash_key, self->diag);
-    hub_store_ingest_t in = {source, id, type, self->canon.data, self->canon.len,
-                             cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
-                             hub_rules_version(self->conf.rules), (uint64_t) hubd_now_ms(),
+    hub_store_ingest_t in = {source,
+                             id,
+                             hub_msg_env_str(self->msg, HUB_ENV_TYPE),
+                             self->canon.data,
+                             self->canon.len,
+                             cid && cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
+                             hub_rules_version(self->conf.rules),
+                             (uint64_t) hubd_now_ms(),
                              self->route};
     hub_store_result_t res = {0};
     rc = rc ? rc : hub_store_ingest(self->store, &in, &res);
@@ -271,46 +309,87 @@ s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_r
     out->log_seq = res.log_seq;
 }
 
+// The operations-log detail {outcome, seq} of a retry, in self->aux.
+static void
+s_retry_detail(hubd_t *self, uint64_t seq, const s_retry_t *res)
+{
+    hub_mpw_t d;
+    self->aux.len = 0;
+    hub_mpw_init(&d, &self->aux);
+    hub_mpw_map(&d, 2);
+    hub_mpw_cstr(&d, "outcome");
+    hub_mpw_cstr(&d, res->outcome);
+    hub_mpw_cstr(&d, "seq");
+    hub_mpw_uint(&d, seq);
+}
+
+// Retries dead letter SEQ (BYTES from SOURCE) in a transaction of its own:
+// the message stored (or found a duplicate), the dead letter removed and
+// the retry recorded in the operations log commit together, or nothing
+// changes and OUT says why (a refusal is recorded on its own).
+static void
+s_retry_txn(hubd_t *self, const char *user, uint64_t seq, const char *source,
+            const hub_buf_t *bytes, s_retry_t *out)
+{
+    int rc = hub_store_begin(self->store);
+    if (rc == HUB_OK) {
+        s_retry_one(self, source, bytes->data, bytes->len, out);
+        if (out->code[0] != '\0') {
+            hub_store_abort(self->store); // refused: nothing of it stays
+        } else {
+            s_retry_detail(self, seq, out);
+            rc = hub_store_dead_drop(self->store, seq);
+            rc = rc ? rc
+                    : hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user,
+                                             "dlq.retry", self->aux.data, self->aux.len, NULL);
+            if (rc) {
+                hub_store_abort(self->store);
+            } else {
+                rc = hub_store_commit(self->store);
+            }
+        }
+    }
+    if (rc) {
+        out->outcome = "refused";
+        out->code = "store";
+        snprintf(out->reason, sizeof out->reason, "%s", hub_strerror(rc));
+        hubd_log("error", "dlq_retry", "seq=%llu reason=\"%s\" detail=\"%s\"",
+                 (unsigned long long) seq, hub_strerror(rc), hub_store_last_error(self->store));
+    }
+    if (strcmp(out->outcome, "refused") == 0) {
+        s_retry_detail(self, seq, out);
+        hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, "dlq.retry",
+                               self->aux.data, self->aux.len, NULL);
+    }
+}
+
+// Reads dead letter SEQ and retries it; its result into W.
 static void
 s_retry_seq(hubd_t *self, const char *user, uint64_t seq, hub_mpw_t *w)
 {
-    const void *rec;
-    size_t len, blen = 0, slen = 0;
-    const void *bytes = NULL;
+    const void *rec, *bytes = NULL;
     const char *src = NULL;
+    size_t len, blen = 0, slen = 0;
     char source[64] = "";
     s_retry_t res = {"missing", "not_found", "no such dead letter", 0};
     hub_mpr_t r;
+    // The record lives in the store's buffer until the next store call:
+    // the bytes are copied out before anything else is done.
+    hub_buf_t copy = HUB_BUF_INIT;
     if (hub_store_record(self->store, HUB_STORE_DEAD, seq, &rec, &len) == HUB_OK) {
         hub_mpr_init(&r, rec, len);
         bool ok = !hub_mpr_find(&r, "bytes") && !hub_mpr_bin(&r, &bytes, &blen);
         hub_mpr_init(&r, rec, len);
         ok = ok && !hub_mpr_find(&r, "source") && !hub_mpr_str(&r, &src, &slen) &&
-             slen < sizeof source;
+             slen < sizeof source && hub_buf_append(&copy, bytes, blen) == HUB_OK;
         if (ok) {
             memcpy(source, src, slen);
-            // The record lives in the store's buffer until the next call:
-            // keep the bytes while the message is stored.
-            hub_buf_t copy = {0};
-            hub_buf_append(&copy, bytes, blen);
-            if (hub_store_begin(self->store) == HUB_OK) {
-                s_retry_one(self, source, copy.data, copy.len, &res);
-                bool done = strcmp(res.outcome, "refused") != 0 && res.code[0] == '\0';
-                if (done && hub_store_dead_drop(self->store, seq) != HUB_OK) {
-                    done = false;
-                }
-                int rc = done ? hub_store_commit(self->store) : HUB_OK;
-                if (!done) {
-                    hub_store_abort(self->store);
-                } else if (rc) {
-                    res.outcome = "refused";
-                    res.code = "store";
-                    snprintf(res.reason, sizeof res.reason, "%s", hub_strerror(rc));
-                }
-            }
-            hub_buf_free(&copy);
+            s_retry_txn(self, user, seq, source, &copy, &res);
+        } else {
+            res = (s_retry_t){"refused", "store", "a damaged dead-letter record", 0};
         }
     }
+    hub_buf_free(&copy);
     hub_mpw_map(w, 5);
     hub_mpw_cstr(w, "code");
     hub_mpw_cstr(w, res.code);
@@ -322,16 +401,6 @@ s_retry_seq(hubd_t *self, const char *user, uint64_t seq, hub_mpw_t *w)
     hub_mpw_cstr(w, res.reason);
     hub_mpw_cstr(w, "seq");
     hub_mpw_uint(w, seq);
-    hub_mpw_t d;
-    self->aux.len = 0;
-    hub_mpw_init(&d, &self->aux);
-    hub_mpw_map(&d, 2);
-    hub_mpw_cstr(&d, "outcome");
-    hub_mpw_cstr(&d, res.outcome);
-    hub_mpw_cstr(&d, "seq");
-    hub_mpw_uint(&d, seq);
-    hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, "dlq.retry",
-                           self->aux.data, self->aux.len, NULL);
     hubd_log("info", "dlq_retry", "seq=%llu outcome=%s user=%s", (unsigned long long) seq,
              res.outcome, user);
 }
@@ -364,15 +433,18 @@ hubd_sign_key_load(hubd_t *self)
     }
     hex[n] = '\0';
     size_t bin_len = 0;
-    if (n != 128 || sodium_hex2bin(self->sign_sk, sizeof self->sign_sk, (const char *) hex, n,
-                                   NULL, &bin_len, NULL) != 0 ||
-        bin_len != sizeof self->sign_sk) {
+    bool ok = n == 128 &&
+              sodium_hex2bin(self->sign_sk, sizeof self->sign_sk, (const char *) hex, n, NULL,
+                             &bin_len, NULL) == 0 &&
+              bin_len == sizeof self->sign_sk;
+    sodium_memzero(hex, sizeof hex);
+    if (!ok) {
+        sodium_memzero(self->sign_sk, sizeof self->sign_sk);
         hubd_log("warn", "audit_checkpoints_off",
                  "reason=\"no readable Ed25519 key in %s (hubctl keygen --sign-key)\"",
                  self->conf.cfg.audit_sign_key);
         return HUB_EIO;
     }
-    sodium_memzero(hex, sizeof hex);
     self->sign_ok = true;
     return HUB_OK;
 }
@@ -390,12 +462,23 @@ hubd_checkpoint(hubd_t *self)
     return rc;
 }
 
+// The time DAYS before NOW (ms since the epoch), or 0 (nothing is that old)
+// when DAYS reach back before 1970: retention_*_days goes up to 36500, a
+// century, more than the epoch is old, and a wrapped subtraction would
+// purge everything.
+static uint64_t
+s_days_before(uint64_t now, unsigned days)
+{
+    uint64_t span = (uint64_t) days * 86400000ull;
+    return now > span ? now - span : 0;
+}
+
 void
 hubd_retain(hubd_t *self)
 {
-    uint64_t now = (uint64_t) hubd_now_ms(), day = 86400000ull;
-    uint64_t bodies = now - (uint64_t) self->conf.cfg.retention_messages_days * day;
-    uint64_t audit = now - (uint64_t) self->conf.cfg.retention_audit_days * day;
+    uint64_t now = (uint64_t) hubd_now_ms();
+    uint64_t bodies = s_days_before(now, self->conf.cfg.retention_messages_days);
+    uint64_t audit = s_days_before(now, self->conf.cfg.retention_audit_days);
     hub_store_purged_t p = {0};
     int rc = hub_store_purge(self->store, bodies, audit, 10000, now, &p);
     // A slice a second while there is more; otherwise look again in an hour.
@@ -403,7 +486,7 @@ hubd_retain(hubd_t *self)
     if (rc) {
         hubd_log("error", "retention", "reason=\"%s\"", hub_strerror(rc));
     } else if (p.bodies || p.deliveries || p.audit) {
-        hubd_log("info", "retention", "bodies=%zu deliveries=%zu audit=%zu", p.bodies,
-                 p.deliveries, p.audit);
+        hubd_log("info", "retention", "bodies=%zu deliveries=%zu audit=%zu", p.bodies, p.deliveries,
+                 p.audit);
     }
 }

@@ -161,8 +161,7 @@ s_ruleset_history(hub_store_t *self, const char *version, uint64_t time_ms, cons
 
 int
 hub_store_ruleset_record(hub_store_t *self, const char *version, uint64_t time_ms,
-                         const char *event, const char *user, const void *files,
-                         size_t files_len)
+                         const char *event, const char *user, const void *files, size_t files_len)
 {
     if (!version || !event || !user || !files || !files_len) {
         return HUB_EINVAL;
@@ -235,9 +234,15 @@ hub_store_dead_drop(hub_store_t *self, uint64_t seq)
     rc = hub_store_last_in(self, self->txn, HUB_STORE_DB_DEAD, &last);
     rc = rc ? rc : hub_store_del(self, HUB_STORE_DB_DEAD, key, sizeof key);
     if (!rc && seq == last) {
-        // The last one goes: remember its number, so it is never given again.
-        rc = hub_store_put(self, HUB_STORE_DB_META, s_dead_high, sizeof s_dead_high - 1, key,
-                           sizeof key, 0);
+        // The last one goes: remember the highest number ever given, so it
+        // is never given again. Only ever raised: after 3 went, dropping 2
+        // (now the last) must not lower it to 2, or 3 would be given again.
+        uint64_t high = seq;
+        rc = hub_store_dead_high(self, self->txn, &high);
+        hub_store_be64(key, high);
+        rc = rc ? hub_store_fail(self, rc)
+                : hub_store_put(self, HUB_STORE_DB_META, s_dead_high, sizeof s_dead_high - 1, key,
+                                sizeof key, 0);
     }
     return hub_store_write_end(self, own, rc);
 }
@@ -292,8 +297,7 @@ hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked)
 // When the source message of ENDPOINT's delivery ESEQ was received; a
 // delivery retention removed counts as long ago (0).
 static int
-s_delivery_time(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t eseq,
-                uint64_t *ms)
+s_delivery_time(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t eseq, uint64_t *ms)
 {
     uint8_t key[S_KEY_MAX + 1];
     size_t plen = strlen(endpoint) + 1;
@@ -303,15 +307,15 @@ s_delivery_time(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t 
     uint64_t log_seq;
     *ms = 0;
     int rc = hub_store_get(self, txn, HUB_STORE_DB_QUEUE, key, plen + 8, &v);
-    if (rc == HUB_ENOTFOUND) {
-        return HUB_OK;
+    if (rc) {
+        return rc == HUB_ENOTFOUND ? HUB_OK : rc;
     }
-    if (!rc && hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &log_seq)) {
+    if (hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &log_seq)) {
         return HUB_EIO;
     }
     uint8_t lkey[8];
     hub_store_be64(lkey, log_seq);
-    rc = rc ? rc : hub_store_get(self, txn, HUB_STORE_DB_LOG, lkey, sizeof lkey, &v);
+    rc = hub_store_get(self, txn, HUB_STORE_DB_LOG, lkey, sizeof lkey, &v);
     if (rc == HUB_ENOTFOUND) {
         return HUB_OK;
     }
