@@ -38,23 +38,31 @@ s_send(hubc_t *self, const char *cmd)
     return HUB_OK;
 }
 
-// Receives the next two-frame message within TIMEOUT_MS. HUB_ENOTFOUND on
-// timeout; heartbeats are answered and skipped.
-static int64_t
-s_mono_ms(void)
+int64_t
+hubc_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+hubc_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t) (ms / 1000), (long) (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL); // a signal cuts it short
+}
+
+// Receives the next two-frame message within TIMEOUT_MS. HUB_ENOTFOUND on
+// timeout; heartbeats are answered and skipped.
+
 static int
 s_recv(hubc_t *self, int timeout_ms, const char **cmd, size_t *clen)
 {
-    int64_t deadline = s_mono_ms() + timeout_ms;
+    int64_t deadline = hubc_mono_ms() + timeout_ms;
     for (;;) {
         zmq_pollitem_t it = {self->sock, 0, ZMQ_POLLIN, 0};
-        int64_t left = deadline - s_mono_ms();
+        int64_t left = deadline - hubc_mono_ms();
         if (left <= 0 || zmq_poll(&it, 1, (long) left) <= 0) {
             return HUB_ENOTFOUND;
         }
@@ -118,16 +126,66 @@ s_get_str(const void *body, size_t len, const char *key, char *out, size_t size)
     }
 }
 
+// KEY_DIR/NAME + EXT into PATH; HUB_ECONFIG (said in DIAG) when too long.
+static int
+s_key_path(char path[512], const char *key_dir, const char *name, const char *ext, hub_diag_t *diag)
+{
+    int n = snprintf(path, 512, "%s/%s%s", key_dir, name, ext);
+    if (n < 0 || n >= 512) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "path_too_long", key_dir,
+                     "the key files of %s: the path is too long", name);
+        return HUB_ECONFIG;
+    }
+    return HUB_OK;
+}
+
+// The hub's public key (the file SERVER_PUB) and NAME's keypair in KEY_DIR,
+// as Z85 text.
+static int
+s_read_keys(const char *server_pub, const char *key_dir, const char *name, char spub[41],
+            char pub[41], char sec[41], hub_diag_t *diag)
+{
+    char path[512];
+    int rc = hub_config_read_z85(server_pub, false, NULL, spub, diag);
+    rc = rc ? rc : s_key_path(path, key_dir, name, ".pub", diag);
+    rc = rc ? rc : hub_config_read_z85(path, false, NULL, pub, diag);
+    rc = rc ? rc : s_key_path(path, key_dir, name, ".key", diag);
+    rc = rc ? rc : hub_config_read_z85(path, true, NULL, sec, diag);
+    return rc;
+}
+
+int
+hubc_check_keys(const char *server_pub, const char *key_dir, const char *name, hub_diag_t *diag)
+{
+    char spub[41], pub[41], sec[41];
+    int rc = s_read_keys(server_pub, key_dir, name, spub, pub, sec, diag);
+    memset(sec, 0, sizeof sec);
+    return rc;
+}
+
+char *
+hubc_listen_url(const char *listen)
+{
+    const char *host = strstr(listen, "://");
+    host = host ? host + 3 : listen;
+    bool any = strncmp(host, "*:", 2) == 0 || strncmp(host, "0.0.0.0:", 8) == 0;
+    if (!any) {
+        return strdup(listen);
+    }
+    size_t n = strlen(listen) + 16;
+    char *url = malloc(n);
+    if (url) {
+        snprintf(url, n, "%.*s127.0.0.1%s", (int) (host - listen), listen, strchr(host, ':'));
+    }
+    return url;
+}
+
 static int
 s_keys(hubc_t *self, const char *server_pub, const char *key_dir, const char *name,
        hub_diag_t *diag)
 {
-    char path[512], spub[41], pub[41], sec[41];
-    int rc = hub_config_read_z85(server_pub, false, NULL, spub, diag);
-    snprintf(path, sizeof path, "%s/%s.pub", key_dir, name);
-    rc = rc ? rc : hub_config_read_z85(path, false, NULL, pub, diag);
-    snprintf(path, sizeof path, "%s/%s.key", key_dir, name);
-    rc = rc ? rc : hub_config_read_z85(path, true, NULL, sec, diag);
+    char spub[41], pub[41], sec[41];
+    int rc = s_read_keys(server_pub, key_dir, name, spub, pub, sec, diag);
     if (rc == HUB_OK && (zmq_setsockopt(self->sock, ZMQ_CURVE_SERVERKEY, spub, 40) != 0 ||
                          zmq_setsockopt(self->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
                          zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0)) {

@@ -47,6 +47,23 @@ int
 hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *key_dir,
              const char *name, int timeout_ms, hub_diag_t *diag);
 
+// The address to connect to for an address the hub listens on (hub.yaml's
+// listen): a wildcard host ("*" or "0.0.0.0", a bind address) becomes
+// 127.0.0.1; any other address is kept. Malloc'd (the caller frees it);
+// NULL when out of memory.
+char *
+hubc_listen_url(const char *listen);
+
+// Reads, as hubc_connect() will, the hub's public key SERVER_PUB and the
+// keypair of endpoint NAME in KEY_DIR (NAME.pub, NAME.key: readable Z85
+// files, the secret one private), so that a wrong path or a missing key
+// is told before connecting instead of as a hub that never answers.
+// Errors (a sentence naming the file in DIAG, which may be NULL): those of
+// hub_config_read_z85() (HUB_EIO, HUB_ECONFIG), HUB_ECONFIG for a path
+// too long.
+int
+hubc_check_keys(const char *server_pub, const char *key_dir, const char *name, hub_diag_t *diag);
+
 // Says BYE, closes, and sets *self_p to NULL. Safe on NULL.
 void
 hubc_destroy(hubc_t **self_p);
@@ -96,5 +113,14 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
 // Acknowledges every delivery up to SEQ (after it is durable on your side).
 int
 hubc_dack(hubc_t *self, uint64_t seq);
+
+// Milliseconds on the monotonic clock (for the caller's own deadlines).
+int64_t
+hubc_mono_ms(void);
+
+// Sleeps MS milliseconds; a signal cuts it short (the caller's loop checks
+// its stop flag).
+void
+hubc_sleep_ms(int64_t ms);
 
 #endif

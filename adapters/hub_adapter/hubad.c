@@ -215,14 +215,12 @@ s_load(hubad_t *ad)
 static int
 s_endpoint(hubad_t *ad)
 {
-    const char *url = ad->opts.url ? ad->opts.url : ad->cfg.listen;
-    const char *star = strstr(url, "://*:"), *any = strstr(url, "://0.0.0.0:");
-    if (star || any) {
-        snprintf(ad->url, sizeof ad->url, "%.*s://127.0.0.1%s", (int) ((star ? star : any) - url),
-                 url, strrchr(url, ':'));
-    } else {
-        snprintf(ad->url, sizeof ad->url, "%s", url);
+    char *url = hubc_listen_url(ad->opts.url ? ad->opts.url : ad->cfg.listen);
+    if (!url) {
+        return HUB_ENOMEM;
     }
+    snprintf(ad->url, sizeof ad->url, "%s", url);
+    free(url);
     ad->keys_dir = strdup(ad->opts.keys_dir ? ad->opts.keys_dir : ad->cfg.keys_dir);
     ad->server_pub = ad->keys_dir ? hub_config_path(ad->keys_dir, "hub.pub") : NULL;
     if (!ad->server_pub) {
@@ -232,13 +230,8 @@ s_endpoint(hubad_t *ad)
         return HUB_OK;
     }
     // Missing or unreadable keys are said now, not after a minute of retries.
-    char pub[PATH_MAX], sec[PATH_MAX];
-    snprintf(pub, sizeof pub, "%s/%s.pub", ad->keys_dir, hubc_map_endpoint(ad->map));
-    snprintf(sec, sizeof sec, "%s/%s.key", ad->keys_dir, hubc_map_endpoint(ad->map));
     hub_diag_reset(ad->diag);
-    int rc = hub_config_read_z85(ad->server_pub, false, NULL, NULL, ad->diag);
-    rc = rc ? rc : hub_config_read_z85(pub, false, NULL, NULL, ad->diag);
-    rc = rc ? rc : hub_config_read_z85(sec, true, NULL, NULL, ad->diag);
+    int rc = hubc_check_keys(ad->server_pub, ad->keys_dir, hubc_map_endpoint(ad->map), ad->diag);
     if (rc) {
         hub_diag_print(ad->diag, stderr);
         fprintf(stderr, "hub-adapter: the keys of %s are not usable (see above; --keys DIR)\n",

@@ -13,21 +13,6 @@
 #define S_PAUSE_MIN 500 // ms
 #define S_PAUSE_MAX 8000 // ms
 
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-s_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t) (ms / 1000), (long) (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL); // a signal cuts it short: the loop checks hubad_stop
-}
-
 // Bounds a wait for the hub by the retry budget (at least a moment).
 static int
 s_wait_ms(const hubad_t *ad, int most)
@@ -93,7 +78,7 @@ hubad_flush(hubad_t *ad)
     if (!ad->box || ad->hub_lost) {
         return ad->hub_lost ? HUB_EIO : HUB_OK;
     }
-    int64_t deadline = s_now_ms() + ad->opts.retry_ms, pause = S_PAUSE_MIN;
+    int64_t deadline = hubc_mono_ms() + ad->opts.retry_ms, pause = S_PAUSE_MIN;
     while (hubc_outbox_pending(ad->box) > 0) {
         bool progress = false;
         int rc = s_connect(ad);
@@ -102,13 +87,13 @@ hubad_flush(hubad_t *ad)
         }
         rc = rc ? rc : s_round(ad, &progress);
         if (progress) {
-            deadline = s_now_ms() + ad->opts.retry_ms;
+            deadline = hubc_mono_ms() + ad->opts.retry_ms;
             pause = S_PAUSE_MIN;
         }
         if (rc == HUB_OK || progress) {
             continue;
         }
-        if (s_now_ms() >= deadline || hubad_stop) {
+        if (hubc_mono_ms() >= deadline || hubad_stop) {
             if (!hubad_stop) {
                 fprintf(stderr,
                         "hub-adapter: the hub at %s does not answer (%s); %zu message(s) "
@@ -120,8 +105,8 @@ hubad_flush(hubad_t *ad)
             ad->hub_lost = ad->failed = true;
             return HUB_EIO;
         }
-        int64_t left = deadline - s_now_ms();
-        s_sleep_ms(pause < left ? pause : left);
+        int64_t left = deadline - hubc_mono_ms();
+        hubc_sleep_ms(pause < left ? pause : left); // a signal: the loop checks hubad_stop
         pause = pause * 2 < S_PAUSE_MAX ? pause * 2 : S_PAUSE_MAX;
     }
     return HUB_OK;

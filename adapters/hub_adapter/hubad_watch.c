@@ -25,14 +25,6 @@ typedef struct {
     size_t n, cap;
 } s_table_t;
 
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 s_name_cmp(const void *a, const void *b)
 {
@@ -133,12 +125,12 @@ void
 hubad_watch(hubad_t *ad)
 {
     s_table_t t = {0};
-    int64_t last = s_now_ms();
+    int64_t last = hubc_mono_ms();
     while (!hubad_stop && !ad->hub_lost) {
         if (s_poll(ad, &t) > 0) {
-            last = s_now_ms();
+            last = hubc_mono_ms();
         }
-        if (ad->opts.idle_exit_ms > 0 && s_now_ms() - last >= ad->opts.idle_exit_ms) {
+        if (ad->opts.idle_exit_ms > 0 && hubc_mono_ms() - last >= ad->opts.idle_exit_ms) {
             break;
         }
         struct timespec ts = {(time_t) (ad->opts.poll_ms / 1000),

@@ -51,8 +51,4 @@ sink_run(sink_t *self);
 void
 sink_signals(void);
 
-// Milliseconds of CLOCK_MONOTONIC.
-int64_t
-sink_mono_ms(void);
-
 #endif

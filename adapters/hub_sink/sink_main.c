@@ -162,25 +162,6 @@ s_args(sink_args_t *a, int argc, char **argv)
     return 0;
 }
 
-// The hub's address to connect to: hub.yaml's listen, with a wildcard
-// host (a bind address) replaced by the loopback.
-static char *
-s_url(const char *listen)
-{
-    const char *host = strstr(listen, "://");
-    host = host ? host + 3 : listen;
-    bool any = strncmp(host, "*:", 2) == 0 || strncmp(host, "0.0.0.0:", 8) == 0;
-    if (!any) {
-        return strdup(listen);
-    }
-    size_t n = strlen(listen) + 16;
-    char *url = malloc(n);
-    if (url) {
-        snprintf(url, n, "%.*s127.0.0.1%s", (int) (host - listen), listen, strchr(host, ':'));
-    }
-    return url;
-}
-
 // Reads hub.yaml and checks the key files, so that a wrong path is told at
 // once instead of as a hub that never answers.
 static int
@@ -188,20 +169,15 @@ s_config(sink_t *self)
 {
     hub_config_t cfg = {0};
     char path[1024];
-    uint8_t key[32];
     int rc = hub_config_load(&cfg, self->args.config_dir, self->diag);
     if (rc == HUB_OK) {
-        self->url = self->args.url ? strdup(self->args.url) : s_url(cfg.listen);
+        self->url = self->args.url ? strdup(self->args.url) : hubc_listen_url(cfg.listen);
         self->keys = strdup(self->args.keys ? self->args.keys : cfg.keys_dir);
         snprintf(path, sizeof path, "%s/hub.pub", self->keys ? self->keys : "");
         self->server_pub = strdup(path);
         rc = self->url && self->keys && self->server_pub ? HUB_OK : HUB_ENOMEM;
     }
-    rc = rc ? rc : hub_config_read_z85(self->server_pub, false, key, NULL, self->diag);
-    snprintf(path, sizeof path, "%s/%s.pub", self->keys ? self->keys : "", self->args.endpoint);
-    rc = rc ? rc : hub_config_read_z85(path, false, key, NULL, self->diag);
-    snprintf(path, sizeof path, "%s/%s.key", self->keys ? self->keys : "", self->args.endpoint);
-    rc = rc ? rc : hub_config_read_z85(path, true, key, NULL, self->diag);
+    rc = rc ? rc : hubc_check_keys(self->server_pub, self->keys, self->args.endpoint, self->diag);
     if (rc == HUB_OK && self->args.csv) {
         hub_schemas_t *schemas = NULL;
         rc = hub_schemas_load(&schemas, cfg.schemas_dir, self->diag);

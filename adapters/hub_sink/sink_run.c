@@ -38,21 +38,6 @@ sink_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-int64_t
-sink_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-s_sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t) (ms / 1000), (long) (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL); // a signal cuts it short, as it should
-}
-
 static void
 s_report(sink_t *self)
 {
@@ -222,7 +207,7 @@ static int
 s_turn(sink_t *self, int64_t times[3], int wait_ms)
 {
     int rc = s_batch(self, wait_ms);
-    int64_t now = sink_mono_ms();
+    int64_t now = hubc_mono_ms();
     if (rc == HUB_OK) {
         times[0] = times[1] = times[2] = now;
     } else if (rc == HUB_ENOTFOUND) {
@@ -255,11 +240,11 @@ s_rotate_by_age(sink_t *self)
 int
 sink_run(sink_t *self)
 {
-    int64_t start = sink_mono_ms();
+    int64_t start = hubc_mono_ms();
     int64_t times[3] = {start, start, start}; // the last delivery, probe, subscription
     int64_t idle = self->args.idle_exit_ms, backoff = 1000;
     while (!s_stop) {
-        int64_t left = idle < 0 ? S_WAIT_MS : idle - (sink_mono_ms() - times[0]);
+        int64_t left = idle < 0 ? S_WAIT_MS : idle - (hubc_mono_ms() - times[0]);
         if (left <= 0) {
             if (!self->connected_once) {
                 fprintf(stderr, "hub-sink: %s: never reached the hub\n", self->args.endpoint);
@@ -273,11 +258,11 @@ sink_run(sink_t *self)
                 return 1;
             }
             if (rc && !s_stop) {
-                s_sleep_ms(backoff < left ? backoff : left);
+                hubc_sleep_ms(backoff < left ? backoff : left); // a signal cuts it short
                 backoff = backoff * 2 < S_BACKOFF_MAX_MS ? backoff * 2 : S_BACKOFF_MAX_MS;
             } else if (rc == HUB_OK) {
                 backoff = 1000;
-                times[1] = times[2] = sink_mono_ms();
+                times[1] = times[2] = hubc_mono_ms();
             }
         }
         int status = self->hub && !s_stop ? s_turn(self, times, wait_ms) : 0;

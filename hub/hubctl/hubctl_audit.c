@@ -534,6 +534,25 @@ hubctl_audit_select(hubctl_audit_t *self, size_t max, hubctl_audit_each_fn each,
     return rc;
 }
 
+bool
+hubctl_audit_keep(hubctl_audit_t *self, const hubctl_audit_rec_t *rec, void *arg)
+{
+    (void) self;
+    hubctl_audit_recs_t *kept = arg;
+    if (kept->n == kept->cap) {
+        size_t cap = kept->cap ? kept->cap * 2 : 64;
+        hubctl_audit_rec_t *recs = realloc(kept->recs, cap * sizeof *recs);
+        if (!recs) {
+            fprintf(stderr, "hubctl: out of memory\n");
+            return false;
+        }
+        kept->recs = recs;
+        kept->cap = cap;
+    }
+    kept->recs[kept->n++] = *rec;
+    return true;
+}
+
 // ---------------------------------------------------------------- the oplog
 
 size_t

@@ -125,6 +125,19 @@ typedef bool (*hubctl_audit_each_fn)(hubctl_audit_t *self, const hubctl_audit_re
 int hubctl_audit_select(hubctl_audit_t *self, size_t max, hubctl_audit_each_fn each, void *arg,
                         bool *more);
 
+// The records a command keeps: a growing array (start zeroed; the caller
+// frees RECS). The records' strings stay in the arena they were decoded
+// into (hubctl_audit_t.arena, until closed).
+typedef struct {
+    hubctl_audit_rec_t *recs;
+    size_t n, cap;
+} hubctl_audit_recs_t;
+
+// A hubctl_audit_each_fn: appends a copy of REC to ARG, a
+// hubctl_audit_recs_t. Out of memory: says so on stderr and returns false
+// (the selection stops).
+bool hubctl_audit_keep(hubctl_audit_t *self, const hubctl_audit_rec_t *rec, void *arg);
+
 // The first and last audit seq kept (0, 0 when there is none).
 int hubctl_audit_range(hubctl_audit_t *self, uint64_t *first, uint64_t *last);
 

@@ -55,18 +55,27 @@ s_add(s_ranges_t *rs, uint64_t first, uint64_t last)
     return true;
 }
 
-static bool
-s_in(const s_ranges_t *rs, uint64_t seq)
+// The first of the N pairs at R, sorted by their element COL, whose
+// element COL is at or above SEQ (N when none): a binary search.
+static size_t
+s_lower(uint64_t (*r)[2], size_t n, int col, uint64_t seq)
 {
-    size_t lo = 0, hi = rs->n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (rs->r[mid][1] < seq) {
+        if (r[mid][col] < seq) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
+    return lo;
+}
+
+static bool
+s_in(const s_ranges_t *rs, uint64_t seq)
+{
+    size_t lo = s_lower(rs->r, rs->n, 1, seq);
     return lo < rs->n && rs->r[lo][0] <= seq;
 }
 
@@ -141,15 +150,7 @@ s_checkpoints(s_export_t *x)
 static uint64_t
 s_signed_at(const s_export_t *x, uint64_t seq)
 {
-    size_t lo = 0, hi = x->ncps;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (x->cps[mid][0] < seq) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
+    size_t lo = s_lower(x->cps, x->ncps, 0, seq);
     return lo < x->ncps && x->cps[lo][0] <= x->last ? x->cps[lo][0] : x->last;
 }
 

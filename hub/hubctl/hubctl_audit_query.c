@@ -39,29 +39,7 @@ static const char s_help[] =
     "filters; a subject as its keyed hash).\n";
 
 // The page: the records selected, in order.
-typedef struct {
-    hubctl_audit_rec_t *recs;
-    size_t n, cap;
-} s_page_t;
-
-static bool
-s_keep(hubctl_audit_t *self, const hubctl_audit_rec_t *rec, void *arg)
-{
-    (void) self;
-    s_page_t *page = arg;
-    if (page->n == page->cap) {
-        size_t cap = page->cap ? page->cap * 2 : 64;
-        hubctl_audit_rec_t *recs = realloc(page->recs, cap * sizeof *recs);
-        if (!recs) {
-            fprintf(stderr, "hubctl: out of memory\n");
-            return false;
-        }
-        page->recs = recs;
-        page->cap = cap;
-    }
-    page->recs[page->n++] = *rec;
-    return true;
-}
+typedef hubctl_audit_recs_t s_page_t;
 
 // ---------------------------------------------------------------- cells
 
@@ -316,7 +294,7 @@ hubctl_audit_query(int argc, char **argv)
         return HUBCTL_INVALID;
     }
     size_t limit = a.opts.limit_given ? a.opts.limit : HUBCTL_AUDIT_LIMIT;
-    int rc = hubctl_audit_select(&a, limit, s_keep, &page, &more);
+    int rc = hubctl_audit_select(&a, limit, hubctl_audit_keep, &page, &more);
     if (rc == HUB_OK) {
         s_print(fmt, &page, more);
         hubctl_audit_record_access(&a, "audit.query", page.n);

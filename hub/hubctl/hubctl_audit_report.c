@@ -42,8 +42,7 @@ typedef struct {
     hub_schemas_t *schemas;
     hub_depts_t *depts;
     const hub_codes_t *divisions;
-    hubctl_audit_rec_t *recs;
-    size_t n, cap;
+    hubctl_audit_recs_t kept; // the records selected, in order
     char cid[19];
     hub_buf_t tmp;
 } s_report_t;
@@ -206,10 +205,10 @@ typedef struct {
 static s_recipient_t *
 s_recipients(const s_report_t *r, size_t *n)
 {
-    s_recipient_t *out = calloc(r->n + 1, sizeof *out);
+    s_recipient_t *out = calloc(r->kept.n + 1, sizeof *out);
     *n = 0;
-    for (size_t i = 0; out && i < r->n; i++) {
-        const hubctl_audit_rec_t *rec = &r->recs[i];
+    for (size_t i = 0; out && i < r->kept.n; i++) {
+        const hubctl_audit_rec_t *rec = &r->kept.recs[i];
         size_t j = 0;
         while (j < *n && strcmp(out[j].endpoint, rec->endpoint) != 0) {
             j++;
@@ -294,7 +293,7 @@ s_head(s_report_t *r)
     }
     s_head_end(r);
     s_head_row(r, "提供次数", "Disclosures");
-    fprintf(r->f, "%zu", r->n);
+    fprintf(r->f, "%zu", r->kept.n);
     s_head_end(r);
     fputs(r->html ? "</table>\n" : "\n", r->f);
 }
@@ -400,7 +399,7 @@ s_fields(s_report_t *r, const hubctl_audit_rec_t *rec)
 static void
 s_record(s_report_t *r, size_t i)
 {
-    const hubctl_audit_rec_t *rec = &r->recs[i];
+    const hubctl_audit_rec_t *rec = &r->kept.recs[i];
     char seq[32];
     fprintf(r->f, r->html ? "<h3>%zu. " : "[%zu] ", i + 1);
     s_time(r, rec->time_ms);
@@ -434,7 +433,7 @@ static void
 s_document(s_report_t *r)
 {
     s_head(r);
-    if (r->n) {
+    if (r->kept.n) {
         s_summary(r);
         fputs(r->html ? "<h2>" : "", r->f);
         s_bi(r, (s_name_t){"提供明细", "Disclosures"});
@@ -445,7 +444,7 @@ s_document(s_report_t *r)
                            "The audit holds no disclosure of this person's data."});
         fputs(r->html ? "</p>\n" : "\n", r->f);
     }
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0; i < r->kept.n; i++) {
         s_record(r, i);
     }
     fputs(r->html ? "</body>\n</html>\n" : "", r->f);
@@ -495,8 +494,8 @@ s_json(s_report_t *r)
     hubctl_audit_hex(r->a->subject, sizeof r->a->subject, key);
     hubctl_format_time(hubctl_now_ms(), t, sizeof t);
     json_t *recs = json_array(), *recipients = json_array();
-    for (size_t i = 0; i < r->n; i++) {
-        json_array_append_new(recs, s_record_json(r, &r->recs[i]));
+    for (size_t i = 0; i < r->kept.n; i++) {
+        json_array_append_new(recs, s_record_json(r, &r->kept.recs[i]));
     }
     size_t n;
     s_recipient_t *rs = s_recipients(r, &n);
@@ -511,7 +510,7 @@ s_json(s_report_t *r)
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o}", "subject", masked, "subject_key", key,
                   "generated", t, "generated_by", hubctl_user(user, sizeof user), "disclosures",
-                  (json_int_t) r->n, "recipients", recipients, "records", recs);
+                  (json_int_t) r->kept.n, "recipients", recipients, "records", recs);
     char *text = json_dumps(j, JSON_INDENT(1));
     if (text) {
         fprintf(r->f, "%s\n", text);
@@ -521,25 +520,6 @@ s_json(s_report_t *r)
 }
 
 // ---------------------------------------------------------------- the command
-
-static bool
-s_keep(hubctl_audit_t *a, const hubctl_audit_rec_t *rec, void *arg)
-{
-    (void) a;
-    s_report_t *r = arg;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        hubctl_audit_rec_t *recs = realloc(r->recs, cap * sizeof *recs);
-        if (!recs) {
-            fprintf(stderr, "hubctl: out of memory\n");
-            return false;
-        }
-        r->recs = recs;
-        r->cap = cap;
-    }
-    r->recs[r->n++] = *rec;
-    return true;
-}
 
 // The names: schemas and departments (a report without them shows ids).
 static void
@@ -565,7 +545,7 @@ s_run(s_report_t *r)
     }
     hub_cid_normalize(a->opts.subject, strlen(a->opts.subject), r->cid, NULL, 0);
     s_names(r);
-    int rc = hubctl_audit_select(a, 0, s_keep, r, NULL);
+    int rc = hubctl_audit_select(a, 0, hubctl_audit_keep, &r->kept, NULL);
     r->f = rc ? NULL : hubctl_audit_out_open(&a->opts);
     if (!rc && !r->f) {
         return HUB_EIO;
@@ -610,9 +590,9 @@ hubctl_audit_report(int argc, char **argv)
     r.lang = !a.opts.lang ? 0 : strcmp(a.opts.lang, "zh") == 0 ? 1 : 2;
     int rc = s_run(&r);
     if (!rc) {
-        hubctl_audit_record_access(&a, "audit.report", r.n);
+        hubctl_audit_record_access(&a, "audit.report", r.kept.n);
     }
-    free(r.recs);
+    free(r.kept.recs);
     hub_buf_free(&r.tmp);
     hub_depts_destroy(&r.depts);
     hub_schemas_destroy(&r.schemas);

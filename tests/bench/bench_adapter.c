@@ -3,6 +3,7 @@
 // over 200,000 generated household-register rows in UTF-8 and in GB18030,
 // mapped by tests/data/adapters/hukou_test.yaml. Prints one line per
 // measurement. Run from the repository root (reads schemas/, config/).
+#include "bench_util.h"
 #include "hub_csv.h"
 #include "hub_error.h"
 #include "hub_map.h"
@@ -17,14 +18,6 @@
 
 static const char s_header[] =
     "公民身份号码,姓名,性别,民族,变动类型,变动日期,迁出地区划,现住地区划,迁移原因,备注\r\n";
-
-static double
-s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 // A valid citizen ID for row I, a different one for every row (born
 // 1950..2009 in one of four counties).
@@ -163,9 +156,9 @@ s_measure(hubc_map_t *map, const char *what, const char *data, size_t len, hubc_
     double best = 0;
     size_t n = 0, mapped = 0;
     for (int round = 0; round < 3; round++) {
-        double t0 = s_now();
+        double t0 = bench_now();
         n = s_pass(map, data, len, enc, msg, &mapped);
-        double rate = (double) n / (s_now() - t0);
+        double rate = (double) n / (bench_now() - t0);
         best = rate > best ? rate : best;
     }
     if (mapped * 10 < n * 9) {

@@ -14,6 +14,7 @@
 // one line: median and p99 of each.
 // BENCH_AUDIT_RECORDS changes the size (for a quick run), BENCH_AUDIT_DIR
 // the place. Run from the repository root.
+#include "bench_util.h"
 #include "hub_codec.h"
 #include "hub_config.h"
 #include "hub_depts.h"
@@ -42,14 +43,6 @@
 #define S_MAX_HITS 4096
 
 static const uint8_t s_key[32] = {0x5a, 0x17, 0x42};
-
-static double
-s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 // The citizen ID of person P: 昭觉 (513431), a birth date and sequence
 // number made from P, and its check character (GB 11643).
@@ -88,12 +81,6 @@ typedef struct {
 static int
 s_load(s_bench_t *b, hub_diag_t *diag)
 {
-    static char text[65536];
-    FILE *f = fopen("tests/data/messages/death_valid.json", "rb");
-    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
-    if (f) {
-        fclose(f);
-    }
     b->msg = hub_msg_new();
     b->route = hub_route_new();
     int rc = hub_config_load(&b->cfg, "config", diag);
@@ -101,8 +88,9 @@ s_load(s_bench_t *b, hub_diag_t *diag)
     rc = rc ? rc : hub_depts_load(&b->depts, b->cfg.departments, b->schemas, diag);
     rc = rc ? rc : hub_rules_load(&b->rules, "config", b->schemas, b->depts, diag);
     // A death, which the shipped rules send to three endpoints.
-    return rc || !b->msg || !b->route ? (rc ? rc : HUB_ENOMEM)
-                                      : hub_json_to_msg(b->msg, text, n, NULL, diag);
+    return rc || !b->msg || !b->route
+               ? (rc ? rc : HUB_ENOMEM)
+               : bench_load_msg(b->msg, "tests/data/messages/death_valid.json", diag);
 }
 
 // Message N (about person N mod S_PEOPLE, received at N ms) into the batch.
@@ -216,9 +204,9 @@ s_measure(hub_store_t *st, uint64_t people, double ms[S_LOOKUPS], size_t *hits_t
         r ^= r << 25;
         r ^= r >> 27;
         size_t hits = 0;
-        double t0 = s_now();
+        double t0 = bench_now();
         rc = s_lookup(st, (r * 2685821657736338717ULL) % people, &hits);
-        ms[i] = (s_now() - t0) * 1000;
+        ms[i] = (bench_now() - t0) * 1000;
         *hits_total += hits;
     }
     qsort(ms, S_LOOKUPS, sizeof ms[0], s_cmp);
@@ -252,9 +240,9 @@ s_prepare(const char *dir, uint64_t want, uint64_t *audit, uint64_t *people, dou
     int rc = s_load(&b, diag);
     // The map is sparse: only pages used take disk.
     rc = rc ? rc : hub_store_open(&st, dir, (size_t) 64 << 30, 0, s_key, diag);
-    double t0 = s_now();
+    double t0 = bench_now();
     rc = rc ? rc : s_build(&b, st, want, &built);
-    *build_s = built ? s_now() - t0 : 0;
+    *build_s = built ? bench_now() - t0 : 0;
     rc = rc ? rc : hub_store_last_seq(st, HUB_STORE_AUDIT, audit);
     rc = rc ? rc : hub_store_last_seq(st, HUB_STORE_LOG, &msgs);
     *people = msgs < S_PEOPLE ? msgs : S_PEOPLE;

@@ -6,6 +6,7 @@
 // messages/s and commits/s over the whole loop, and the share of the time
 // spent in the store (the rest is routing and encoding). Run from the
 // repository root.
+#include "bench_util.h"
 #include "hub_codec.h"
 #include "hub_config.h"
 #include "hub_depts.h"
@@ -24,25 +25,13 @@
 
 #define S_BATCH 256
 
-static double
-s_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static hub_msg_t *
 s_message(void)
 {
-    FILE *f = fopen("tests/data/messages/student.enrolment_change.json", "rb");
-    static char text[65536];
-    size_t n = f ? fread(text, 1, sizeof text, f) : 0;
-    if (f) {
-        fclose(f);
-    }
     hub_msg_t *m = hub_msg_new();
-    return m && hub_json_to_msg(m, text, n, NULL, NULL) == 0 ? m : NULL;
+    return m && bench_load_msg(m, "tests/data/messages/student.enrolment_change.json", NULL) == 0
+               ? m
+               : NULL;
 }
 
 typedef struct {
@@ -75,9 +64,9 @@ s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
                              (uint64_t) n,
                              b->route};
     hub_store_result_t res;
-    double t0 = s_now();
+    double t0 = bench_now();
     rc = rc ? rc : hub_store_ingest(st, &in, &res);
-    b->store_s += s_now() - t0;
+    b->store_s += bench_now() - t0;
     return rc ? rc : res.deliveries == 2 ? HUB_OK : HUB_EINVAL;
 }
 
@@ -85,22 +74,22 @@ static int
 s_run(s_bench_t *b, hub_store_t *st, const uint8_t *key, uint64_t *msgs, uint64_t *commits,
       double *secs)
 {
-    double t0 = s_now();
+    double t0 = bench_now();
     int rc = HUB_OK;
-    while (!rc && s_now() - t0 < 2.0) {
-        double s0 = s_now();
+    while (!rc && bench_now() - t0 < 2.0) {
+        double s0 = bench_now();
         rc = hub_store_begin(st);
-        b->store_s += s_now() - s0;
+        b->store_s += bench_now() - s0;
         for (int i = 0; i < S_BATCH && !rc; i++) {
             rc = s_one(b, st, *msgs + (uint64_t) i, key);
         }
-        s0 = s_now();
+        s0 = bench_now();
         rc = rc ? rc : hub_store_commit(st);
-        b->store_s += s_now() - s0;
+        b->store_s += bench_now() - s0;
         *msgs += rc ? 0 : S_BATCH;
         *commits += rc == HUB_OK;
     }
-    *secs = s_now() - t0;
+    *secs = bench_now() - t0;
     return rc;
 }
 

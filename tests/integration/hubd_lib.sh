@@ -5,6 +5,8 @@
 #   hubd_start / hubd_stop [SIGNAL]   (logs to ./hubd.log)
 #   pub NAME FILE...      publish as endpoint NAME (output in $OUT)
 #   sub NAME COUNT [MS]   consume up to COUNT deliveries as NAME
+#   gen_dropouts N TAG    N distinct dropout messages (m/ID.json, ids.txt)
+#   pub_paced MS NAME FILE...  publish in slices of 4, MS ms apart
 HUB_TOOLS=${HUB_TOOLS:-$REPO/build/tools}
 
 hubd_setup() {
@@ -57,4 +59,45 @@ pub() {
 
 sub() {
     run "$HUB_TOOLS/hubc_tool" consume "$URL" cfg/keys/hub.pub cfg/keys "$1" "$2" "${3:-1500}"
+}
+
+# gen_dropouts N TAG: N distinct dropouts of the fixture's child, in which
+# only the id (a random prefix, then the number) and source_ref
+# (xueji/TAG/i) differ: m/ID.json are the messages, ids.txt lists the ids
+# in order.
+gen_dropouts() {
+    mkdir m
+    prefix=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+    awk -v n="$1" -v pre="$prefix" -v tag="$2" '
+        { line[NR] = $0 }
+        END {
+            for (i = 1; i <= n; i++) {
+                id = sprintf("%s%024x", pre, i)
+                f = "m/" id ".json"
+                for (j = 1; j <= NR; j++) {
+                    l = line[j]
+                    if (l ~ /^  "id": /) {
+                        l = "  \"id\": \"" id "\","
+                    } else if (l ~ /^  "source_ref": /) {
+                        l = "  \"source_ref\": \"xueji/" tag "/" i "\","
+                    } else if (l ~ /"change_type": /) {
+                        l = "    \"change_type\": \"dropout\","
+                    }
+                    print l > f
+                }
+                close(f)
+                print id
+            }
+        }' "$MSGS/student.enrolment_change.json" >ids.txt
+    check "generated $1 distinct ids" test "$(sort -u ids.txt | wc -l)" -eq "$1"
+}
+
+# pub_paced MS NAME FILE...: publish as endpoint NAME in slices of 4 with
+# MS ms between them (a publisher under load; output on stdout/stderr).
+pub_paced() {
+    pace=$1
+    name=$2
+    shift 2
+    HUBC_WINDOW=4 HUBC_PACE_MS=$pace "$HUB_TOOLS/hubc_tool" publish "$URL" cfg/keys/hub.pub \
+        cfg/keys "$name" "$@"
 }

@@ -35,32 +35,9 @@ hubd_setup
 "$HUB_BIN/hubctl" keygen --sign-key cfg/keys/audit.sign >/dev/null
 printf 'checkpoint_seconds: 1\n' >>cfg/hub.yaml
 
-# N distinct dropouts of the fixture's child (as test_hubd_crash.sh makes
-# them): ids.txt lists the ids in order, m/ID.json are the messages.
-mkdir m
-prefix=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-awk -v n="$N" -v pre="$prefix" '
-    { line[NR] = $0 }
-    END {
-        for (i = 1; i <= n; i++) {
-            id = sprintf("%s%024x", pre, i)
-            f = "m/" id ".json"
-            for (j = 1; j <= NR; j++) {
-                l = line[j]
-                if (l ~ /^  "id": /) {
-                    l = "  \"id\": \"" id "\","
-                } else if (l ~ /^  "source_ref": /) {
-                    l = "  \"source_ref\": \"xueji/backup-test/" i "\","
-                } else if (l ~ /"change_type": /) {
-                    l = "    \"change_type\": \"dropout\","
-                }
-                print l > f
-            }
-            close(f)
-            print id
-        }
-    }' "$MSGS/student.enrolment_change.json" >ids.txt
-check "generated $N distinct ids" test "$(sort -u ids.txt | wc -l)" -eq "$N"
+# N distinct dropouts of the fixture's child: ids.txt lists the ids in
+# order, m/ID.json are the messages.
+gen_dropouts "$N" backup-test
 
 # files FROM TO: the message files of ids FROM..TO.
 files() {
@@ -106,8 +83,7 @@ check "hubd signed a checkpoint before the backup" test "$(checkpoints)" -gt 0
     c=3
     while [ $(((c - 1) * CHUNK)) -lt "$N" ]; do
         # shellcheck disable=SC2046
-        HUBC_WINDOW=4 HUBC_PACE_MS=15 "$HUB_TOOLS/hubc_tool" publish "$URL" cfg/keys/hub.pub \
-            cfg/keys "$PUBLISHER" $(files $(((c - 1) * CHUNK + 1)) $((c * CHUNK))) \
+        pub_paced 15 "$PUBLISHER" $(files $(((c - 1) * CHUNK + 1)) $((c * CHUNK))) \
             >"pub.$c.out" 2>"pub.$c.err"
         echo "$c $?" >>chunks.done
         c=$((c + 1))

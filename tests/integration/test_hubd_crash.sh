@@ -46,38 +46,13 @@ rsleep() {
 HUBC_TIMEOUT_MS=1500
 export HUBC_TIMEOUT_MS
 slow_pub() {
-    HUBC_WINDOW=4 HUBC_PACE_MS=25 "$HUB_TOOLS/hubc_tool" publish "$URL" cfg/keys/hub.pub \
-        cfg/keys "$PUBLISHER" "$@"
+    pub_paced 25 "$PUBLISHER" "$@"
 }
 
 hubd_setup
 
-# N distinct dropouts of the fixture's child: only the id (a random
-# prefix, then the number) and source_ref differ. ids.txt lists them.
-mkdir m
-prefix=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-awk -v n="$N" -v pre="$prefix" '
-    { line[NR] = $0 }
-    END {
-        for (i = 1; i <= n; i++) {
-            id = sprintf("%s%024x", pre, i)
-            f = "m/" id ".json"
-            for (j = 1; j <= NR; j++) {
-                l = line[j]
-                if (l ~ /^  "id": /) {
-                    l = "  \"id\": \"" id "\","
-                } else if (l ~ /^  "source_ref": /) {
-                    l = "  \"source_ref\": \"xueji/crash-test/" i "\","
-                } else if (l ~ /"change_type": /) {
-                    l = "    \"change_type\": \"dropout\","
-                }
-                print l > f
-            }
-            close(f)
-            print id
-        }
-    }' "$MSGS/student.enrolment_change.json" >ids.txt
-check "generated $N distinct ids" test "$(sort -u ids.txt | wc -l)" -eq "$N"
+# N distinct dropouts of the fixture's child; ids.txt lists them.
+gen_dropouts "$N" crash-test
 hub msg validate m/"$(head -n 1 ids.txt)".json "m/$(tail -n 1 ids.txt).json"
 expect_rc 0
 

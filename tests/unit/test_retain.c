@@ -24,15 +24,7 @@
 #include <string.h>
 
 static struct {
-    char root[64];
-    int ndirs;
-    char dir[128]; // the store the current test works on
-    hub_config_t cfg;
-    hub_depts_t *depts;
-    hub_rules_t *rules;
-    hub_route_t *route;
-    hub_msg_t *msg;
-    hub_buf_t enc;
+    tu_store_fix_t fx; // the current test works on the store in fx.dir
     size_t per_msg; // deliveries (audit records) per message
     uint8_t pk[32], sk[64]; // the hub's signing key
     uint8_t pk2[32], sk2[64]; // someone else's
@@ -47,51 +39,30 @@ static const char *const s_cid_b = "34052419800101001X";
 static int
 s_init(void)
 {
-    hub_diag_t *diag = hub_diag_new();
-    snprintf(s_f.root, sizeof s_f.root, "/tmp/hub-test-retain-XXXXXX");
-    int rc = mkdtemp(s_f.root) && sodium_init() >= 0 ? HUB_OK : HUB_EIO;
-    rc = rc ? rc : hub_config_load(&s_f.cfg, "config", diag);
-    rc = rc ? rc : hub_depts_load(&s_f.depts, s_f.cfg.departments, tu_schemas(), diag);
-    rc = rc ? rc : hub_rules_load(&s_f.rules, "config", tu_schemas(), s_f.depts, diag);
-    s_f.route = hub_route_new();
-    s_f.msg = hub_msg_new();
-    if (rc) {
-        hub_diag_print(diag, stderr);
-    }
-    hub_diag_destroy(&diag);
-    if (rc || !s_f.route || !s_f.msg) {
+    if (tu_store_init(&s_f.fx, "retain") || sodium_init() < 0) {
         return 1;
     }
     crypto_sign_keypair(s_f.pk, s_f.sk);
     crypto_sign_keypair(s_f.pk2, s_f.sk2);
-    tu_dropout(s_f.msg);
-    rc = hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), s_f.msg, s_key, NULL);
-    s_f.per_msg = rc ? 0 : hub_route_count(s_f.route);
+    tu_dropout(s_f.fx.msg);
+    int rc = hub_route_run(s_f.fx.route, s_f.fx.rules, s_f.fx.depts, tu_schemas(), s_f.fx.msg,
+                           s_key, NULL);
+    s_f.per_msg = rc ? 0 : hub_route_count(s_f.fx.route);
     return s_f.per_msg < 2; // the tests need a message that reaches several endpoints
 }
 
 static int
 s_cleanup(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_f.root);
-    int rc = system(cmd);
-    hub_buf_free(&s_f.enc);
-    hub_msg_destroy(&s_f.msg);
-    hub_route_destroy(&s_f.route);
-    hub_rules_destroy(&s_f.rules);
-    hub_depts_destroy(&s_f.depts);
-    hub_config_free(&s_f.cfg);
-    return rc;
+    return tu_store_cleanup(&s_f.fx);
 }
 
-// A new store in a new directory (s_f.dir).
+// A new store in a new directory (s_f.fx.dir).
 static hub_store_t *
 s_open_new(void)
 {
-    snprintf(s_f.dir, sizeof s_f.dir, "%s/store%d", s_f.root, ++s_f.ndirs);
     hub_store_t *st = NULL;
-    CU_ASSERT_EQUAL(hub_store_open(&st, s_f.dir, 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_open(&st, tu_store_dir(&s_f.fx), 0, 0, s_key, NULL), HUB_OK);
     return st;
 }
 
@@ -99,7 +70,7 @@ static hub_store_t *
 s_reopen(void)
 {
     hub_store_t *st = NULL;
-    CU_ASSERT_EQUAL(hub_store_open(&st, s_f.dir, 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_open(&st, s_f.fx.dir, 0, 0, s_key, NULL), HUB_OK);
     return st;
 }
 
@@ -110,18 +81,11 @@ s_ingest_in(hub_store_t *st, uint64_t n, uint64_t now, const char *cid)
 {
     char id[33];
     snprintf(id, sizeof id, "%032llx", (unsigned long long) n);
-    hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
-    hub_msg_set_subj_str(s_f.msg, HUB_SUBJ_CITIZEN_ID, cid);
-    CU_ASSERT_EQUAL_FATAL(
-        hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), s_f.msg, s_key, NULL), HUB_OK);
-    CU_ASSERT_EQUAL_FATAL(hub_route_count(s_f.route), s_f.per_msg);
-    s_f.enc.len = 0;
-    CU_ASSERT_EQUAL_FATAL(hub_codec_encode(s_f.msg, &s_f.enc), HUB_OK);
-    hub_store_ingest_t in = {"education",  id,          "student.enrolment_change",
-                             s_f.enc.data, s_f.enc.len, cid,
-                             "v1",         now,         s_f.route};
+    hub_msg_set_env_str(s_f.fx.msg, HUB_ENV_ID, id);
+    hub_msg_set_subj_str(s_f.fx.msg, HUB_SUBJ_CITIZEN_ID, cid);
     hub_store_result_t res;
-    CU_ASSERT_EQUAL_FATAL(hub_store_ingest(st, &in, &res), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(tu_store_ingest(&s_f.fx, st, s_key, cid, "v1", now, &res), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_route_count(s_f.fx.route), s_f.per_msg);
 }
 
 // Messages FIRST..LAST (message i received at i * 1000 ms; odd ones about
@@ -136,14 +100,6 @@ s_ingest(hub_store_t *st, uint64_t first, uint64_t last)
     }
 }
 
-static uint64_t
-s_last(hub_store_t *st, hub_store_seqdb_t db)
-{
-    uint64_t seq = UINT64_MAX;
-    CU_ASSERT_EQUAL(hub_store_last_seq(st, db, &seq), HUB_OK);
-    return seq;
-}
-
 // The stored hash of audit record SEQ.
 static void
 s_audit_hash(hub_store_t *st, uint64_t seq, uint8_t hash[32])
@@ -155,7 +111,7 @@ s_audit_hash(hub_store_t *st, uint64_t seq, uint8_t hash[32])
     CU_ASSERT_EQUAL(hub_mpr_get_bin(rec, len, "hash", hash, 32), HUB_OK);
 }
 
-// Verifies the store in s_f.dir with PK (NULL: the chain alone); expects
+// Verifies the store in s_f.fx.dir with PK (NULL: the chain alone); expects
 // WANT_RC and, when broken, the first bad record WANT_BAD and a diag
 // holding WHY.
 static hub_store_verify_t
@@ -164,7 +120,7 @@ s_verify(const uint8_t *pk, int want_rc, uint64_t want_bad, const char *why)
     hub_store_t *st = NULL;
     hub_store_verify_t v;
     memset(&v, 0, sizeof v);
-    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, s_f.dir, 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, s_f.fx.dir, 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
     hub_diag_t *diag = hub_diag_new();
     int rc = hub_store_audit_verify_signed(st, pk, &v, diag);
     CU_ASSERT_EQUAL(rc, want_rc);
@@ -206,7 +162,7 @@ s_raw_open(s_raw_t *r, const char *db)
 {
     MDB_dbi dbi = 0;
     CU_ASSERT_FATAL(mdb_env_create(&r->env) == 0 && mdb_env_set_maxdbs(r->env, 16) == 0 &&
-                    mdb_env_open(r->env, s_f.dir, 0, 0600) == 0);
+                    mdb_env_open(r->env, s_f.fx.dir, 0, 0600) == 0);
     CU_ASSERT_FATAL(mdb_txn_begin(r->env, NULL, 0, &r->txn) == 0 &&
                     mdb_dbi_open(r->txn, db, 0, &dbi) == 0);
     return dbi;
@@ -425,11 +381,11 @@ test_a_checkpoint_signs_the_head_and_only_when_it_moved(void)
 {
     hub_store_t *st = s_open_new();
     CU_ASSERT_EQUAL(hub_store_checkpoint(st, s_f.sk, 500), HUB_OK); // no audit yet: nothing
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_CHECKPOINT), 0);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_CHECKPOINT), 0);
     s_ingest(st, 1, 3);
     CU_ASSERT_EQUAL(hub_store_checkpoint(st, s_f.sk, 4000), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_checkpoint(st, s_f.sk, 5000), HUB_OK); // the head did not move
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_CHECKPOINT), 1);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_CHECKPOINT), 1);
     const void *rec;
     size_t len;
     hub_store_checkpoint_t cp;
@@ -463,7 +419,7 @@ test_a_checkpoint_signs_the_head_and_only_when_it_moved(void)
     CU_ASSERT(v.checked == 4 * s_f.per_msg && v.checkpoints == 2 &&
               v.last_cp_audit_seq == 4 * s_f.per_msg && v.last_cp_time_ms == 6000 &&
               v.head_seq == 4 * s_f.per_msg && v.first == 1);
-    CU_ASSERT_EQUAL(hub_store_open(&st, s_f.dir, 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_open(&st, s_f.fx.dir, 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_checkpoint(st, s_f.sk, 7000), HUB_EINVAL); // read-only
     hub_store_destroy(&st);
 }
@@ -490,8 +446,8 @@ test_purge_empties_old_bodies_and_drops_their_acknowledged_deliveries(void)
 {
     hub_store_t *st = s_open_new();
     s_ingest(st, 1, 6);
-    const char *ep = hub_route_at(s_f.route, 0)->endpoint->id;
-    const char *other = hub_route_at(s_f.route, 1)->endpoint->id;
+    const char *ep = hub_route_at(s_f.fx.route, 0)->endpoint->id;
+    const char *other = hub_route_at(s_f.fx.route, 1)->endpoint->id;
     CU_ASSERT_EQUAL(hub_store_ack(st, ep, 2), HUB_OK);
     hub_store_purged_t p;
     CU_ASSERT_EQUAL(hub_store_purge(st, 3500, 0, 1000, 99000, &p), HUB_OK);
@@ -515,14 +471,14 @@ test_purge_empties_old_bodies_and_drops_their_acknowledged_deliveries(void)
     CU_ASSERT(hub_store_pending(st, ep, 0, d, 8, &n) == HUB_OK && n == 4 && d[0].eseq == 3);
     CU_ASSERT(hub_store_pending(st, other, 0, d, 8, &n) == HUB_OK && n == 6 && d[0].eseq == 1);
     // The purge was recorded; a purge with nothing to do records nothing.
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_OPLOG), 1);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_OPLOG), 1);
     CU_ASSERT_EQUAL_FATAL(hub_store_record(st, HUB_STORE_OPLOG, 1, &rec, &len), HUB_OK);
     CU_ASSERT(s_has(rec, len,
                     "\xa6"
                     "action\xa5purge") &&
               s_has(rec, len, "\xa4hubd"));
     CU_ASSERT_EQUAL(hub_store_purge(st, 3500, 0, 1000, 99500, &p), HUB_OK);
-    CU_ASSERT(p.bodies == 0 && p.deliveries == 0 && s_last(st, HUB_STORE_OPLOG) == 1);
+    CU_ASSERT(p.bodies == 0 && p.deliveries == 0 && tu_store_last(st, HUB_STORE_OPLOG) == 1);
     // Acknowledged later, a delivery of a purged message goes then.
     CU_ASSERT_EQUAL(hub_store_ack(st, ep, 5), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_purge(st, 3500, 0, 1000, 99600, &p), HUB_OK);
@@ -556,7 +512,7 @@ test_purge_removes_old_audit_records_and_verify_starts_at_the_base(void)
     size_t total = 0;
     do { // two records a call
         CU_ASSERT_EQUAL_FATAL(hub_store_purge(st, 0, 3500, 2, 90000, &p), HUB_OK);
-        CU_ASSERT(p.audit <= 2);
+        CU_ASSERT(p.audit <= 2 && p.bodies == 0); // bodies before 0: none (hubd_retain)
         total += p.audit;
     } while (p.more);
     CU_ASSERT_EQUAL(total, 3 * D);
@@ -576,7 +532,7 @@ test_purge_removes_old_audit_records_and_verify_starts_at_the_base(void)
     CU_ASSERT_EQUAL(hub_store_subject_key(st, s_cid_b, subj), HUB_OK);
     CU_ASSERT(hub_store_audit_by_subject(st, subj, 0, seqs, 32, &n) == HUB_OK && n == 2 * D &&
               seqs[0] == 3 * D + 1);
-    CU_ASSERT(s_last(st, HUB_STORE_OPLOG) == (3 * D + 1) / 2); // one record per slice
+    CU_ASSERT(tu_store_last(st, HUB_STORE_OPLOG) == (3 * D + 1) / 2); // one record per slice
     hub_store_destroy(&st);
     hub_store_verify_t v = s_verify(s_f.pk, HUB_OK, 0, NULL);
     CU_ASSERT(v.first == 3 * D + 1 && v.checked == 3 * D && v.checkpoints == 3);

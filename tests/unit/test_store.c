@@ -24,16 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static struct {
-    char root[64]; // the suite's temporary directory
-    int ndirs; // stores made in it so far
-    hub_config_t cfg;
-    hub_depts_t *depts;
-    hub_rules_t *rules;
-    hub_route_t *route;
-    hub_msg_t *msg;
-    hub_buf_t enc;
-} s_f;
+static tu_store_fix_t s_f;
 
 static const uint8_t s_key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
@@ -44,43 +35,20 @@ static const uint8_t s_key2[32] = {99};
 static int
 s_init(void)
 {
-    hub_diag_t *diag = hub_diag_new();
-    snprintf(s_f.root, sizeof s_f.root, "/tmp/hub-test-store-XXXXXX");
-    int rc = mkdtemp(s_f.root) ? HUB_OK : HUB_EIO;
-    rc = rc ? rc : hub_config_load(&s_f.cfg, "config", diag);
-    rc = rc ? rc : hub_depts_load(&s_f.depts, s_f.cfg.departments, tu_schemas(), diag);
-    rc = rc ? rc : hub_rules_load(&s_f.rules, "config", tu_schemas(), s_f.depts, diag);
-    s_f.route = hub_route_new();
-    s_f.msg = hub_msg_new();
-    if (rc || hub_diag_errors(diag)) {
-        hub_diag_print(diag, stderr);
-    }
-    hub_diag_destroy(&diag);
-    return rc || !s_f.route || !s_f.msg;
+    return tu_store_init(&s_f, "store");
 }
 
 static int
 s_cleanup(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_f.root);
-    int rc = system(cmd);
-    hub_buf_free(&s_f.enc);
-    hub_msg_destroy(&s_f.msg);
-    hub_route_destroy(&s_f.route);
-    hub_rules_destroy(&s_f.rules);
-    hub_depts_destroy(&s_f.depts);
-    hub_config_free(&s_f.cfg);
-    return rc;
+    return tu_store_cleanup(&s_f);
 }
 
 // A fresh store directory path (not created) under the suite's root.
 static const char *
 s_dir(void)
 {
-    static char path[128];
-    snprintf(path, sizeof path, "%s/store%d", s_f.root, ++s_f.ndirs);
-    return path;
+    return tu_store_dir(&s_f);
 }
 
 static hub_store_t *
@@ -122,24 +90,9 @@ s_set_id(uint64_t n)
 static int
 s_ingest(hub_store_t *st, uint64_t now, hub_store_result_t *res)
 {
-    const hub_msg_t *m = s_f.msg;
-    int rc = hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), m, s_key, NULL);
-    CU_ASSERT_EQUAL_FATAL(rc, HUB_OK);
-    s_f.enc.len = 0;
-    CU_ASSERT_EQUAL_FATAL(hub_codec_encode(m, &s_f.enc), HUB_OK);
-    const hub_val_t *cid = hub_msg_subj(m, HUB_SUBJ_CITIZEN_ID);
-    hub_store_ingest_t in = {
-        hub_msg_env_str(m, HUB_ENV_SOURCE),
-        hub_msg_env_str(m, HUB_ENV_ID),
-        hub_msg_env_str(m, HUB_ENV_TYPE),
-        s_f.enc.data,
-        s_f.enc.len,
-        cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
-        hub_rules_version(s_f.rules),
-        now,
-        s_f.route,
-    };
-    return hub_store_ingest(st, &in, res);
+    const hub_val_t *cid = hub_msg_subj(s_f.msg, HUB_SUBJ_CITIZEN_ID);
+    return tu_store_ingest(&s_f, st, s_key, cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
+                           hub_rules_version(s_f.rules), now, res);
 }
 
 // Loads NAME and ingests N copies (ids FIRST, FIRST+1, ...) in one batch.
@@ -155,14 +108,6 @@ s_batch(hub_store_t *st, const char *name, uint64_t first, size_t n)
         CU_ASSERT_FALSE(res.duplicate);
     }
     CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
-}
-
-static uint64_t
-s_last(hub_store_t *st, hub_store_seqdb_t db)
-{
-    uint64_t seq = UINT64_MAX;
-    CU_ASSERT_EQUAL(hub_store_last_seq(st, db, &seq), HUB_OK);
-    return seq;
 }
 
 static uint64_t
@@ -288,8 +233,8 @@ test_every_sample_message_is_logged_queued_and_audited(void)
         total += res.deliveries;
     }
     CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), n);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_AUDIT), total);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), n);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_AUDIT), total);
     // Every endpoint's queue runs 1, 2, ... with no gap; together they hold
     // every delivery.
     size_t queued = 0;
@@ -418,7 +363,7 @@ test_a_duplicate_writes_nothing_and_names_the_first_copy(void)
     hub_store_t *st = s_open(s_dir(), 0, s_key);
     hub_store_result_t res;
     s_batch(st, "student.enrolment_change.json", 1, 2);
-    uint64_t audit = s_last(st, HUB_STORE_AUDIT);
+    uint64_t audit = tu_store_last(st, HUB_STORE_AUDIT);
     CU_ASSERT_EQUAL(hub_store_begin(st), HUB_OK);
     s_set_id(3);
     CU_ASSERT(s_ingest(st, 5, &res) == HUB_OK && !res.duplicate && res.log_seq == 3);
@@ -428,8 +373,8 @@ test_a_duplicate_writes_nothing_and_names_the_first_copy(void)
     CU_ASSERT(s_ingest(st, 7, &res) == HUB_OK && res.duplicate && res.log_seq == 1);
     CU_ASSERT_EQUAL(res.deliveries, 0);
     CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), 3);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_AUDIT), audit + audit / 2);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), 3);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_AUDIT), audit + audit / 2);
     CU_ASSERT_EQUAL(s_eps_last(st, "education@513429", NULL), 3);
     // The same id from another source is another message.
     CU_ASSERT_EQUAL(hub_store_begin(st), HUB_OK);
@@ -551,9 +496,9 @@ test_an_aborted_batch_writes_nothing(void)
     CU_ASSERT_EQUAL(hub_store_dead(st, "health", "x", 1, "HUB_EDECODE", "truncated", 1), HUB_OK);
     hub_store_abort(st);
     hub_store_abort(st); // safe when none is open
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), 0);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_AUDIT), 0);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_DEAD), 0);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), 0);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_AUDIT), 0);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_DEAD), 0);
     CU_ASSERT_EQUAL(s_eps_last(st, "education@513429", NULL), 0);
     CU_ASSERT_EQUAL(s_ingest(st, 1, &res), HUB_EINVAL); // no batch
     CU_ASSERT_EQUAL(hub_store_commit(st), HUB_EINVAL);
@@ -569,8 +514,8 @@ test_a_thousand_messages_commit_in_one_batch(void)
 {
     hub_store_t *st = s_open(s_dir(), 0, s_key);
     s_batch(st, "student.enrolment_change.json", 1, 1000);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), 1000);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_AUDIT), 2000);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), 1000);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_AUDIT), 2000);
     CU_ASSERT_EQUAL(s_eps_last(st, "education@513429", NULL), 1000);
     CU_ASSERT_EQUAL(s_eps_last(st, "public_security@513429", NULL), 1000);
     uint64_t checked, bad;
@@ -602,7 +547,7 @@ test_dead_letters_keep_the_bytes_and_the_reason(void)
     CU_ASSERT(hub_mpr_get_uint(rec, len, "time_ms", &u) == HUB_OK && u == 1234);
     CU_ASSERT_EQUAL(hub_store_record(st, HUB_STORE_DEAD, 2, &rec, &len), HUB_OK);
     CU_ASSERT(hub_mpr_get_uint(rec, len, "seq", &u) == HUB_OK && u == 2);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_DEAD), 2);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_DEAD), 2);
     hub_store_destroy(&st);
 }
 
@@ -649,7 +594,7 @@ test_the_audit_chain_links_every_record_to_the_one_before(void)
     hub_store_t *st = s_open(s_dir(), 0, s_key);
     s_batch(st, "student.enrolment_change.json", 1, 3);
     s_batch(st, "health.hospitalisation.json", 1, 2);
-    uint64_t last = s_last(st, HUB_STORE_AUDIT);
+    uint64_t last = tu_store_last(st, HUB_STORE_AUDIT);
     CU_ASSERT_EQUAL_FATAL(last, 10);
     uint8_t prev[32] = {0};
     for (uint64_t seq = 1; seq <= last; seq++) {
@@ -801,8 +746,8 @@ test_a_reopened_store_keeps_everything(void)
     st = s_open(dir, 0, s_key);
     uint64_t acked, checked, bad;
     CU_ASSERT(s_eps_last(st, "education@513429", &acked) == 4 && acked == 2);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), 4);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_DEAD), 1);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), 4);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_DEAD), 1);
     CU_ASSERT(hub_store_audit_verify(st, &checked, &bad, NULL) == HUB_OK && checked == 8);
     hub_store_result_t res;
     CU_ASSERT_EQUAL(hub_store_begin(st), HUB_OK);
@@ -908,11 +853,11 @@ test_a_writer_killed_mid_batch_loses_only_that_batch(void)
     CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     hub_store_t *st = s_open(dir, 0, s_key);
     uint64_t checked, bad;
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), 75);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), 75);
     CU_ASSERT_EQUAL(s_eps_last(st, "education@513429", NULL), 75);
     CU_ASSERT(hub_store_audit_verify(st, &checked, &bad, NULL) == HUB_OK && checked == 150);
     s_batch(st, "student.enrolment_change.json", 75, 25); // the lost batch, sent again
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), 100);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), 100);
     hub_store_destroy(&st);
 }
 
@@ -943,7 +888,7 @@ s_fill(hub_store_t *st, uint64_t *next_id)
             break;
         }
     }
-    return s_last(st, HUB_STORE_LOG);
+    return tu_store_last(st, HUB_STORE_LOG);
 }
 
 static void
@@ -969,7 +914,7 @@ test_a_full_map_refuses_the_batch_until_it_grows(void)
     hub_store_destroy(&st);
     // Reopened with a map smaller than its data: LMDB keeps what is there.
     st = s_open(dir, 1 << 20, s_key);
-    CU_ASSERT_EQUAL(s_last(st, HUB_STORE_LOG), kept);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_LOG), kept);
     hub_store_destroy(&st);
     // Reopened larger (hubd restarted with a bigger map_size): the batch
     // of 10 that did not fit now commits.

@@ -2,12 +2,12 @@
 // in a temporary directory: the operations log, rule-set versions with
 // their texts, dead letters dropped without reusing a sequence, cursors
 // rewound and the time-to-sequence search behind "replay from a time".
+#include "hub_codec.h"
 #include "hub_config.h"
 #include "hub_error.h"
 #include "hub_json.h"
 #include "hub_mpr.h"
 #include "hub_mpw.h"
-#include "hub_codec.h"
 #include "hub_route.h"
 #include "hub_rules.h"
 #include "hub_store.h"
@@ -21,62 +21,30 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct {
-    char root[64];
-    int ndirs;
-    hub_config_t cfg;
-    hub_depts_t *depts;
-    hub_rules_t *rules;
-    hub_route_t *route;
-    hub_msg_t *msg;
-    hub_buf_t enc;
-} s_f;
+static tu_store_fix_t s_f;
 
 static const uint8_t s_key[32] = {7};
 
 static int
 s_init(void)
 {
-    hub_diag_t *diag = hub_diag_new();
-    snprintf(s_f.root, sizeof s_f.root, "/tmp/hub-test-ops-XXXXXX");
-    int rc = mkdtemp(s_f.root) ? HUB_OK : HUB_EIO;
-    rc = rc ? rc : hub_config_load(&s_f.cfg, "config", diag);
-    rc = rc ? rc : hub_depts_load(&s_f.depts, s_f.cfg.departments, tu_schemas(), diag);
-    rc = rc ? rc : hub_rules_load(&s_f.rules, "config", tu_schemas(), s_f.depts, diag);
-    s_f.route = hub_route_new();
-    s_f.msg = hub_msg_new();
-    if (rc) {
-        hub_diag_print(diag, stderr);
+    if (tu_store_init(&s_f, "ops")) {
+        return 1;
     }
-    hub_diag_destroy(&diag);
-    if (!rc && s_f.msg) {
-        tu_dropout(s_f.msg);
-    }
-    return rc || !s_f.route || !s_f.msg;
+    tu_dropout(s_f.msg);
+    return 0;
 }
 
 static int
 s_cleanup(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_f.root);
-    int rc = system(cmd);
-    hub_buf_free(&s_f.enc);
-    hub_msg_destroy(&s_f.msg);
-    hub_route_destroy(&s_f.route);
-    hub_rules_destroy(&s_f.rules);
-    hub_depts_destroy(&s_f.depts);
-    hub_config_free(&s_f.cfg);
-    return rc;
+    return tu_store_cleanup(&s_f);
 }
 
 static hub_store_t *
 s_open(unsigned flags)
 {
-    static char path[128];
-    if (!(flags & HUB_STORE_RDONLY)) {
-        snprintf(path, sizeof path, "%s/store%d", s_f.root, ++s_f.ndirs);
-    }
+    const char *path = flags & HUB_STORE_RDONLY ? s_f.dir : tu_store_dir(&s_f);
     hub_store_t *st = NULL;
     CU_ASSERT_EQUAL(hub_store_open(&st, path, 0, flags, flags ? NULL : s_key, NULL), HUB_OK);
     return st;
@@ -89,16 +57,9 @@ s_ingest(hub_store_t *st, uint64_t n, uint64_t now)
     char id[33];
     snprintf(id, sizeof id, "%032llx", (unsigned long long) n);
     hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
-    CU_ASSERT_EQUAL_FATAL(hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), s_f.msg,
-                                        s_key, NULL),
-                          HUB_OK);
-    s_f.enc.len = 0;
-    CU_ASSERT_EQUAL_FATAL(hub_codec_encode(s_f.msg, &s_f.enc), HUB_OK);
-    hub_store_ingest_t in = {"education", id, "student.enrolment_change", s_f.enc.data,
-                             s_f.enc.len, NULL, "v1", now, s_f.route};
     hub_store_result_t res;
     CU_ASSERT_EQUAL(hub_store_begin(st), HUB_OK);
-    CU_ASSERT_EQUAL(hub_store_ingest(st, &in, &res), HUB_OK);
+    CU_ASSERT_EQUAL(tu_store_ingest(&s_f, st, s_key, NULL, "v1", now, &res), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
 }
 
@@ -216,6 +177,45 @@ test_a_dropped_dead_letter_number_is_never_given_again(void)
     hub_store_destroy(&st);
 }
 
+// Dead letters FIRST..LAST, in one batch.
+static void
+s_dead_letters(hub_store_t *st, int first, int last)
+{
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    for (int i = first; i <= last; i++) {
+        CU_ASSERT_EQUAL(hub_store_dead(st, "health", "ab", 2, "invalid", "bad", (uint64_t) i),
+                        HUB_OK);
+    }
+    CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
+}
+
+static void
+test_dropping_from_the_top_down_never_lowers_the_highest_number(void)
+{
+    hub_store_t *st = s_open(0);
+    s_dead_letters(st, 1, 3);
+    // 3 goes (the last: 3 is remembered), then 2, which is the last now.
+    CU_ASSERT_EQUAL(hub_store_dead_drop(st, 3), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_dead_drop(st, 2), HUB_OK);
+    s_dead_letters(st, 4, 4);
+    uint64_t last = 0, n = 0;
+    CU_ASSERT_EQUAL(hub_store_last_seq(st, HUB_STORE_DEAD, &last), HUB_OK);
+    CU_ASSERT_EQUAL(last, 4); // not 3 again
+    CU_ASSERT_EQUAL(hub_store_count(st, HUB_STORE_DEAD, &n), HUB_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    // And in a batch of the caller's, the same.
+    CU_ASSERT_EQUAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_dead_drop(st, 4), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_dead_drop(st, 1), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
+    s_dead_letters(st, 5, 5);
+    CU_ASSERT_EQUAL(hub_store_last_seq(st, HUB_STORE_DEAD, &last), HUB_OK);
+    CU_ASSERT_EQUAL(last, 5);
+    CU_ASSERT_EQUAL(hub_store_count(st, HUB_STORE_DEAD, &n), HUB_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    hub_store_destroy(&st);
+}
+
 static void
 test_a_cursor_rewinds_and_a_time_finds_its_sequence(void)
 {
@@ -255,6 +255,8 @@ test_store_ops_register(void)
                 test_ruleset_versions_keep_history_and_first_texts);
     CU_add_test(s, "a dropped dead letter's number is never given again",
                 test_a_dropped_dead_letter_number_is_never_given_again);
+    CU_add_test(s, "dropping from the top down never lowers the highest number given",
+                test_dropping_from_the_top_down_never_lowers_the_highest_number);
     CU_add_test(s, "a cursor rewinds, and a time finds the sequence to replay from",
                 test_a_cursor_rewinds_and_a_time_finds_its_sequence);
 }

@@ -1,7 +1,10 @@
 #include "testutil.h"
 
+#include "hub_codec.h"
 #include "hub_diag.h"
+#include "hub_error.h"
 
+#include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,4 +135,75 @@ tu_schemas(void)
         hub_diag_destroy(&diag);
     }
     return set;
+}
+
+int
+tu_store_init(tu_store_fix_t *f, const char *name)
+{
+    hub_diag_t *diag = hub_diag_new();
+    snprintf(f->root, sizeof f->root, "/tmp/hub-test-%s-XXXXXX", name);
+    int rc = mkdtemp(f->root) ? HUB_OK : HUB_EIO;
+    rc = rc ? rc : hub_config_load(&f->cfg, "config", diag);
+    rc = rc ? rc : hub_depts_load(&f->depts, f->cfg.departments, tu_schemas(), diag);
+    rc = rc ? rc : hub_rules_load(&f->rules, "config", tu_schemas(), f->depts, diag);
+    f->route = hub_route_new();
+    f->msg = hub_msg_new();
+    if (rc || hub_diag_errors(diag)) {
+        hub_diag_print(diag, stderr);
+    }
+    hub_diag_destroy(&diag);
+    return rc || !f->route || !f->msg;
+}
+
+int
+tu_store_cleanup(tu_store_fix_t *f)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
+    int rc = system(cmd);
+    hub_buf_free(&f->enc);
+    hub_msg_destroy(&f->msg);
+    hub_route_destroy(&f->route);
+    hub_rules_destroy(&f->rules);
+    hub_depts_destroy(&f->depts);
+    hub_config_free(&f->cfg);
+    return rc;
+}
+
+const char *
+tu_store_dir(tu_store_fix_t *f)
+{
+    snprintf(f->dir, sizeof f->dir, "%s/store%d", f->root, ++f->ndirs);
+    return f->dir;
+}
+
+int
+tu_store_ingest(tu_store_fix_t *f, hub_store_t *st, const uint8_t key[32], const char *cid,
+                const char *version, uint64_t now, hub_store_result_t *res)
+{
+    const hub_msg_t *m = f->msg;
+    CU_ASSERT_EQUAL_FATAL(hub_route_run(f->route, f->rules, f->depts, tu_schemas(), m, key, NULL),
+                          HUB_OK);
+    f->enc.len = 0;
+    CU_ASSERT_EQUAL_FATAL(hub_codec_encode(m, &f->enc), HUB_OK);
+    hub_store_ingest_t in = {
+        hub_msg_env_str(m, HUB_ENV_SOURCE),
+        hub_msg_env_str(m, HUB_ENV_ID),
+        hub_msg_env_str(m, HUB_ENV_TYPE),
+        f->enc.data,
+        f->enc.len,
+        cid,
+        version,
+        now,
+        f->route,
+    };
+    return hub_store_ingest(st, &in, res);
+}
+
+uint64_t
+tu_store_last(hub_store_t *st, hub_store_seqdb_t db)
+{
+    uint64_t seq = UINT64_MAX;
+    CU_ASSERT_EQUAL(hub_store_last_seq(st, db, &seq), HUB_OK);
+    return seq;
 }

@@ -2,8 +2,14 @@
 #ifndef HUB_TESTUTIL_H
 #define HUB_TESTUTIL_H
 
+#include "hub_buf.h"
+#include "hub_config.h"
+#include "hub_depts.h"
 #include "hub_msg.h"
+#include "hub_route.h"
+#include "hub_rules.h"
 #include "hub_schema.h"
+#include "hub_store.h"
 
 #include <stdint.h>
 
@@ -20,5 +26,45 @@ const hub_schemas_t *tu_schemas(void);
 
 // xorshift64* step.
 uint64_t tu_rand(uint64_t *state);
+
+// A store suite's fixture: a temporary directory for its stores, and the
+// shipped configuration, departments and rules with a route, a message
+// and an encoding buffer to ingest with. One per suite (a file-local
+// static, zeroed); not thread-safe.
+typedef struct {
+    char root[64]; // the suite's temporary directory
+    int ndirs; // stores named in it so far
+    char dir[128]; // the store directory tu_store_dir() named last
+    hub_config_t cfg;
+    hub_depts_t *depts;
+    hub_rules_t *rules;
+    hub_route_t *route;
+    hub_msg_t *msg; // empty: the suite fills it
+    hub_buf_t enc;
+} tu_store_fix_t;
+
+// Makes F's directory, /tmp/hub-test-NAME-XXXXXX, and loads ./config
+// against tu_schemas(), printing the diagnostics when anything fails or
+// has errors. Returns 0, else nonzero (as a CUnit suite's init does).
+int tu_store_init(tu_store_fix_t *f, const char *name);
+
+// Removes F's directory and frees everything tu_store_init() made.
+// Returns nonzero when the directory could not be removed.
+int tu_store_cleanup(tu_store_fix_t *f);
+
+// A fresh store directory (not created) under F's root: F->dir.
+const char *tu_store_dir(tu_store_fix_t *f);
+
+// Routes F->msg with KEY (a fatal CUnit failure when it does not route),
+// encodes it into F->enc and ingests it into the open batch of ST: from
+// its envelope's source, with its id and type, about citizen CID (NULL:
+// none), under rule-set VERSION, received at NOW (ms). Returns
+// hub_store_ingest()'s code; *RES gets its result.
+int tu_store_ingest(tu_store_fix_t *f, hub_store_t *st, const uint8_t key[32], const char *cid,
+                    const char *version, uint64_t now, hub_store_result_t *res);
+
+// The last sequence number of DB in ST (UINT64_MAX, with a CUnit failure,
+// when it cannot be read).
+uint64_t tu_store_last(hub_store_t *st, hub_store_seqdb_t db);
 
 #endif
