@@ -84,16 +84,27 @@ done <"$RUN/exports.txt"
 
 echo
 echo "== sinks: every endpoint's deliveries into its inbox, until the queue is drained"
-pids=
 mkdir -p "$RUN/inbox"
-for key in "$CFG/keys"/*@*.pub; do
-    ep=$(basename "$key" .pub)
-    "$BIN/hub-sink" -c "$CFG" -e "$ep" --inbox "$RUN/inbox/$ep" --idle-exit 1500 \
-        2>>"$RUN/sinks.log" &
-    pids="$pids $!"
-done
-for p in $pids; do
-    wait "$p" || echo "a sink failed (see $RUN/sinks.log)"
+depth() {
+    "$BIN/hubctl" status --config "$CFG" --format json |
+        $PY -c 'import json,sys; print(sum(e["depth"] for e in json.load(sys.stdin)["endpoints"]))'
+}
+round=0
+while [ $round -lt 5 ]; do
+    pids=
+    for key in "$CFG/keys"/*@*.pub; do
+        ep=$(basename "$key" .pub)
+        "$BIN/hub-sink" -c "$CFG" -e "$ep" --inbox "$RUN/inbox/$ep" --idle-exit 1500 \
+            2>>"$RUN/sinks.log" &
+        pids="$pids $!"
+    done
+    for p in $pids; do
+        wait "$p" || echo "a sink failed (see $RUN/sinks.log)"
+    done
+    left=$(depth)
+    [ "$left" -eq 0 ] && break
+    echo "$left deliveries still queued: the sinks run again"
+    round=$((round + 1))
 done
 echo "sinks done (their log: $RUN/sinks.log)"
 
