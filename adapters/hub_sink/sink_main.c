@@ -93,8 +93,19 @@ s_is(const char *a, const char *shortname, const char *longname)
 static int
 s_option(sink_args_t *a, const char *o, const char *v)
 {
+    static const char *const known[] = {"-c", "--config", "-e", "--endpoint", "--inbox",
+                                        "--format", "--columns", "--url", "--keys",
+                                        "--rotate-bytes", "--rotate-seconds", "--credit",
+                                        "--idle-exit", NULL};
     uint64_t ms = 0;
     int rc = 0;
+    bool is_known = false;
+    for (size_t i = 0; known[i] && !is_known; i++) {
+        is_known = strcmp(o, known[i]) == 0;
+    }
+    if (!is_known) {
+        return s_usage("unknown option '%s'", o);
+    }
     if (!v) {
         return s_usage("option %s needs a value", o);
     } else if (s_is(o, "-c", "--config")) {
