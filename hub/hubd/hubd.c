@@ -126,6 +126,39 @@ hubd_send_error(hubd_t *self, hubd_peer_t *peer, const char *code, const char *r
     hubd_send(self, peer->rid, peer->rid_len, "ERROR", self->out.data, self->out.len);
 }
 
+// True (and the newcomer told why) when endpoint USER_ID already has
+// HUBD_MAX_PEERS_PER_ENDPOINT connections: one department's key, leaked or
+// looping on reconnects, must not fill the peer table and lock out the
+// others. Peers that went silent leave the table after three heartbeats.
+static bool
+s_endpoint_full(hubd_t *self, const uint8_t *rid, size_t len, const char *user_id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
+        const hubd_peer_t *p = &self->peers[i];
+        n += p->used && strcmp(p->endpoint->id, user_id) == 0;
+    }
+    if (n < HUBD_MAX_PEERS_PER_ENDPOINT) {
+        return false;
+    }
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "code");
+    hub_mpw_cstr(&w, "too_many_connections");
+    hub_mpw_cstr(&w, "reason");
+    hub_mpw_cstr(&w, "this endpoint has as many connections as the hub allows (32)");
+    hubd_send(self, rid, len, "ERROR", self->out.data, self->out.len);
+    int64_t now = hubd_mono_ms();
+    if (now - self->full_logged_ms >= 10000) { // a line per 10 s, not per message
+        self->full_logged_ms = now;
+        hubd_log("warn", "too_many_connections", "peer=%s limit=%d", user_id,
+                 HUBD_MAX_PEERS_PER_ENDPOINT);
+    }
+    return true;
+}
+
 hubd_peer_t *
 hubd_peer(hubd_t *self, const uint8_t *rid, size_t len, const char *user_id)
 {
@@ -157,7 +190,7 @@ hubd_peer(hubd_t *self, const uint8_t *rid, size_t len, const char *user_id)
                  user_id ? user_id : "?");
         return NULL;
     }
-    if (!free_slot || !user_id) {
+    if (!free_slot || !user_id || s_endpoint_full(self, rid, len, user_id)) {
         return NULL;
     }
     memset(free_slot, 0, sizeof *free_slot);

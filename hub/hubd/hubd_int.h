@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #define HUBD_MAX_PEERS 1024
+#define HUBD_MAX_PEERS_PER_ENDPOINT 32  // so one key cannot fill the table
 #define HUBD_RID_MAX 64      // ZeroMQ routing ids are 5 bytes by default
 #define HUBD_MAX_BATCH 65536
 
@@ -95,6 +96,7 @@ typedef struct {
     hubd_metrics_t *metrics;         // the HTTP /metrics server, or NULL (hub.yaml metrics)
     hubd_metrics_snapshot_t snap;    // counters only the main loop writes; published each second
     hubd_metrics_endpoint_t meps[HUBD_MAX_EPS];  // the snapshot's endpoints, refilled each second
+    int64_t full_logged_ms;          // when too_many_connections was last logged
     bool sign_ok;                    // an audit signing key was loaded
     uint8_t sign_sk[64];             // Ed25519 secret key for checkpoints
     uint8_t dedup_resume[256];       // where the dedup-window purge goes on

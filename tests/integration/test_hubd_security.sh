@@ -192,6 +192,20 @@ expect_out_has "deliver 3 00000000000000000000000000005003 student.enrolment_cha
 expect_out_has "deliver 4 00000000000000000000000000005009 student.enrolment_change"
 expect_out_lacks "person.birth"
 
+# One department's key cannot fill the peer table: past 32 connections an
+# endpoint is refused (ERROR too_many_connections), and others still get in.
+if /usr/bin/python3 -c 'import zmq, msgpack' >/dev/null 2>&1; then
+    run /usr/bin/python3 "$REPO/tests/integration/flood_connect.py" "$URL" cfg/keys/hub.pub \
+        cfg/keys health@513401 34 civil_affairs@513401
+    check "32 connections of one endpoint are welcome" test "$(grep -c '^WELCOME' "$OUT")" = 32
+    check "the 33rd and 34th are refused" \
+        test "$(grep -c '^ERROR too_many_connections' "$OUT")" = 2
+    expect_out_has "other: WELCOME"
+    check "hubd logged the refusal" grep -q "event=too_many_connections peer=health@513401" hubd.log
+else
+    echo "note: /usr/bin/python3 lacks zmq/msgpack: the connection-limit check is skipped"
+fi
+
 # The hub shrugged all of it off.
 check "hubd is still up" kill -0 "$HUBD_PID"
 hubd_stop TERM
