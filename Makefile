@@ -132,6 +132,7 @@ asan: deps
 
 bench: deps $(BINARIES) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@sh tests/bench/adapter_e2e.sh
 
 # libFuzzer targets, built with clang. Run one: build/fuzz/fuzz_codec -max_total_time=60 tests/fuzz/corpus/codec
 fuzz: deps
