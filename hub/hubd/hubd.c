@@ -513,6 +513,14 @@ main(int argc, char **argv)
              self.conf.cfg.listen, self.conf.cfg.admin, self.conf.cfg.store, hub_rules_version(self.conf.rules),
              hub_rules_count(self.conf.rules), hubd_keys_count(self.conf.keys));
     s_loop(&self);
+    if (self.batch_open) {
+        hubd_commit(&self);
+    }
+    // Sign the head on the way out, so a clean stop leaves no audit record
+    // protected by the hash chain alone.
+    if (self.sign_ok) {
+        hubd_checkpoint(&self);
+    }
     hubd_log("info", "stopped", "published=%llu acked=%llu nacked=%llu delivered=%llu",
              (unsigned long long) self.stats_in, (unsigned long long) self.stats_acked,
              (unsigned long long) self.stats_nacked, (unsigned long long) self.stats_delivered);
