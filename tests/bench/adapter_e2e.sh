@@ -22,7 +22,7 @@ trap cleanup EXIT INT TERM
 
 cp -r config "$dir/cfg"
 rm -rf "$dir/cfg/keys" && mkdir -p "$dir/cfg/keys"
-port=$((20000 + $$ % 20000))
+port=$((21000 + $$ % 11000)) # below the ephemeral range
 printf 'schemas: %s/schemas\nlisten: tcp://127.0.0.1:%s\nstore: %s/store\n' \
     "$PWD" "$port" "$dir" >>"$dir/cfg/hub.yaml"
 sed -i '0,/^schemas:/{/^schemas: \.\.\/schemas/d}' "$dir/cfg/hub.yaml"

@@ -16,7 +16,7 @@ set -u
 PY=/usr/bin/python3
 EP=education@513429 # an endpoint the dropout reaches
 hubd_setup
-MPORT=$((PORT + 20000))
+MPORT=$((PORT - 10000)) # 11000-21999: below the ephemeral range, apart from hubd's
 cat >>cfg/hub.yaml <<EOF
 checkpoint_seconds: 1
 metrics: "127.0.0.1:$MPORT"
