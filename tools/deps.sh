@@ -4,7 +4,7 @@
 # prints the exact command to run and fails.
 set -eu
 PKGS="build-essential pkg-config libzmq3-dev libmsgpack-dev liblmdb-dev lmdb-utils \
-libyaml-dev libcunit1-dev libjansson-dev libsodium-dev libmicrohttpd-dev clang python3-zmq python3-msgpack"
+libyaml-dev libcunit1-dev libjansson-dev libsodium-dev libmicrohttpd-dev clang python3-zmq python3-msgpack python3-yaml"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
