@@ -397,8 +397,8 @@ s_purge_queue(hub_store_t *self, const char *endpoint, uint64_t upto, size_t *bu
 static int
 s_purge_queues(hub_store_t *self, size_t *budget, hub_store_purged_t *out)
 {
-    uint64_t upto;
-    size_t n;
+    uint64_t upto = 0;
+    size_t n = 0;
     int rc = s_meta_uint(self, s_purged_key, &upto);
     rc = rc ? rc : s_endpoints(self, &n);
     // The names are copied out of SELF->aux first: purging reuses it.
