@@ -278,6 +278,48 @@ s_line(FILE *out, const char *key, const void *rec, size_t len, json_t *extra)
     return rc;
 }
 
+// The disclosure descriptors the written records name, each once (a rule
+// set has a few dozen), before the records: a verifier checks each against
+// its key and the records against them.
+static int
+s_disclosures(FILE *out, s_export_t *x)
+{
+    hub_store_t *st = x->a->store;
+    const void *rec;
+    size_t len, n = 0, cap = 0;
+    uint8_t(*keys)[HUB_STORE_HASH_SIZE] = NULL, key[HUB_STORE_HASH_SIZE];
+    int rc = HUB_OK;
+    for (size_t s = 0; s < x->segments.n && !rc; s++) {
+        for (uint64_t seq = x->segments.r[s][0]; seq <= x->segments.r[s][1] && !rc; seq++) {
+            rc = hub_store_record_raw(st, HUB_STORE_AUDIT, seq, &rec, &len);
+            if (rc || hub_mpr_get_bin(rec, len, "disclosure", key, sizeof key) != HUB_OK) {
+                continue; // a format-2 record holds its disclosure itself
+            }
+            size_t i = 0;
+            while (i < n && memcmp(keys[i], key, sizeof key) != 0) {
+                i++;
+            }
+            if (i == n && n == cap) {
+                cap = cap ? 2 * cap : 16;
+                void *grown = realloc(keys, cap * sizeof *keys);
+                rc = grown ? HUB_OK : HUB_ENOMEM;
+                keys = grown ? grown : keys;
+            }
+            if (!rc && i == n) {
+                memcpy(keys[n++], key, sizeof key);
+            }
+        }
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        char hex[2 * HUB_STORE_HASH_SIZE + 1];
+        sodium_bin2hex(hex, sizeof hex, keys[i], HUB_STORE_HASH_SIZE);
+        rc = hub_store_disclosure(st, keys[i], &rec, &len);
+        rc = rc ? rc : s_line(out, "disclosure", rec, len, json_pack("{s:s}", "key", hex));
+    }
+    free(keys);
+    return rc;
+}
+
 static int
 s_body(FILE *out, s_export_t *x)
 {
@@ -291,9 +333,11 @@ s_body(FILE *out, s_export_t *x)
             rc = rc ? rc : s_line(out, "checkpoint", rec, len, json_object());
         }
     }
+    rc = rc ? rc : s_disclosures(out, x);
     for (size_t s = 0; s < x->segments.n && !rc; s++) {
         for (uint64_t seq = x->segments.r[s][0]; seq <= x->segments.r[s][1] && !rc; seq++) {
-            rc = hub_store_record(st, HUB_STORE_AUDIT, seq, &rec, &len);
+            // As stored: the bytes the chain's hashes cover.
+            rc = hub_store_record_raw(st, HUB_STORE_AUDIT, seq, &rec, &len);
             rc = rc ? rc
                     : s_line(out, "record", rec, len,
                              json_pack("{s:I, s:b}", "seq", (json_int_t) seq, "selected",

@@ -7,6 +7,7 @@
 #include "hubctl_ops.h"
 
 #include "hub_error.h"
+#include "hub_mpr.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -147,6 +148,8 @@ typedef struct {
     uint64_t records, selected, unsigned_tail;
     uint64_t bad; // the first bad record (0: none named)
     char why[400]; // what is wrong ("" while nothing is)
+    uint8_t (*discs)[HUB_STORE_HASH_SIZE]; // disclosure descriptors found sound
+    size_t ndiscs, discs_cap;
 } s_bundle_t;
 
 static bool s_bad(s_bundle_t *b, uint64_t bad, const char *fmt, ...)
@@ -283,6 +286,63 @@ s_reached(s_bundle_t *b, uint64_t seq, const uint8_t hash[32])
     return true;
 }
 
+// Whether the raw bytes of LINE's KIND ("record", "disclosure", ...) say
+// what its readable copy says: the copy is what people look at.
+static bool
+s_same_view(const hub_buf_t *raw, json_t *line, const char *kind)
+{
+    json_t *view = hubctl_mp_json(raw->data, raw->len);
+    bool same = view && json_equal(view, json_object_get(line, kind));
+    json_decref(view);
+    return same;
+}
+
+// A disclosure descriptor: its raw bytes must hash to its key.
+static bool
+s_disclosure(s_bundle_t *b, json_t *line, hub_buf_t *raw)
+{
+    uint8_t key[HUB_STORE_HASH_SIZE], h[HUB_STORE_HASH_SIZE];
+    if (!s_hex32(json_string_value(json_object_get(line, "key")), key) ||
+        !s_raw(json_object_get(line, "raw"), raw)) {
+        return s_bad(b, 0, "a disclosure without a key of 64 hex digits or base64 raw bytes");
+    }
+    crypto_generichash(h, sizeof h, raw->data, raw->len, NULL, 0);
+    if (sodium_memcmp(h, key, sizeof h) != 0) {
+        return s_bad(b, 0, "a disclosure descriptor was altered: its bytes do not hash to its key");
+    }
+    if (!s_same_view(raw, line, "disclosure")) {
+        return s_bad(b, 0, "a disclosure's readable copy differs from its raw bytes");
+    }
+    if (b->ndiscs == b->discs_cap) {
+        size_t cap = b->discs_cap ? 2 * b->discs_cap : 16;
+        void *grown = realloc(b->discs, cap * sizeof *b->discs);
+        if (!grown) {
+            return s_bad(b, 0, "out of memory");
+        }
+        b->discs = grown;
+        b->discs_cap = cap;
+    }
+    memcpy(b->discs[b->ndiscs++], key, sizeof key);
+    return true;
+}
+
+// Record SEQ (RAW) names a descriptor the bundle holds, or none (format 2).
+static bool
+s_names_known(s_bundle_t *b, uint64_t seq, const hub_buf_t *raw)
+{
+    uint8_t key[HUB_STORE_HASH_SIZE];
+    if (hub_mpr_get_bin(raw->data, raw->len, "disclosure", key, sizeof key) == HUB_ENOTFOUND) {
+        return true;
+    }
+    for (size_t i = 0; i < b->ndiscs; i++) {
+        if (memcmp(b->discs[i], key, sizeof key) == 0) {
+            return true;
+        }
+    }
+    return s_bad(b, seq, "record %llu names a disclosure descriptor the bundle does not hold",
+                 (unsigned long long) seq);
+}
+
 static bool
 s_record(s_bundle_t *b, json_t *line, hub_buf_t *raw)
 {
@@ -313,14 +373,14 @@ s_record(s_bundle_t *b, json_t *line, hub_buf_t *raw)
     if (hub_store_audit_check(raw->data, raw->len, seq, prev, hash, &why)) {
         return s_bad(b, seq, "record %llu is broken: %s", (unsigned long long) seq, why);
     }
-    // The readable copy is what people look at: it must say what the raw
-    // bytes (which the hashes cover) say.
-    json_t *view = hubctl_mp_json(raw->data, raw->len);
-    bool same = view && json_equal(view, json_object_get(line, "record"));
-    json_decref(view);
-    if (!same) {
+    // The readable copy must say what the raw bytes (which the hashes
+    // cover) say.
+    if (!s_same_view(raw, line, "record")) {
         return s_bad(b, seq, "record %llu: its readable copy differs from its raw bytes",
                      (unsigned long long) seq);
+    }
+    if (!s_names_known(b, seq, raw)) {
+        return false;
     }
     memcpy(b->prev, hash, sizeof hash);
     b->next = seq + 1;
@@ -342,6 +402,9 @@ s_line(s_bundle_t *b, const char *text, size_t len, const uint8_t *want_pk, hub_
     } else if (json_object_get(j, "checkpoint")) {
         ok = b->records == 0 ? s_checkpoint(b, j, raw)
                              : s_bad(b, 0, "a checkpoint after the records");
+    } else if (json_object_get(j, "disclosure")) {
+        ok = b->records == 0 ? s_disclosure(b, j, raw)
+                             : s_bad(b, 0, "a disclosure after the records");
     } else {
         ok = s_record(b, j, raw);
     }
@@ -415,6 +478,7 @@ s_verify_bundle(const hubctl_audit_opts_t *o)
     }
     free(b.segs);
     free(b.cps);
+    free(b.discs);
     return ok ? HUBCTL_OK : HUBCTL_INVALID;
 }
 

@@ -15,12 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FORMAT 2 // meta "format": the record layout this code writes
+#define S_FORMAT 3 // meta "format": the record layout this code writes
+#define S_FORMAT_OLD 2 // read as it is; a writable open upgrades it (no rewrite)
 #define S_MAXDBS 16 // room for databases later versions may add
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
-    "oplog", "rulesets", "checkpoint",
+    "oplog", "rulesets", "checkpoint", "disclosure",
 };
 
 void
@@ -136,6 +137,7 @@ hub_store_fail(hub_store_t *self, int rc)
         if (self->txn) {
             mdb_txn_abort(self->txn);
             self->txn = NULL;
+            hub_store_disc_forget(self, false);
         }
         if (!self->failed) {
             self->failed = rc;
@@ -284,23 +286,45 @@ s_format(hub_store_t *self, MDB_txn *txn, hub_diag_t *diag, const char *path)
     MDB_val v;
     int rc = hub_store_get(self, txn, HUB_STORE_DB_META, key, sizeof key - 1, &v);
     uint64_t have = S_FORMAT;
-    if (rc == HUB_ENOTFOUND && !(self->flags & HUB_STORE_RDONLY)) {
-        uint8_t one = S_FORMAT; // a positive fixint is its own msgpack
-        MDB_val k = {sizeof key - 1, (void *) key}, val = {1, &one};
-        return hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &val, 0),
-                                 "mdb_put meta");
-    }
     if (rc == HUB_OK) {
         hub_mpr_t r;
         hub_mpr_init(&r, v.mv_data, v.mv_size);
         have = hub_mpr_uint(&r, &have) ? 0 : have;
     }
-    if (rc == HUB_OK && have != S_FORMAT) {
+    if (rc == HUB_OK && have != S_FORMAT && have != S_FORMAT_OLD) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "store_format", path,
-                     "the store's format is %llu; this hub reads format %d",
-                     (unsigned long long) have, S_FORMAT);
+                     "the store's format is %llu; this hub reads formats %d and %d",
+                     (unsigned long long) have, S_FORMAT_OLD, S_FORMAT);
         return HUB_ECONFIG;
     }
+    // A new store, or one of format 2 (whose records stay as they are:
+    // readers take both layouts), gets this format when opened to write.
+    if ((rc == HUB_ENOTFOUND || have != S_FORMAT) && !(self->flags & HUB_STORE_RDONLY)) {
+        uint8_t one = S_FORMAT; // a positive fixint is its own msgpack
+        MDB_val k = {sizeof key - 1, (void *) key}, val = {1, &one};
+        return hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &val, 0),
+                                 "mdb_put meta");
+    }
+    return rc == HUB_ENOTFOUND ? HUB_OK : rc;
+}
+
+// Reads (or, in a new store, records) meta "subject_hash": how subject
+// keys are made. Stores begun with format 3 use keyed BLAKE2b-256; those
+// begun earlier keep HMAC-SHA256, so their index stays searchable.
+static int
+s_subject_hash(hub_store_t *self, MDB_txn *txn, bool fresh)
+{
+    static const char key[] = "subject_hash", b2[] = "\xab" "blake2b-256"; // a fixstr of 11
+    MDB_val v;
+    if (fresh && !(self->flags & HUB_STORE_RDONLY)) {
+        MDB_val k = {sizeof key - 1, (void *) key}, val = {sizeof b2 - 1, (void *) b2};
+        self->subject_b2 = true;
+        return hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &val, 0),
+                                 "mdb_put meta");
+    }
+    int rc = hub_store_get(self, txn, HUB_STORE_DB_META, key, sizeof key - 1, &v);
+    self->subject_b2 = rc == HUB_OK && v.mv_size == sizeof b2 - 1 &&
+                       memcmp(v.mv_data, b2, v.mv_size) == 0;
     return rc == HUB_ENOTFOUND ? HUB_OK : rc;
 }
 
@@ -318,6 +342,10 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     int rc = HUB_OK;
     for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
+        if (mrc == MDB_NOTFOUND && i == HUB_STORE_DB_DISCLOSURE) {
+            continue; // a format 2 store, opened to read: nothing refers to one
+        }
+        self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
         if (mrc) {
             hub_store_mdb_err(self, mrc, "mdb_dbi_open");
             hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "database '%s': %s%s", s_db_names[i],
@@ -325,7 +353,11 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
             rc = HUB_EIO;
         }
     }
+    // A store is new when it has no format yet.
+    MDB_val fv;
+    bool fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;
     rc = rc ? rc : s_format(self, txn, diag, path);
+    rc = rc ? rc : s_subject_hash(self, txn, fresh);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
@@ -389,6 +421,8 @@ hub_store_destroy(hub_store_t **self_p)
         return;
     }
     hub_store_abort(self);
+    hub_store_disc_forget(self, true);
+    hub_buf_free(&self->sig);
     if (self->rtxn) {
         mdb_txn_abort(self->rtxn);
     }
@@ -461,6 +495,9 @@ hub_store_commit(hub_store_t *self)
         // The fsync happens here: only after it returns may the caller ack.
         rc = hub_store_mdb_err(self, mdb_txn_commit(self->txn), "mdb_txn_commit");
         self->txn = NULL; // freed by LMDB whatever the outcome
+        if (rc) {
+            hub_store_disc_forget(self, false); // what the batch wrote is not there
+        }
     }
     if (self->in_batch) {
         hub_store_abort(self);
@@ -474,6 +511,7 @@ hub_store_abort(hub_store_t *self)
     if (self->txn) {
         mdb_txn_abort(self->txn);
         self->txn = NULL;
+        hub_store_disc_forget(self, false);
     }
     self->in_batch = false;
     self->failed = HUB_OK;
@@ -485,9 +523,9 @@ static const hub_store_db_t s_seqdbs[] = {HUB_STORE_DB_LOG,    HUB_STORE_DB_AUDI
                                           HUB_STORE_DB_DEAD,   HUB_STORE_DB_OPLOG,
                                           HUB_STORE_DB_RULESETS, HUB_STORE_DB_CHECKPOINT};
 
-int
-hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
-                 size_t *len)
+static int
+s_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, bool expand, const void **rec,
+         size_t *len)
 {
     if ((unsigned) db > HUB_STORE_CHECKPOINT) {
         return HUB_EINVAL;
@@ -498,6 +536,44 @@ hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const vo
     hub_store_be64(key, seq);
     int rc = hub_store_read_begin(self, &txn);
     rc = rc ? rc : hub_store_get(self, txn, s_seqdbs[db], key, sizeof key, &v);
+    if (!rc) {
+        self->out.len = 0;
+        rc = expand && db == HUB_STORE_AUDIT
+                 ? hub_store_disc_expand(self, txn, v.mv_data, v.mv_size, &self->out)
+                 : hub_buf_append(&self->out, v.mv_data, v.mv_size);
+        *rec = self->out.data;
+        *len = self->out.len;
+    }
+    hub_store_read_end(self);
+    return rc;
+}
+
+int
+hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
+                 size_t *len)
+{
+    return s_record(self, db, seq, true, rec, len);
+}
+
+int
+hub_store_record_raw(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
+                     size_t *len)
+{
+    return s_record(self, db, seq, false, rec, len);
+}
+
+int
+hub_store_disclosure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE], const void **rec,
+                     size_t *len)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    if (!self->has_disc) {
+        return HUB_ENOTFOUND;
+    }
+    int rc = hub_store_read_begin(self, &txn);
+    rc = rc ? rc
+            : hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v);
     if (!rc) {
         self->out.len = 0;
         rc = hub_buf_append(&self->out, v.mv_data, v.mv_size);

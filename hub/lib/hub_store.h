@@ -195,10 +195,28 @@ typedef enum {
 } hub_store_seqdb_t;
 
 // Record SEQ of DB, copied into the store's buffer: *REC is valid until the
-// next call on this store. Errors: HUB_ENOTFOUND, HUB_EIO.
+// next call on this store. An audit record comes whole: a stored one of
+// format 3 names its disclosure descriptor ("disclosure", docs/STORE.md),
+// whose pairs (fields, rules, purposes, legal_bases, ruleset) take that
+// key's place here. Errors: HUB_ENOTFOUND, HUB_EIO (also a descriptor
+// missing or damaged: hub_store_last_error() says which).
 int
 hub_store_record(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
                  size_t *len);
+
+// Record SEQ of DB exactly as stored (an audit record with its
+// "disclosure" key: the bytes its hash covers), as hub_store_record()
+// lends it. Errors: those of hub_store_record().
+int
+hub_store_record_raw(hub_store_t *self, hub_store_seqdb_t db, uint64_t seq, const void **rec,
+                     size_t *len);
+
+// The disclosure descriptor stored under KEY (the BLAKE2b-256 of these
+// very bytes), lent as hub_store_record() lends. Errors: HUB_ENOTFOUND,
+// HUB_EIO.
+int
+hub_store_disclosure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE], const void **rec,
+                     size_t *len);
 
 // The last sequence number used in DB (0 when DB is empty).
 int

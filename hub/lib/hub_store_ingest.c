@@ -188,27 +188,21 @@ s_put_queue(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_dis
     hub_mpw_t w;
     self->rec.len = 0;
     hub_mpw_init(&w, &self->rec);
-    hub_mpw_map(&w, 11);
+    // The fields, rules, purposes, legal bases and rule set are in the
+    // descriptor the record names (hub_store_disc.c).
+    hub_mpw_map(&w, 7);
+    hub_mpw_cstr(&w, "disclosure");
+    hub_mpw_bin(&w, x->disc, sizeof x->disc);
     hub_mpw_cstr(&w, "eseq");
     hub_mpw_uint(&w, x->eseq);
-    hub_mpw_cstr(&w, "fields");
-    hub_store_w_fields(&w, x);
     hub_mpw_cstr(&w, "id");
     hub_mpw_cstr(&w, x->id);
-    hub_mpw_cstr(&w, "legal_bases");
-    hub_store_w_bases(&w, x->d);
     hub_mpw_cstr(&w, "log_seq");
     hub_mpw_uint(&w, log_seq);
     hub_mpw_cstr(&w, "msg");
     hub_mpw_bin(&w, self->enc.data, self->enc.len);
     hub_mpw_cstr(&w, "origin_id");
     hub_mpw_cstr(&w, in->id);
-    hub_mpw_cstr(&w, "purposes");
-    hub_store_w_purposes(&w, x->d);
-    hub_mpw_cstr(&w, "rules");
-    hub_store_w_rules(&w, x->d);
-    hub_mpw_cstr(&w, "ruleset");
-    hub_mpw_cstr(&w, in->ruleset);
     hub_mpw_cstr(&w, "type");
     hub_mpw_cstr(&w, x->type);
     int rc = hub_mpw_error(&w);
@@ -245,7 +239,8 @@ s_deliver(hub_store_t *self, const hub_store_ingest_t *in, const hub_delivery_t 
     x.type = *x.type ? x.type : in->type;
     x.eseq = next;
     s_disclosed(&x);
-    rc = s_put_queue(self, in, &x, log_seq);
+    rc = hub_store_disc_key(self, in, &x, x.disc);
+    rc = rc ? rc : s_put_queue(self, in, &x, log_seq);
     return rc ? rc : hub_store_audit_append(self, in, &x, subject);
 }
 
@@ -349,7 +344,8 @@ hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t 
 
 // ---------------------------------------------------------------- cursors
 
-// Copies the queue entries of ENDPOINT after AFTER into SELF->out.
+// Copies the queue entries of ENDPOINT after AFTER into SELF->out, whole
+// (their disclosure descriptors expanded).
 static int
 s_pending_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t after,
                hub_store_delivery_t *out, size_t max, size_t *n)
@@ -373,8 +369,9 @@ s_pending_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t a
         }
         hub_store_delivery_t *d = &out[*n];
         d->eseq = hub_store_get_be64((const uint8_t *) k.mv_data + plen);
-        d->len = v.mv_size;
-        rc = hub_buf_append(&self->out, v.mv_data, v.mv_size);
+        size_t at = self->out.len;
+        rc = hub_store_disc_expand(self, txn, v.mv_data, v.mv_size, &self->out);
+        d->len = self->out.len - at;
         if (!rc && hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &d->log_seq)) {
             snprintf(self->err, sizeof self->err, "queue %s %llu: a damaged record", endpoint,
                      (unsigned long long) d->eseq);

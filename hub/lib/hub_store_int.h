@@ -23,6 +23,7 @@ typedef enum {
     HUB_STORE_DB_OPLOG,
     HUB_STORE_DB_RULESETS,
     HUB_STORE_DB_CHECKPOINT,
+    HUB_STORE_DB_DISCLOSURE,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -45,6 +46,10 @@ struct hub_store {
     hub_buf_t enc; // scratch: the delivered message, encoded
     hub_buf_t aux; // scratch: an audit record with its hash, a hash input
     hub_buf_t out; // records lent to the caller until the next call
+    hub_buf_t sig; // scratch: a disclosure's signature (hub_store_disc.c)
+    struct hub_store_disc_cache *disc; // descriptors known to be stored
+    bool has_disc; // the store has the disclosure database (format 3)
+    bool subject_b2; // subject keys are keyed BLAKE2b-256 (else HMAC-SHA256)
     char err[320]; // the last LMDB error, for hub_store_last_error()
 };
 
@@ -105,6 +110,7 @@ typedef struct {
     uint64_t eseq; // its endpoint sequence
     size_t nreleased; // fields disclosed: released, not dropped, present
     bool released[HUB_ROUTE_MAX_FIELDS]; // d->fields[i] is disclosed
+    uint8_t disc[HUB_STORE_HASH_SIZE]; // the key of its descriptor
 } hub_store_disclosure_t;
 
 // The parts both records carry: "fields" (the disclosed fields with their
@@ -115,6 +121,31 @@ void hub_store_w_fields(hub_mpw_t *w, const hub_store_disclosure_t *x);
 void hub_store_w_rules(hub_mpw_t *w, const hub_delivery_t *d);
 void hub_store_w_purposes(hub_mpw_t *w, const hub_delivery_t *d);
 void hub_store_w_bases(hub_mpw_t *w, const hub_delivery_t *d);
+
+// The disclosure descriptor of X (hub_store_disc.c): its key, the
+// BLAKE2b-256 of its canonical msgpack, into KEY; the descriptor itself is
+// put into the open batch the first time it is seen. A lookup in memory
+// when the same rules disclosed the same fields before. Errors: those of
+// hub_store_put() (the batch is broken), HUB_ENOMEM.
+int hub_store_disc_key(hub_store_t *self, const hub_store_ingest_t *in,
+                       const hub_store_disclosure_t *x, uint8_t key[HUB_STORE_HASH_SIZE]);
+
+// Forgets which descriptors are stored (the batch that wrote some of them
+// did not commit). Frees the cache on destroy (FREE).
+void hub_store_disc_forget(hub_store_t *self, bool free_it);
+
+// Appends to OUT record REC (a msgpack map of LEN bytes) as readers see
+// it: when it has "disclosure", that key replaced by the descriptor's
+// pairs (read in TXN), keys kept sorted; otherwise REC as it is (records
+// of format 2 carry the pairs themselves). Errors: HUB_EIO (a descriptor
+// missing or damaged: SELF's error says which), HUB_ENOMEM.
+int hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
+                          hub_buf_t *out);
+
+// Checks in TXN that descriptor KEY is stored and hashes to KEY; *WHY
+// says what is wrong. HUB_OK, HUB_EINVALID, HUB_EIO.
+int hub_store_disc_check(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE],
+                         const char **why);
 
 // Appends the audit record of disclosure X (of message IN) to the open
 // batch, chained to the one before, with its subject index entry when the

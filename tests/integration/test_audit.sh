@@ -277,6 +277,33 @@ forged_seq=$(cat forged_seq.txt)
 run "$HUBCTL" audit verify --bundle forged.jsonl
 expect_rc 1
 expect_out_has "first bad record: $forged_seq"
+# The released fields and purposes live in the disclosure descriptors the
+# records name (store format 3): one with a field's masking changed, or
+# one left out, is refused.
+python3 - p_bundle.jsonl desc_forged.jsonl desc_missing.jsonl <<'EOF'
+import base64, json, sys
+lines = open(sys.argv[1]).read().splitlines()
+forged, missing = list(lines), list(lines)
+for i, l in enumerate(lines):
+    j = json.loads(l)
+    if "disclosure" in j:
+        raw = bytearray(base64.b64decode(j["raw"]))
+        at = raw.index(b"none")  # a field released unmasked ...
+        raw[at:at + 4] = b"hash"  # ... said to have been hashed
+        j["raw"] = base64.b64encode(bytes(raw)).decode()
+        forged[i] = json.dumps(j, ensure_ascii=False)
+        del missing[i]
+        break
+open(sys.argv[2], "w").write("\n".join(forged) + "\n")
+open(sys.argv[3], "w").write("\n".join(missing) + "\n")
+EOF
+check "the bundle holds disclosure descriptors" grep -q '"disclosure"' p_bundle.jsonl
+run "$HUBCTL" audit verify --bundle desc_forged.jsonl
+expect_rc 1
+expect_out_has "disclosure descriptor was altered"
+run "$HUBCTL" audit verify --bundle desc_missing.jsonl
+expect_rc 1
+expect_out_has "names a disclosure descriptor the bundle does not hold"
 run "$HUBCTL" audit verify --bundle p_bundle.jsonl --pub-key cfg/keys/audit.sign.pub --format json
 expect_rc 0
 check "the bundle verdict in JSON" grep -q '"ok":true' "$OUT"

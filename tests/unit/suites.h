@@ -14,6 +14,7 @@ void test_expr_register(void);
 void test_rules_register(void);
 void test_store_register(void);
 void test_store_ops_register(void);
+void test_store_disc_register(void);
 void test_retain_register(void);
 void test_mpw_register(void);
 void test_textdiff_register(void);

@@ -264,6 +264,9 @@ static const char *const s_audit_keys[] = {
     "endpoint",  "eseq",      "fields",   "hash",  "legal_bases", "message_id",
     "origin_id", "prev_hash", "purposes", "rules", "ruleset",     "seq",
     "source",    "subject",   "time_ms",  "type",  NULL};
+static const char *const s_audit_raw_keys[] = {
+    "disclosure", "endpoint", "eseq",    "hash",    "message_id", "origin_id",
+    "prev_hash",  "seq",      "source",  "subject", "time_ms",    "type",      NULL};
 
 // Checks the queue record REC against delivery D of the message ORIGIN.
 static void
@@ -602,8 +605,11 @@ test_the_audit_chain_links_every_record_to_the_one_before(void)
         size_t len;
         uint8_t prev_in[32], hash[32], want[32];
         uint64_t u;
+        // Readers get the whole record; the stored one names its descriptor.
         CU_ASSERT_EQUAL_FATAL(hub_store_record(st, HUB_STORE_AUDIT, seq, &rec, &len), HUB_OK);
         CU_ASSERT(s_keys_are(rec, len, s_audit_keys));
+        CU_ASSERT_EQUAL_FATAL(hub_store_record_raw(st, HUB_STORE_AUDIT, seq, &rec, &len), HUB_OK);
+        CU_ASSERT(s_keys_are(rec, len, s_audit_raw_keys));
         CU_ASSERT(hub_mpr_get_uint(rec, len, "seq", &u) == HUB_OK && u == seq);
         CU_ASSERT(hub_mpr_get_uint(rec, len, "eseq", &u) == HUB_OK &&
                   u == (seq + 1) / 2 - (seq > 6) * 3);

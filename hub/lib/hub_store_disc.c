@@ -1,0 +1,354 @@
+// hub_store: disclosure descriptors (store format 3). What a delivery
+// discloses and why — the released fields with their rule and masking, the
+// rules with their purposes and legal bases, the rule-set version — is the
+// same for every message a rule set routes alike, so it is stored once,
+// under the BLAKE2b-256 of its canonical msgpack, and the queue and audit
+// records name it ("disclosure") instead of repeating it. The audit chain
+// hashes the record with that name in it, and the name is the hash of the
+// descriptor, so the chain still covers every byte (docs/STORE.md).
+//
+// The writer remembers the descriptors it has stored in a small table
+// keyed by a signature of the delivery (the same facts, as plain bytes),
+// so a known one costs a lookup, not an encoding and a hash.
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_store.h"
+#include "hub_store_int.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_SLOTS 512 // a power of two
+#define S_FULL 384 // more known descriptors than this: start over
+
+typedef struct {
+    uint64_t h; // the signature's hash; 0: a free slot
+    size_t len;
+    uint8_t *sig;
+    uint8_t key[HUB_STORE_HASH_SIZE];
+} s_slot_t;
+
+struct hub_store_disc_cache {
+    s_slot_t slots[S_SLOTS];
+    size_t n;
+};
+
+// ---------------------------------------------------------------- the cache
+
+void
+hub_store_disc_forget(hub_store_t *self, bool free_it)
+{
+    struct hub_store_disc_cache *c = self->disc;
+    if (!c) {
+        return;
+    }
+    for (size_t i = 0; i < S_SLOTS; i++) {
+        free(c->slots[i].sig);
+    }
+    memset(c, 0, sizeof *c);
+    if (free_it) {
+        free(c);
+        self->disc = NULL;
+    }
+}
+
+static uint64_t
+s_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    for (; n; p++, n--) {
+        h = (h ^ *p) * 0x100000001b3ull;
+    }
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+
+// The slot of signature SIG (H its hash): the one holding it, or the free
+// one where it belongs.
+static s_slot_t *
+s_slot(struct hub_store_disc_cache *c, uint64_t h, const uint8_t *sig, size_t len)
+{
+    for (size_t i = h & (S_SLOTS - 1);; i = (i + 1) & (S_SLOTS - 1)) {
+        s_slot_t *s = &c->slots[i];
+        if (s->h == 0 || (s->h == h && s->len == len && memcmp(s->sig, sig, len) == 0)) {
+            return s;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- signature
+
+static int
+s_sig_str(hub_buf_t *b, const char *s)
+{
+    // A tag keeps "no text" apart from any text.
+    int rc = hub_buf_append(b, s ? "s" : "n", 1);
+    return rc || !s ? rc : hub_buf_append(b, s, strlen(s) + 1);
+}
+
+// The facts a descriptor holds, as bytes: equal signatures, equal
+// descriptors.
+static int
+s_signature(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x)
+{
+    const hub_delivery_t *d = x->d;
+    hub_buf_t *b = &self->sig;
+    b->len = 0;
+    int rc = s_sig_str(b, in->ruleset);
+    for (size_t i = 0; i < d->nrules; i++) {
+        rc |= s_sig_str(b, d->rules[i]->id);
+        rc |= s_sig_str(b, d->rules[i]->purpose);
+        rc |= s_sig_str(b, d->rules[i]->legal_basis);
+    }
+    rc |= hub_buf_append(b, "|", 1);
+    for (size_t i = 0; i < d->nfields; i++) {
+        const hub_release_t *f = &d->fields[i];
+        if (x->released[i]) {
+            uint8_t mask = (uint8_t) f->mask;
+            rc |= s_sig_str(b, f->path);
+            rc |= hub_buf_append(b, &mask, 1);
+            rc |= s_sig_str(b, f->rule ? f->rule->id : NULL);
+        }
+    }
+    return rc ? HUB_ENOMEM : HUB_OK;
+}
+
+// ---------------------------------------------------------------- writing
+
+// Encodes X's descriptor into SELF->aux.
+static int
+s_descriptor(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x)
+{
+    hub_mpw_t w;
+    self->aux.len = 0;
+    hub_mpw_init(&w, &self->aux);
+    hub_mpw_map(&w, 5);
+    hub_mpw_cstr(&w, "fields");
+    hub_store_w_fields(&w, x);
+    hub_mpw_cstr(&w, "legal_bases");
+    hub_store_w_bases(&w, x->d);
+    hub_mpw_cstr(&w, "purposes");
+    hub_store_w_purposes(&w, x->d);
+    hub_mpw_cstr(&w, "rules");
+    hub_store_w_rules(&w, x->d);
+    hub_mpw_cstr(&w, "ruleset");
+    hub_mpw_cstr(&w, in->ruleset);
+    return hub_mpw_error(&w);
+}
+
+// Stores the descriptor in SELF->aux under KEY unless it is there already.
+static int
+s_store(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE])
+{
+    MDB_val v;
+    int rc = hub_store_get(self, self->txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v);
+    if (rc == HUB_OK) {
+        return HUB_OK;
+    }
+    return rc == HUB_ENOTFOUND ? hub_store_put(self, HUB_STORE_DB_DISCLOSURE, key,
+                                               HUB_STORE_HASH_SIZE, self->aux.data,
+                                               self->aux.len, MDB_NOOVERWRITE)
+                               : hub_store_fail(self, rc);
+}
+
+static void
+s_remember(hub_store_t *self, s_slot_t *s, uint64_t h, const uint8_t key[HUB_STORE_HASH_SIZE])
+{
+    struct hub_store_disc_cache *c = self->disc;
+    uint8_t *sig = malloc(self->sig.len);
+    if (!sig) {
+        return; // not remembered: found again next time
+    }
+    memcpy(sig, self->sig.data, self->sig.len);
+    *s = (s_slot_t){h, self->sig.len, sig, {0}};
+    memcpy(s->key, key, HUB_STORE_HASH_SIZE);
+    c->n++;
+}
+
+int
+hub_store_disc_key(hub_store_t *self, const hub_store_ingest_t *in,
+                   const hub_store_disclosure_t *x, uint8_t key[HUB_STORE_HASH_SIZE])
+{
+    if (!self->disc && !(self->disc = calloc(1, sizeof *self->disc))) {
+        return hub_store_fail(self, HUB_ENOMEM);
+    }
+    if (self->disc->n >= S_FULL) {
+        hub_store_disc_forget(self, false);
+    }
+    int rc = s_signature(self, in, x);
+    if (rc) {
+        return hub_store_fail(self, rc);
+    }
+    uint64_t h = s_hash(self->sig.data, self->sig.len);
+    s_slot_t *s = s_slot(self->disc, h, self->sig.data, self->sig.len);
+    if (s->h) {
+        memcpy(key, s->key, HUB_STORE_HASH_SIZE);
+        return HUB_OK;
+    }
+    rc = s_descriptor(self, in, x);
+    if (rc) {
+        return hub_store_fail(self, rc);
+    }
+    crypto_generichash(key, HUB_STORE_HASH_SIZE, self->aux.data, self->aux.len, NULL, 0);
+    rc = s_store(self, key);
+    if (!rc) {
+        s_remember(self, s, h, key); // forgotten again if the batch fails
+    }
+    return rc;
+}
+
+// ---------------------------------------------------------------- reading
+
+static int
+s_get(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], MDB_val *v)
+{
+    int rc = self->has_disc ? hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key,
+                                            HUB_STORE_HASH_SIZE, v)
+                            : HUB_ENOTFOUND;
+    if (rc) {
+        char hex[2 * HUB_STORE_HASH_SIZE + 1];
+        sodium_bin2hex(hex, sizeof hex, key, HUB_STORE_HASH_SIZE);
+        snprintf(self->err, sizeof self->err, "disclosure %.16s…: %s", hex,
+                 rc == HUB_ENOTFOUND ? "missing" : "unreadable");
+    }
+    return rc ? HUB_EIO : HUB_OK;
+}
+
+// One pair of a map being merged: its key and the bytes of key and value.
+typedef struct {
+    hub_mpr_t r;
+    uint32_t n; // pairs in the map
+    uint32_t left; // pairs not yet read
+    const char *k;
+    size_t klen;
+    const uint8_t *start, *end; // the pair's bytes
+} s_pairs_t;
+
+// Reads the next pair of P (none left: P->k NULL). HUB_EDECODE when
+// malformed.
+static int
+s_next(s_pairs_t *p)
+{
+    p->k = NULL;
+    if (p->left == 0) {
+        return HUB_OK;
+    }
+    p->left--;
+    p->start = p->r.p;
+    if (hub_mpr_str(&p->r, &p->k, &p->klen) || hub_mpr_skip(&p->r)) {
+        return HUB_EDECODE;
+    }
+    p->end = p->r.p;
+    return HUB_OK;
+}
+
+static int
+s_open(s_pairs_t *p, const void *data, size_t len)
+{
+    hub_mp_obj_t m;
+    hub_mpr_init(&p->r, data, len);
+    if (hub_mpr_next(&p->r, &m) || m.kind != HUB_MP_MAP) {
+        return HUB_EDECODE;
+    }
+    p->n = p->left = m.len;
+    return s_next(p);
+}
+
+// Canonical key order: bytewise, a prefix first.
+static int
+s_cmp(const s_pairs_t *a, const s_pairs_t *b)
+{
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(a->k, b->k, n);
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static bool
+s_is_disc(const s_pairs_t *p)
+{
+    return p->klen == 10 && memcmp(p->k, "disclosure", 10) == 0;
+}
+
+// Writes the pairs of record REC and descriptor DESC, in key order,
+// without REC's "disclosure".
+static int
+s_merge(hub_mpw_t *w, s_pairs_t *rec, s_pairs_t *desc)
+{
+    int rc = HUB_OK;
+    while (!rc && (rec->k || desc->k)) {
+        bool from_rec = rec->k && (!desc->k || s_cmp(rec, desc) < 0);
+        s_pairs_t *p = from_rec ? rec : desc;
+        if (!s_is_disc(p) || !from_rec) {
+            hub_mpw_raw(w, p->start, (size_t) (p->end - p->start));
+        }
+        rc = s_next(p);
+    }
+    return rc ? rc : hub_mpw_error(w);
+}
+
+int
+hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
+                      hub_buf_t *out)
+{
+    uint8_t key[HUB_STORE_HASH_SIZE];
+    int rc = hub_mpr_get_bin(rec, len, "disclosure", key, sizeof key);
+    if (rc == HUB_ENOTFOUND) {
+        return hub_buf_append(out, rec, len); // format 2: whole already
+    }
+    MDB_val v;
+    s_pairs_t a, b;
+    if (rc) {
+        snprintf(self->err, sizeof self->err, "a record's disclosure is not 32 bytes");
+        return HUB_EIO;
+    }
+    if ((rc = s_get(self, txn, key, &v)) != HUB_OK) {
+        return rc;
+    }
+    size_t start = out->len;
+    hub_mpw_t w;
+    hub_mpw_init(&w, out);
+    rc = s_open(&a, rec, len) || s_open(&b, v.mv_data, v.mv_size) ? HUB_EDECODE : HUB_OK;
+    if (!rc) {
+        hub_mpw_map(&w, (size_t) a.n - 1 + b.n);
+        rc = s_merge(&w, &a, &b);
+    }
+    if (rc) {
+        out->len = start;
+        snprintf(self->err, sizeof self->err, "%s", rc == HUB_ENOMEM ? "out of memory"
+                 : "a damaged record or disclosure descriptor");
+    }
+    return rc == HUB_ENOMEM ? rc : rc ? HUB_EIO : HUB_OK;
+}
+
+int
+hub_store_disc_check(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE],
+                     const char **why)
+{
+    MDB_val v;
+    uint8_t h[HUB_STORE_HASH_SIZE];
+    *why = NULL;
+    int rc = self->has_disc ? hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key,
+                                            HUB_STORE_HASH_SIZE, &v)
+                            : HUB_ENOTFOUND;
+    if (rc == HUB_ENOTFOUND) {
+        *why = "its disclosure descriptor is missing";
+        return HUB_EINVALID;
+    }
+    if (rc) {
+        return rc;
+    }
+    crypto_generichash(h, sizeof h, v.mv_data, v.mv_size, NULL, 0);
+    if (sodium_memcmp(h, key, sizeof h) != 0) {
+        *why = "its disclosure descriptor does not match its hash";
+        return HUB_EINVALID;
+    }
+    return HUB_OK;
+}
