@@ -222,9 +222,47 @@ s_get(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], M
     return rc ? HUB_EIO : HUB_OK;
 }
 
+// Where one pair of a map lies in its bytes.
+typedef struct {
+    uint32_t start, end; // the pair (key and value)
+    uint32_t kofs, klen; // the key's text
+} s_span_t;
+
+#define S_RSLOTS 64 // descriptors a reader keeps, by their key's first byte
+#define S_RPAIRS 8 // a descriptor has 5 pairs
+
+// Descriptors as read, split into their pairs: a reader expands thousands
+// of records naming a few descriptors. They never change (a key is the
+// hash of the bytes), so what was read once stays right.
+typedef struct {
+    uint8_t key[HUB_STORE_HASH_SIZE];
+    uint8_t *bytes; // NULL: a free slot
+    uint32_t n;
+    s_span_t spans[S_RPAIRS];
+} s_rslot_t;
+
+struct hub_store_disc_rcache {
+    s_rslot_t slots[S_RSLOTS];
+};
+
+void
+hub_store_disc_rcache_free(hub_store_t *self)
+{
+    if (self->rdisc) {
+        for (size_t i = 0; i < S_RSLOTS; i++) {
+            free(self->rdisc->slots[i].bytes);
+        }
+        free(self->rdisc);
+        self->rdisc = NULL;
+    }
+}
+
 // One pair of a map being merged: its key and the bytes of key and value.
+// Read from the bytes (R), or from SPANS over BASE (a cached descriptor).
 typedef struct {
     hub_mpr_t r;
+    const s_span_t *spans;
+    const uint8_t *base;
     uint32_t n; // pairs in the map
     uint32_t left; // pairs not yet read
     const char *k;
@@ -242,6 +280,14 @@ s_next(s_pairs_t *p)
         return HUB_OK;
     }
     p->left--;
+    if (p->spans) {
+        const s_span_t *s = &p->spans[p->n - p->left - 1];
+        p->k = (const char *) p->base + s->kofs;
+        p->klen = s->klen;
+        p->start = p->base + s->start;
+        p->end = p->base + s->end;
+        return HUB_OK;
+    }
     p->start = p->r.p;
     if (hub_mpr_str(&p->r, &p->k, &p->klen) || hub_mpr_skip(&p->r)) {
         return HUB_EDECODE;
@@ -254,6 +300,7 @@ static int
 s_open(s_pairs_t *p, const void *data, size_t len)
 {
     hub_mp_obj_t m;
+    p->spans = NULL;
     hub_mpr_init(&p->r, data, len);
     if (hub_mpr_next(&p->r, &m) || m.kind != HUB_MP_MAP) {
         return HUB_EDECODE;
@@ -294,6 +341,60 @@ s_merge(hub_mpw_t *w, s_pairs_t *rec, s_pairs_t *desc)
     return rc ? rc : hub_mpw_error(w);
 }
 
+// Keeps descriptor V (under KEY) split into its pairs in SLOT. False when
+// it cannot (out of memory, malformed, more pairs than a descriptor has):
+// the caller reads it from the bytes.
+static bool
+s_rkeep(s_rslot_t *slot, const uint8_t key[HUB_STORE_HASH_SIZE], const MDB_val *v)
+{
+    s_pairs_t p;
+    uint8_t *bytes = malloc(v->mv_size ? v->mv_size : 1);
+    if (!bytes) {
+        return false;
+    }
+    memcpy(bytes, v->mv_data, v->mv_size);
+    int rc = s_open(&p, bytes, v->mv_size);
+    uint32_t n = 0;
+    for (; !rc && p.k && n < S_RPAIRS; n++) {
+        slot->spans[n] = (s_span_t){(uint32_t) (p.start - bytes), (uint32_t) (p.end - bytes),
+                                    (uint32_t) ((const uint8_t *) p.k - bytes),
+                                    (uint32_t) p.klen};
+        rc = s_next(&p);
+    }
+    if (rc || p.k || !hub_mpr_done(&p.r)) {
+        free(bytes);
+        return false;
+    }
+    free(slot->bytes);
+    slot->bytes = bytes;
+    slot->n = n;
+    memcpy(slot->key, key, HUB_STORE_HASH_SIZE);
+    return true;
+}
+
+// Opens D on descriptor KEY: from the reader's cache, else from TXN (and
+// into the cache).
+static int
+s_desc(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], s_pairs_t *d)
+{
+    if (!self->rdisc) {
+        self->rdisc = calloc(1, sizeof *self->rdisc);
+    }
+    s_rslot_t *slot = self->rdisc ? &self->rdisc->slots[key[0] % S_RSLOTS] : NULL;
+    MDB_val v;
+    if (!slot || !slot->bytes || memcmp(slot->key, key, HUB_STORE_HASH_SIZE) != 0) {
+        int rc = s_get(self, txn, key, &v);
+        if (rc) {
+            return rc;
+        }
+        if (!slot || !s_rkeep(slot, key, &v)) {
+            return s_open(d, v.mv_data, v.mv_size);
+        }
+    }
+    *d = (s_pairs_t){.spans = slot->spans, .base = slot->bytes, .n = slot->n, .left = slot->n};
+    return s_next(d);
+}
+
 int
 hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
                       hub_buf_t *out)
@@ -303,19 +404,19 @@ hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t l
     if (rc == HUB_ENOTFOUND) {
         return hub_buf_append(out, rec, len); // format 2: whole already
     }
-    MDB_val v;
     s_pairs_t a, b;
     if (rc) {
         snprintf(self->err, sizeof self->err, "a record's disclosure is not 32 bytes");
         return HUB_EIO;
     }
-    if ((rc = s_get(self, txn, key, &v)) != HUB_OK) {
-        return rc;
+    rc = s_desc(self, txn, key, &b);
+    if (rc == HUB_EIO) {
+        return rc; // missing or unreadable: s_get said which
     }
     size_t start = out->len;
     hub_mpw_t w;
     hub_mpw_init(&w, out);
-    rc = s_open(&a, rec, len) || s_open(&b, v.mv_data, v.mv_size) ? HUB_EDECODE : HUB_OK;
+    rc = rc || s_open(&a, rec, len) ? HUB_EDECODE : HUB_OK;
     if (!rc) {
         hub_mpw_map(&w, (size_t) a.n - 1 + b.n);
         rc = s_merge(&w, &a, &b);

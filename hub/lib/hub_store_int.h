@@ -48,6 +48,7 @@ struct hub_store {
     hub_buf_t out; // records lent to the caller until the next call
     hub_buf_t sig; // scratch: a disclosure's signature (hub_store_disc.c)
     struct hub_store_disc_cache *disc; // descriptors known to be stored
+    struct hub_store_disc_rcache *rdisc; // descriptors as read, split into pairs
     bool has_disc; // the store has the disclosure database (format 3)
     bool subject_b2; // subject keys are keyed BLAKE2b-256 (else HMAC-SHA256)
     char err[320]; // the last LMDB error, for hub_store_last_error()
@@ -133,6 +134,9 @@ int hub_store_disc_key(hub_store_t *self, const hub_store_ingest_t *in,
 // Forgets which descriptors are stored (the batch that wrote some of them
 // did not commit). Frees the cache on destroy (FREE).
 void hub_store_disc_forget(hub_store_t *self, bool free_it);
+
+// Frees the descriptors kept for reading (on destroy).
+void hub_store_disc_rcache_free(hub_store_t *self);
 
 // Appends to OUT record REC (a msgpack map of LEN bytes) as readers see
 // it: when it has "disclosure", that key replaced by the descriptor's
