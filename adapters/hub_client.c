@@ -12,6 +12,14 @@
 #include <time.h>
 #include <zmq.h>
 
+// Messages per PUBLISH_BATCH at most, whatever the hub takes: a frame of a
+// few hundred messages already makes the per-frame cost negligible, and a
+// smaller one is answered sooner (the window stays full).
+#define S_PUBLISH_BATCH_MAX 256
+// Deliveries per DELIVER_BATCH asked for in SUBSCRIBE: the default credit,
+// so one frame can carry the whole window; the hub never waits to fill it.
+#define S_DELIVER_BATCH 64
+
 struct hubc {
     void *ctx, *sock;
     char identity[128];
@@ -23,6 +31,11 @@ struct hubc {
                              // answer to an earlier call is never misfiled
     char endpoint[128];      // the endpoint subscribed to (DACKs name it)
     char error[256];         // the last ERROR received: "code: reason"
+    uint64_t max_batch;      // WELCOME max_batch (0: the hub takes only PUBLISH)
+    zmq_msg_t batch;         // the DELIVER_BATCH whose deliveries hubc_recv hands out
+    bool have_batch;
+    hub_mpr_t batch_r;       // at its next delivery
+    size_t batch_left;       // deliveries of it not handed out yet
 };
 
 static void s_get_str(const void *body, size_t len, const char *key, char *out, size_t size);
@@ -227,6 +240,8 @@ s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
     }
     s_get_str(body, blen, "identity", self->identity, sizeof self->identity);
     s_get_str(body, blen, "department", self->department, sizeof self->department);
+    self->max_batch = 0;  // an older hub does not say it: PUBLISH only
+    hub_mpr_get_uint(body, blen, "max_batch", &self->max_batch);
     return HUB_OK;
 }
 
@@ -273,6 +288,9 @@ hubc_destroy(hubc_t **self_p)
         zmq_msg_close(&self->frames[0]);
         zmq_msg_close(&self->frames[1]);
     }
+    if (self->have_batch) {
+        zmq_msg_close(&self->batch);
+    }
     zmq_close(self->sock);
     zmq_ctx_term(self->ctx);
     hub_buf_free(&self->out);
@@ -312,6 +330,26 @@ s_send_publish(hubc_t *self, uint64_t ref, const void *msg, size_t len)
     return hub_mpw_error(&w) ? HUB_ENOMEM : s_send(self, "PUBLISH");
 }
 
+// Fills R from the answer map MAP (an ACK's or a NACK's keys) to REF.
+static void
+s_fill(hubc_result_t *r, uint64_t ref, bool ack, const void *map, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    r->ref = ref;
+    r->acked = ack;
+    if (ack) {
+        hub_mpr_t m;
+        hub_mp_obj_t o;
+        hub_mpr_init(&m, map, len);
+        r->duplicate = hub_mpr_find(&m, "duplicate") == HUB_OK && hub_mpr_next(&m, &o) == HUB_OK &&
+                       o.kind == HUB_MP_BOOL && o.v.b;
+        hub_mpr_get_uint(map, len, "log_seq", &r->log_seq);
+    } else {
+        s_get_str(map, len, "code", r->code, sizeof r->code);
+        s_get_str(map, len, "reason", r->reason, sizeof r->reason);
+    }
+}
+
 // Files one ACK or NACK into RESULTS (refs BASE+1 .. BASE+N); false for
 // anything else, and for a second answer to the same ref.
 static bool
@@ -325,22 +363,110 @@ s_answer(const char *cmd, size_t clen, const void *body, size_t blen, hubc_resul
         results[ref - base - 1].ref != 0) {
         return false;
     }
-    hubc_result_t *r = &results[ref - base - 1];
-    memset(r, 0, sizeof *r);
-    r->ref = ref;
-    r->acked = ack;
-    if (ack) {
-        hub_mpr_t m;
-        hub_mp_obj_t o;
-        hub_mpr_init(&m, body, blen);
-        r->duplicate = hub_mpr_find(&m, "duplicate") == HUB_OK && hub_mpr_next(&m, &o) == HUB_OK &&
-                       o.kind == HUB_MP_BOOL && o.v.b;
-        hub_mpr_get_uint(body, blen, "log_seq", &r->log_seq);
-    } else {
-        s_get_str(body, blen, "code", r->code, sizeof r->code);
-        s_get_str(body, blen, "reason", r->reason, sizeof r->reason);
-    }
+    s_fill(&results[ref - base - 1], ref, ack, body, blen);
     return true;
+}
+
+// The messages per PUBLISH_BATCH for a WINDOW (0: the hub takes only PUBLISH).
+static size_t
+s_per_frame(const hubc_t *self, size_t window)
+{
+    size_t per = self->max_batch < S_PUBLISH_BATCH_MAX ? (size_t) self->max_batch
+                                                       : S_PUBLISH_BATCH_MAX;
+    return per < window ? per : window;
+}
+
+static int
+s_send_batch(hubc_t *self, uint64_t ref, const void *const *msgs, const size_t *lens, size_t n)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "messages");
+    hub_mpw_array(&w, n);
+    for (size_t i = 0; i < n; i++) {
+        hub_mpw_bin(&w, msgs[i], lens[i]);
+    }
+    hub_mpw_cstr(&w, "ref");
+    hub_mpw_uint(&w, ref);
+    return hub_mpw_error(&w) ? HUB_ENOMEM : s_send(self, "PUBLISH_BATCH");
+}
+
+// Files the answer to one PUBLISH_BATCH (refs BASE+1 ...: frame J holds
+// messages J*PER .. J*PER+PER-1 of N) into RESULTS: an ACK_BATCH's results
+// in order, or a NACK of the whole frame into each. Returns how many
+// messages it answered that were not answered yet (0 for anything else).
+// A result that is no map answers nothing: that message times out.
+static size_t
+s_answer_batch(const char *cmd, size_t clen, const void *body, size_t blen,
+               hubc_result_t *results, uint64_t base, size_t n, size_t per)
+{
+    uint64_t ref = 0;
+    hub_mpr_get_uint(body, blen, "ref", &ref);
+    bool whole = s_is(cmd, clen, "NACK");
+    if ((!whole && !s_is(cmd, clen, "ACK_BATCH")) || ref <= base ||
+        ref - base - 1 >= (n + per - 1) / per) {
+        return 0;
+    }
+    size_t first = (size_t) (ref - base - 1) * per, k = n - first < per ? n - first : per;
+    hub_mpr_t r;
+    hub_mp_obj_t o;
+    hub_mpr_init(&r, body, blen);
+    if (!whole && (hub_mpr_find(&r, "results") != HUB_OK || hub_mpr_next(&r, &o) != HUB_OK ||
+                   o.kind != HUB_MP_ARRAY)) {
+        return 0;
+    }
+    size_t got = whole ? k : (o.len < k ? o.len : k), filed = 0;
+    for (size_t i = 0; i < got; i++) {
+        const uint8_t *map = body;
+        size_t len = blen;
+        if (!whole) {
+            map = r.p;
+            if (hub_mpr_skip(&r) != HUB_OK) {
+                break;  // the rest stay unanswered: resent after the timeout
+            }
+            len = (size_t) (r.p - map);
+        }
+        hub_mpr_t m;
+        hub_mp_obj_t mo;
+        hub_mpr_init(&m, map, len);
+        if (results[first + i].ref != 0 || hub_mpr_next(&m, &mo) != HUB_OK ||
+            mo.kind != HUB_MP_MAP) {
+            continue;  // answered already, or no answer at all
+        }
+        hub_mpr_init(&m, map, len);
+        s_fill(&results[first + i], ref, !whole && hub_mpr_find(&m, "code") != HUB_OK, map, len);
+        filed++;
+    }
+    return filed;
+}
+
+// hubc_publish over PUBLISH_BATCH frames of PER messages.
+static int
+s_publish_batched(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n,
+                  size_t window, size_t per, hubc_result_t *results, int timeout_ms)
+{
+    size_t sent = 0, answered = 0;
+    uint64_t base = self->next_ref;
+    self->next_ref += (n + per - 1) / per;
+    while (answered < n) {
+        while (sent < n && sent - answered < window) {
+            size_t k = n - sent < per ? n - sent : per;
+            if (s_send_batch(self, base + sent / per + 1, msgs + sent, lens + sent, k) != HUB_OK) {
+                return HUB_EIO;
+            }
+            sent += k;
+        }
+        const char *cmd;
+        size_t clen, blen;
+        if (s_recv(self, timeout_ms, &cmd, &clen) != HUB_OK) {
+            return HUB_EIO;
+        }
+        const void *body = s_body(self, &blen);
+        answered += s_answer_batch(cmd, clen, body, blen, results, base, n, per);
+    }
+    return HUB_OK;
 }
 
 int
@@ -348,10 +474,14 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
              hubc_result_t *results, int timeout_ms)
 {
     size_t sent = 0, answered = 0;
-    uint64_t base = self->next_ref;
-    self->next_ref += n;
     memset(results, 0, n * sizeof *results);
     window = window ? window : 1;
+    size_t per = s_per_frame(self, window);
+    if (per > 1) {
+        return s_publish_batched(self, msgs, lens, n, window, per, results, timeout_ms);
+    }
+    uint64_t base = self->next_ref;
+    self->next_ref += n;
     while (answered < n) {
         while (sent < n && sent - answered < window) {
             if (s_send_publish(self, base + sent + 1, msgs[sent], lens[sent]) != HUB_OK) {
@@ -383,20 +513,23 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
-    hub_mpw_map(&w, 2);
+    hub_mpw_map(&w, 3);
+    hub_mpw_cstr(&w, "batch");  // an older hub ignores it and sends DELIVERs
+    hub_mpw_uint(&w, S_DELIVER_BATCH);
     hub_mpw_cstr(&w, "credit");
     hub_mpw_uint(&w, credit);
     hub_mpw_cstr(&w, "endpoint");
     hub_mpw_cstr(&w, endpoint);
     const char *cmd;
     size_t clen, blen;
+    self->batch_left = 0;  // the rest of an earlier subscription's batch comes again
     if (s_send(self, "SUBSCRIBE") || s_recv(self, timeout_ms, &cmd, &clen)) {
         return HUB_EIO;
     }
     // Deliveries of an earlier subscription of this connection may still
     // be on their way: skip them (the hub sends them again after the
     // acknowledged sequence once it has answered this SUBSCRIBE).
-    while (s_is(cmd, clen, "DELIVER")) {
+    while (s_is(cmd, clen, "DELIVER") || s_is(cmd, clen, "DELIVER_BATCH")) {
         if (s_recv(self, timeout_ms, &cmd, &clen)) {
             return HUB_EIO;
         }
@@ -418,20 +551,73 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
     return HUB_OK;
 }
 
-int
-hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms)
+// Takes the DELIVER_BATCH just received (its body) for hubc_recv to hand
+// out one delivery at a time. HUB_EDECODE when it has no deliveries array.
+static int
+s_batch_take(hubc_t *self)
+{
+    hub_mp_obj_t o;
+    if (self->have_batch) {
+        zmq_msg_close(&self->batch);
+    }
+    zmq_msg_init(&self->batch);
+    zmq_msg_move(&self->batch, &self->frames[1]);
+    self->have_batch = true;
+    self->batch_left = 0;
+    hub_mpr_init(&self->batch_r, zmq_msg_data(&self->batch), zmq_msg_size(&self->batch));
+    if (hub_mpr_find(&self->batch_r, "deliveries") != HUB_OK ||
+        hub_mpr_next(&self->batch_r, &o) != HUB_OK || o.kind != HUB_MP_ARRAY) {
+        return HUB_EDECODE;
+    }
+    self->batch_left = o.len;
+    return HUB_OK;
+}
+
+// The next delivery: of the DELIVER_BATCH in hand, else the next DELIVER
+// or DELIVER_BATCH received (other messages are skipped).
+static int
+s_next_delivery(hubc_t *self, const void **body, size_t *blen, int timeout_ms)
 {
     for (;;) {
+        if (self->batch_left) {
+            const uint8_t *p = self->batch_r.p;
+            self->batch_left--;
+            if (hub_mpr_skip(&self->batch_r) != HUB_OK) {
+                self->batch_left = 0;
+                return HUB_EDECODE;
+            }
+            *body = p;
+            *blen = (size_t) (self->batch_r.p - p);
+            return HUB_OK;
+        }
         const char *cmd;
-        size_t clen, blen;
+        size_t clen;
         int rc = s_recv(self, timeout_ms, &cmd, &clen);
         if (rc) {
             return rc;
         }
-        if (!s_is(cmd, clen, "DELIVER")) {
-            continue;
+        if (s_is(cmd, clen, "DELIVER_BATCH")) {
+            rc = s_batch_take(self);
+            if (rc) {
+                return rc;
+            }
+        } else if (s_is(cmd, clen, "DELIVER")) {
+            *body = s_body(self, blen);
+            return HUB_OK;
         }
-        const void *body = s_body(self, &blen);
+    }
+}
+
+int
+hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms)
+{
+    for (;;) {
+        const void *body;
+        size_t blen;
+        int rc = s_next_delivery(self, &body, &blen, timeout_ms);
+        if (rc) {
+            return rc;
+        }
         memset(out, 0, sizeof *out);
         hub_mpr_t r;
         hub_mpr_init(&r, body, blen);

@@ -3,6 +3,10 @@
 // publish canonical messages and wait for the hub's durable acks, or
 // subscribe to the endpoint and receive, acknowledge and de-duplicate
 // deliveries. One client object per thread; it owns one DEALER socket.
+// With a hub that offers batches (WELCOME max_batch; docs/PROTOCOL.md,
+// "Batches") it publishes many messages per frame (PUBLISH_BATCH) and asks
+// for deliveries many per frame (DELIVER_BATCH); with an older hub it uses
+// PUBLISH and DELIVER. The caller sees the same calls and results either way.
 //
 // The durable outbox with the source cursor, for adapters, is hub_outbox.h.
 #ifndef HUB_CLIENT_H
@@ -18,7 +22,8 @@ typedef struct hubc hubc_t;
 
 // What the hub said about one publish.
 typedef struct {
-    uint64_t ref;          // the client's number for it (0: no answer)
+    uint64_t ref;          // the client's number for its frame (0: no answer);
+                           // the messages of one PUBLISH_BATCH share it
     bool acked;            // ACK (durable in the hub) or NACK
     bool duplicate;        // the hub had it already
     uint64_t log_seq;
@@ -27,15 +32,17 @@ typedef struct {
 } hubc_result_t;
 
 // One delivery, as received. MESSAGE is the projected canonical message
-// (msgpack), borrowed until the next hubc_recv().
+// (msgpack) and BODY this delivery's map; both are borrowed until the next
+// call on the client that receives (hubc_recv, hubc_publish,
+// hubc_subscribe*) or hubc_destroy().
 typedef struct {
     uint64_t seq;          // endpoint sequence
     char id[72];
     char type[64];
     const void *message;
     size_t len;
-    const void *body;      // the whole DELIVER body (msgpack map)
-    size_t body_len;
+    const void *body;      // this delivery's map: a DELIVER body, or the one
+    size_t body_len;       // entry of a DELIVER_BATCH (the same keys)
 } hubc_delivery_t;
 
 // Connects to URL (tcp://host:port) as the endpoint whose keypair is in
@@ -78,13 +85,20 @@ hubc_department(const hubc_t *self);
 // up to WINDOW in flight, and waits for every answer (up to TIMEOUT_MS
 // without any answer). RESULTS[i] gets each answer; an unanswered one has
 // ref 0. Returns HUB_OK when every message was answered (acked or
-// nacked), HUB_EIO on timeout (resend the unanswered: ids make it safe).
+// nacked), HUB_EIO on timeout or when the hub lost the session
+// (hello_first: reconnect; resend the unanswered: ids make it safe).
+// When the hub offers PUBLISH_BATCH, messages go min(max_batch, WINDOW,
+// 256) to a frame (still at most WINDOW in flight), else one PUBLISH each.
 int
 hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n, size_t window,
              hubc_result_t *results, int timeout_ms);
 
 // Subscribes to this connection's own endpoint with CREDIT deliveries in
 // flight; *ACKED and *LAST (may be NULL) get the hub's cursor and last seq.
+// It asks for batches of up to 64 deliveries per frame (SUBSCRIBE batch);
+// an older hub ignores that and sends single DELIVERs: hubc_recv() takes
+// both. Deliveries of an earlier subscription not yet handed out are
+// dropped (the hub sends them again after its cursor).
 // hubc_subscribe_to(self, hubc_identity(self), ...).
 int
 hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, int timeout_ms);
@@ -102,11 +116,15 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
 const char *
 hubc_error(const hubc_t *self);
 
-// Waits up to TIMEOUT_MS for the next delivery. Deliveries whose seq is not
-// above LAST_DONE (already processed: a redelivery) are dropped here and
-// acknowledged (they are durable on the caller's side), so the hub's
-// cursor catches up with what the caller has processed.
-// Errors: HUB_ENOTFOUND (nothing arrived in time), HUB_EDECODE.
+// Waits up to TIMEOUT_MS for the next delivery. One at a time: the
+// deliveries of a DELIVER_BATCH are handed out by successive calls, in
+// order (only the first of them waits for the network). Deliveries whose
+// seq is not above LAST_DONE (already processed: a redelivery) are dropped
+// here, each, and acknowledged (they are durable on the caller's side), so
+// the hub's cursor catches up with what the caller has processed.
+// Errors: HUB_ENOTFOUND (nothing arrived in time), HUB_EIO (the hub lost
+// the session: hello_first), HUB_EDECODE (a delivery without seq or
+// message; the next call goes on with the next one).
 int
 hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms);
 

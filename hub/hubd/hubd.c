@@ -215,7 +215,7 @@ s_on_hello(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
-    hub_mpw_map(&w, 8);
+    hub_mpw_map(&w, 9);
     hub_mpw_cstr(&w, "ack_timeout_ms");
     hub_mpw_uint(&w, self->conf.cfg.ack_timeout_ms);
     hub_mpw_cstr(&w, "department");
@@ -224,6 +224,8 @@ s_on_hello(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpw_uint(&w, self->conf.cfg.heartbeat_ms);
     hub_mpw_cstr(&w, "identity");
     hub_mpw_cstr(&w, peer->endpoint->id);
+    hub_mpw_cstr(&w, "max_batch");  // PUBLISH_BATCH is taken (docs/PROTOCOL.md, "Batches")
+    hub_mpw_uint(&w, HUBD_PUBLISH_BATCH_MAX);
     hub_mpw_cstr(&w, "max_message");
     hub_mpw_uint(&w, 1u << 20);
     hub_mpw_cstr(&w, "may_publish");
@@ -263,6 +265,8 @@ s_dispatch(hubd_t *self, hubd_peer_t *peer, const char *cmd, size_t clen, const 
         // sends its own when idle; answering would ping-pong forever.
     } else if (S_IS("PUBLISH")) {
         hubd_on_publish(self, peer, body, blen);
+    } else if (S_IS("PUBLISH_BATCH")) {
+        hubd_on_publish_batch(self, peer, body, blen);
     } else if (S_IS("SUBSCRIBE")) {
         hubd_on_subscribe(self, peer, body, blen);
     } else if (S_IS("DACK")) {
@@ -430,9 +434,11 @@ s_start(hubd_t *self, hub_diag_t *diag)
         hubd_ruleset_record(self, "start", "hubd");
     }
     self->pending = calloc(HUBD_MAX_BATCH, sizeof *self->pending);
+    self->reqs = calloc(HUBD_MAX_REQS, sizeof *self->reqs);
+    self->slots = calloc(HUBD_MAX_SLOTS, sizeof *self->slots);
     self->msg = hub_msg_new();
     self->route = hub_route_new();
-    if (!rc && (!self->pending || !self->msg || !self->route)) {
+    if (!rc && (!self->pending || !self->reqs || !self->slots || !self->msg || !self->route)) {
         rc = HUB_ENOMEM;
     }
     return rc;
@@ -458,6 +464,9 @@ s_stop_all(hubd_t *self)
     hub_route_destroy(&self->route);
     hub_msg_destroy(&self->msg);
     free(self->pending);
+    free(self->reqs);
+    free(self->slots);
+    hub_buf_free(&self->refusals);
     hub_buf_free(&self->canon);
     hub_buf_free(&self->out);
     hub_buf_free(&self->aux);

@@ -3,7 +3,9 @@
 // unacknowledged at a time; a DACK (cumulative) advances the endpoint's
 // cursor durably; what is not acknowledged is sent again after a
 // reconnect or the ack timeout. The queue waits in the store meanwhile,
-// so a slow consumer slows nobody else.
+// so a slow consumer slows nobody else. A consumer that asked for batches
+// (SUBSCRIBE batch >= 2) gets up to that many deliveries per frame, in
+// DELIVER_BATCH; credit still counts deliveries.
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_mpw.h"
@@ -12,6 +14,8 @@
 #include <string.h>
 
 #define S_READ_MAX 64  // deliveries read from the store at a time
+// The same for a batch subscriber: a read fills several frames.
+#define S_READ_MAX_BATCH HUBD_DELIVER_BATCH_MAX
 
 static bool
 s_own_endpoint(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
@@ -38,8 +42,9 @@ hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     if (!s_own_endpoint(self, peer, body, len)) {
         return;
     }
-    uint64_t credit = 64, acked = 0, last = 0;
+    uint64_t credit = 64, acked = 0, last = 0, batch = 0;
     hub_mpr_get_uint(body, len, "credit", &credit);
+    hub_mpr_get_uint(body, len, "batch", &batch);
     hub_store_endpoint_state(self->store, peer->endpoint->id, &acked, &last);
     // One consumer per endpoint: a new subscription takes over.
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
@@ -50,6 +55,7 @@ hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     }
     peer->subscribed = true;
     peer->credit = credit ? credit : 1;
+    peer->batch = batch < HUBD_DELIVER_BATCH_MAX ? batch : HUBD_DELIVER_BATCH_MAX;
     peer->acked = peer->sent = acked;
     peer->last_ack_ms = hubd_mono_ms();
     hub_mpw_t w;
@@ -63,9 +69,9 @@ hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpw_cstr(&w, "last");
     hub_mpw_uint(&w, last);
     hubd_send(self, peer->rid, peer->rid_len, "SUBSCRIBED", self->out.data, self->out.len);
-    hubd_log("info", "subscribed", "peer=%s acked=%llu last=%llu credit=%llu", peer->endpoint->id,
-             (unsigned long long) acked, (unsigned long long) last,
-             (unsigned long long) peer->credit);
+    hubd_log("info", "subscribed", "peer=%s acked=%llu last=%llu credit=%llu batch=%llu",
+             peer->endpoint->id, (unsigned long long) acked, (unsigned long long) last,
+             (unsigned long long) peer->credit, (unsigned long long) peer->batch);
 }
 
 void
@@ -86,7 +92,11 @@ hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     if (seq > peer->sent) {
         seq = peer->sent;  // cannot ack what was never sent
     }
-    if (hub_store_ack(self->store, peer->endpoint->id, seq) == HUB_OK) {
+    // The cursor joins the group commit (made durable at the end of this
+    // round of the main loop) rather than costing an fsync of its own per
+    // DACK: until then a crash only means redeliveries, which consumers
+    // drop by seq.
+    if (hubd_begin(self) && hub_store_ack(self->store, peer->endpoint->id, seq) == HUB_OK) {
         hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
         if (st) {
             st->acks += seq - peer->acked;
@@ -110,10 +120,10 @@ hubd_on_credit(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     }
 }
 
-// The DELIVER body: the delivery record's keys, plus the endpoint (the
-// record is a msgpack map written by the store; docs/STORE.md).
+// The DELIVER body of D into W: the delivery record's keys, plus the
+// endpoint (the record is a msgpack map written by the store; docs/STORE.md).
 static bool
-s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *d)
+s_delivery_map(hubd_peer_t *peer, const hub_store_delivery_t *d, hub_mpw_t *w)
 {
     hub_mpr_t r;
     hub_mp_obj_t o;
@@ -121,14 +131,11 @@ s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *d)
     if (hub_mpr_next(&r, &o) != HUB_OK || o.kind != HUB_MP_MAP) {
         return false;
     }
-    hub_mpw_t w;
-    self->out.len = 0;
-    hub_mpw_init(&w, &self->out);
-    hub_mpw_map(&w, o.len + 2);
-    hub_mpw_cstr(&w, "endpoint");
-    hub_mpw_cstr(&w, peer->endpoint->id);
-    hub_mpw_cstr(&w, "seq");
-    hub_mpw_uint(&w, d->eseq);
+    hub_mpw_map(w, o.len + 2);
+    hub_mpw_cstr(w, "endpoint");
+    hub_mpw_cstr(w, peer->endpoint->id);
+    hub_mpw_cstr(w, "seq");
+    hub_mpw_uint(w, d->eseq);
     // The record's own pairs; its "msg" is the protocol's "message".
     for (uint32_t i = 0; i < o.len; i++) {
         const char *k;
@@ -141,14 +148,59 @@ s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *d)
             return false;
         }
         if (kn == 3 && memcmp(k, "msg", 3) == 0) {
-            hub_mpw_cstr(&w, "message");
+            hub_mpw_cstr(w, "message");
         } else {
-            hub_mpw_str(&w, k, kn);
+            hub_mpw_str(w, k, kn);
         }
-        hub_mpw_raw(&w, v, (size_t) (r.p - v));
+        hub_mpw_raw(w, v, (size_t) (r.p - v));
     }
-    return hub_mpw_error(&w) == HUB_OK &&
-           hubd_send(self, peer->rid, peer->rid_len, "DELIVER", self->out.data, self->out.len);
+    return true;
+}
+
+// Sends the N deliveries at DS in one frame: a DELIVER when N is 1, else
+// a DELIVER_BATCH. False when nothing was sent.
+static bool
+s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *ds, size_t n)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    if (n == 1) {
+        return s_delivery_map(peer, ds, &w) && hub_mpw_error(&w) == HUB_OK &&
+               hubd_send(self, peer->rid, peer->rid_len, "DELIVER", self->out.data,
+                         self->out.len);
+    }
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "deliveries");
+    hub_mpw_array(&w, n);
+    for (size_t i = 0; i < n; i++) {
+        if (!s_delivery_map(peer, &ds[i], &w)) {
+            return false;
+        }
+    }
+    hub_mpw_cstr(&w, "endpoint");
+    hub_mpw_cstr(&w, peer->endpoint->id);
+    return hub_mpw_error(&w) == HUB_OK && hubd_send(self, peer->rid, peer->rid_len,
+                                                    "DELIVER_BATCH", self->out.data, self->out.len);
+}
+
+// Counts the N deliveries at DS as sent to PEER.
+static void
+s_sent(hubd_t *self, hubd_peer_t *peer, hubd_epstat_t *st, const hub_store_delivery_t *ds,
+       size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (st) {
+            st->delivered++;
+            // Below the highest ever sent: a resend (ack timeout,
+            // reconnect, rewind).
+            st->redelivered += ds[i].eseq <= peer->high;
+        }
+        peer->sent = ds[i].eseq;
+        peer->high = peer->sent > peer->high ? peer->sent : peer->high;
+        self->stats_delivered++;
+    }
+    peer->last_out_ms = now;
 }
 
 static void
@@ -156,6 +208,8 @@ s_pump_peer(hubd_t *self, hubd_peer_t *peer)
 {
     int64_t now = hubd_mono_ms();
     hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
+    size_t per_frame = peer->batch > 1 ? (size_t) peer->batch : 1;
+    size_t read_max = per_frame > 1 ? S_READ_MAX_BATCH : S_READ_MAX;
     if (peer->sent > peer->acked && now - peer->last_ack_ms > self->conf.cfg.ack_timeout_ms) {
         peer->sent = peer->acked;  // no ack in time: send again from the cursor
         peer->last_ack_ms = now;
@@ -163,27 +217,20 @@ s_pump_peer(hubd_t *self, hubd_peer_t *peer)
                  (unsigned long long) peer->acked + 1);
     }
     while (peer->sent - peer->acked < peer->credit) {
-        hub_store_delivery_t ds[S_READ_MAX];
+        hub_store_delivery_t ds[S_READ_MAX_BATCH];
         size_t want = peer->credit - (peer->sent - peer->acked), n = 0;
-        want = want < S_READ_MAX ? want : S_READ_MAX;
+        want = want < read_max ? want : read_max;
         if (hub_store_pending(self->store, peer->endpoint->id, peer->sent, ds, want, &n) != HUB_OK ||
             n == 0) {
             return;
         }
-        for (size_t i = 0; i < n; i++) {
-            if (!s_deliver(self, peer, &ds[i])) {
+        for (size_t i = 0; i < n;) {
+            size_t k = n - i < per_frame ? n - i : per_frame;
+            if (!s_deliver(self, peer, &ds[i], k)) {
                 return;  // the peer's pipe is full, or it is gone: later
             }
-            if (st) {
-                st->delivered++;
-                // Below the highest ever sent: a resend (ack timeout,
-                // reconnect, rewind).
-                st->redelivered += ds[i].eseq <= peer->high;
-            }
-            peer->sent = ds[i].eseq;
-            peer->high = peer->sent > peer->high ? peer->sent : peer->high;
-            peer->last_out_ms = now;
-            self->stats_delivered++;
+            s_sent(self, peer, st, &ds[i], k, now);
+            i += k;
         }
     }
 }

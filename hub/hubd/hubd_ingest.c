@@ -1,6 +1,9 @@
 // Publishing: decode, authenticate the source, validate, route, store in
 // the open batch; after the batch commits, ack. Nothing is acknowledged
 // before it is durable: the ACK goes out only after hub_store_commit().
+// A PUBLISH_BATCH takes each of its messages down the same path as a
+// PUBLISH; their answers are gathered (stored ones in pending, refusals in
+// refusals) and go out together in its ACK_BATCH.
 #include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
@@ -29,31 +32,109 @@ s_problems(hub_mpw_t *w, const hub_diag_t *diag)
     }
 }
 
+// Where the answer to the message in hand goes: its PUBLISH's own NACK
+// (to PEER, with REF), or place SLOT of the ACK_BATCH of the PUBLISH_BATCH
+// being read (BATCH: the last of self->reqs).
+typedef struct {
+    hubd_peer_t *peer;
+    uint64_t ref;
+    bool batch;
+    size_t slot;
+} s_to_t;
+
+// The keys of a NACK (with REF unless it is NULL: an ACK_BATCH result).
 static void
-s_nack(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, const char *id,
-       const char *code, const char *reason, const hub_diag_t *problems)
+s_nack_map(hub_mpw_t *w, const uint64_t *ref, const char *id, const char *code,
+           const char *reason, const hub_diag_t *problems)
+{
+    hub_mpw_map(w, 2 + (ref != NULL) + (id && *id) + (problems != NULL));
+    hub_mpw_cstr(w, "code");
+    hub_mpw_cstr(w, code);
+    if (id && *id) {
+        hub_mpw_cstr(w, "id");
+        hub_mpw_cstr(w, id);
+    }
+    if (problems) {
+        hub_mpw_cstr(w, "problems");
+        s_problems(w, problems);
+    }
+    hub_mpw_cstr(w, "reason");
+    hub_mpw_cstr(w, reason);
+    if (ref) {
+        hub_mpw_cstr(w, "ref");
+        hub_mpw_uint(w, *ref);
+    }
+}
+
+// The keys of an ACK (with REF unless it is NULL), counted as sent.
+static void
+s_ack_map(hubd_t *self, hub_mpw_t *w, const hubd_pending_t *p, const uint64_t *ref)
+{
+    hub_mpw_map(w, 3 + (ref != NULL));
+    hub_mpw_cstr(w, "duplicate");
+    hub_mpw_bool(w, p->duplicate);
+    hub_mpw_cstr(w, "id");
+    hub_mpw_cstr(w, p->id);
+    hub_mpw_cstr(w, "log_seq");
+    hub_mpw_uint(w, p->log_seq);
+    if (ref) {
+        hub_mpw_cstr(w, "ref");
+        hub_mpw_uint(w, *ref);
+    }
+    self->stats_acked++;
+    self->snap.duplicates += p->duplicate;
+}
+
+static void
+s_nack_send(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, const char *id,
+            const char *code, const char *reason, const hub_diag_t *problems)
 {
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
-    hub_mpw_map(&w, 3 + (id && *id) + (problems != NULL));
-    hub_mpw_cstr(&w, "code");
-    hub_mpw_cstr(&w, code);
-    if (id && *id) {
-        hub_mpw_cstr(&w, "id");
-        hub_mpw_cstr(&w, id);
-    }
-    if (problems) {
-        hub_mpw_cstr(&w, "problems");
-        s_problems(&w, problems);
-    }
-    hub_mpw_cstr(&w, "reason");
-    hub_mpw_cstr(&w, reason);
-    hub_mpw_cstr(&w, "ref");
-    hub_mpw_uint(&w, ref);
+    s_nack_map(&w, &ref, id, code, reason, problems);
     hubd_send(self, rid, rid_len, "NACK", self->out.data, self->out.len);
     self->stats_nacked++;
     self->snap.nacked[hubd_metrics_nack_index(code)]++;
+}
+
+// Refuses message SLOT of REQ: its NACK map waits in refusals for the
+// request's ACK_BATCH (out of memory: an empty one, sent as "internal").
+static void
+s_refuse_slot(hubd_t *self, hubd_req_t *req, size_t slot, const char *id, const char *code,
+              const char *reason, const hub_diag_t *problems)
+{
+    hubd_slot_t *s = &self->slots[req->first + slot];
+    size_t at = self->refusals.len;
+    hub_mpw_t w;
+    hub_mpw_init(&w, &self->refusals);
+    s_nack_map(&w, NULL, id, code, reason, problems);
+    if (hub_mpw_error(&w)) {
+        self->refusals.len = at;
+        code = "internal";
+    }
+    s->stored = false;
+    s->at = at;
+    s->len = self->refusals.len - at;
+    self->stats_nacked++;
+    self->snap.nacked[hubd_metrics_nack_index(code)]++;
+}
+
+static hubd_req_t *
+s_open_req(hubd_t *self)
+{
+    return &self->reqs[self->nreqs - 1];
+}
+
+static void
+s_nack(hubd_t *self, const s_to_t *to, const char *id, const char *code, const char *reason,
+       const hub_diag_t *problems)
+{
+    if (to->batch) {
+        s_refuse_slot(self, s_open_req(self), to->slot, id, code, reason, problems);
+    } else {
+        s_nack_send(self, to->peer->rid, to->peer->rid_len, to->ref, id, code, reason, problems);
+    }
 }
 
 static void
@@ -62,22 +143,60 @@ s_ack(hubd_t *self, const hubd_pending_t *p)
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
-    hub_mpw_map(&w, 4);
-    hub_mpw_cstr(&w, "duplicate");
-    hub_mpw_bool(&w, p->duplicate);
-    hub_mpw_cstr(&w, "id");
-    hub_mpw_cstr(&w, p->id);
-    hub_mpw_cstr(&w, "log_seq");
-    hub_mpw_uint(&w, p->log_seq);
-    hub_mpw_cstr(&w, "ref");
-    hub_mpw_uint(&w, p->ref);
+    s_ack_map(self, &w, p, &p->ref);
     hubd_send(self, p->rid, p->rid_len, "ACK", self->out.data, self->out.len);
-    self->stats_acked++;
-    self->snap.duplicates += p->duplicate;
 }
 
-static bool
-s_begin(hubd_t *self)
+// Sends REQ's ACK_BATCH: results[i] from its slots, in order.
+static void
+s_answer_req(hubd_t *self, const hubd_req_t *req)
+{
+    hub_mpw_t w;
+    self->out.len = 0;
+    hub_mpw_init(&w, &self->out);
+    hub_mpw_map(&w, 2);
+    hub_mpw_cstr(&w, "ref");
+    hub_mpw_uint(&w, req->ref);
+    hub_mpw_cstr(&w, "results");
+    hub_mpw_array(&w, req->n);
+    for (size_t i = 0; i < req->n; i++) {
+        const hubd_slot_t *s = &self->slots[req->first + i];
+        if (s->stored) {
+            s_ack_map(self, &w, &self->pending[s->at], NULL);
+        } else if (s->len) {
+            hub_mpw_raw(&w, self->refusals.data + s->at, s->len);
+        } else {
+            s_nack_map(&w, NULL, NULL, "internal", "out of memory in the hub: resend later", NULL);
+        }
+    }
+    if (hub_mpw_error(&w) ||
+        !hubd_send(self, req->rid, req->rid_len, "ACK_BATCH", self->out.data, self->out.len)) {
+        hubd_log("warn", "ack_batch_lost", "ref=%llu messages=%zu (the client resends)",
+                 (unsigned long long) req->ref, req->n);
+    }
+}
+
+// Answers every PUBLISH_BATCH waiting, but the one being read (kept, as
+// the only one left).
+static void
+s_answer_reqs(hubd_t *self)
+{
+    size_t keep = self->req_open ? 1 : 0;
+    for (size_t i = 0; i + keep < self->nreqs; i++) {
+        s_answer_req(self, &self->reqs[i]);
+    }
+    if (keep && self->nreqs > 1) {
+        self->reqs[0] = self->reqs[self->nreqs - 1];
+    }
+    self->nreqs = keep;
+    if (self->nreqs == 0) {
+        self->nslots = 0;
+        self->refusals.len = 0;
+    }
+}
+
+bool
+hubd_begin(hubd_t *self)
 {
     if (!self->batch_open) {
         if (hub_store_begin(self->store) != HUB_OK) {
@@ -94,7 +213,7 @@ static void
 s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const char *code,
        const char *reason)
 {
-    if (s_begin(self)) {
+    if (hubd_begin(self)) {
         self->stats_dead++;
         hub_store_dead(self->store, peer->endpoint->department, bytes, len, code, reason,
                        (uint64_t) hubd_now_ms());
@@ -120,23 +239,57 @@ s_authorise(hubd_t *self, hubd_peer_t *peer, char *reason, size_t size)
     return NULL;
 }
 
-// The batch failed: every publish in it is refused, to be resent.
+// The batch failed: every publish in it is refused, to be resent. The
+// messages of a PUBLISH_BATCH being read are refused in its ACK_BATCH,
+// which goes out when it has been read.
 static void
 s_fail_batch(hubd_t *self, const char *code, const char *reason)
 {
     hub_store_abort(self->store);
     for (size_t i = 0; i < self->npending; i++) {
         hubd_pending_t *p = &self->pending[i];
-        s_nack(self, p->rid, p->rid_len, p->ref, p->id, code, reason, NULL);
+        if (p->req) {
+            hubd_req_t *q = &self->reqs[p->req - 1];
+            s_refuse_slot(self, q, p->slot, p->id, code, reason, NULL);
+            q->stored--;
+        } else {
+            s_nack_send(self, p->rid, p->rid_len, p->ref, p->id, code, reason, NULL);
+        }
     }
     self->npending = 0;
     self->batch_open = false;
+    s_answer_reqs(self);
+}
+
+// Files the message just stored (RES) for its ack after the commit.
+static void
+s_pend(hubd_t *self, const s_to_t *to, const char *id, const hub_store_result_t *res)
+{
+    hubd_pending_t *p = &self->pending[self->npending];
+    p->req = 0;
+    if (to->batch) {
+        hubd_req_t *q = s_open_req(self);
+        p->req = self->nreqs;
+        p->slot = to->slot;
+        p->rid_len = 0;
+        self->slots[q->first + to->slot] = (hubd_slot_t){true, self->npending, 0};
+        q->stored++;
+    } else {
+        memcpy(p->rid, to->peer->rid, to->peer->rid_len);
+        p->rid_len = to->peer->rid_len;
+        p->ref = to->ref;
+    }
+    snprintf(p->id, sizeof p->id, "%s", id);
+    p->log_seq = res->log_seq;
+    p->duplicate = res->duplicate;
+    self->npending++;
 }
 
 // Stores the validated message in hand (self->msg) in the open batch.
 static void
-s_store(hubd_t *self, hubd_peer_t *peer, uint64_t ref)
+s_store(hubd_t *self, const s_to_t *to)
 {
+    hubd_peer_t *peer = to->peer;
     const char *id = hub_msg_env_str(self->msg, HUB_ENV_ID);
     const hub_val_t *cid = hub_msg_subj(self->msg, HUB_SUBJ_CITIZEN_ID);
     self->canon.len = 0;
@@ -151,67 +304,169 @@ s_store(hubd_t *self, hubd_peer_t *peer, uint64_t ref)
                              hub_rules_version(self->conf.rules), (uint64_t) hubd_now_ms(),
                              self->route};
     hub_store_result_t res = {0};
-    rc = rc ? rc : (s_begin(self) ? hub_store_ingest(self->store, &in, &res) : HUB_EIO);
+    rc = rc ? rc : (hubd_begin(self) ? hub_store_ingest(self->store, &in, &res) : HUB_EIO);
     if (rc == HUB_EFULL || rc == HUB_EIO) {
-        s_nack(self, peer->rid, peer->rid_len, ref, id, rc == HUB_EFULL ? "store_full" : "internal",
+        const char *code = rc == HUB_EFULL ? "store_full" : "internal";
+        s_nack(self, to, id, code,
                rc == HUB_EFULL ? "store full: resend later" : "store error: resend later", NULL);
-        s_fail_batch(self, rc == HUB_EFULL ? "store_full" : "internal", "the batch failed");
+        s_fail_batch(self, code, "the batch failed");
+        if (to->batch) {
+            s_open_req(self)->fail = code;
+        }
         hubd_log("error", "store", "reason=\"%s\"", hub_strerror(rc));
         return;
     }
     if (rc) {
-        s_nack(self, peer->rid, peer->rid_len, ref, id, "internal", hub_strerror(rc), self->diag);
+        s_nack(self, to, id, "internal", hub_strerror(rc), self->diag);
         return;
     }
-    hubd_pending_t *p = &self->pending[self->npending++];
-    memcpy(p->rid, peer->rid, peer->rid_len);
-    p->rid_len = peer->rid_len;
-    p->ref = ref;
-    snprintf(p->id, sizeof p->id, "%s", id);
-    p->log_seq = res.log_seq;
-    p->duplicate = res.duplicate;
+    s_pend(self, to, id, &res);
+}
+
+// One message, from a PUBLISH or a PUBLISH_BATCH alike: the size, decoding,
+// the source, the department's right to the type, the schema, then store.
+static void
+s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
+{
+    const char *fail = to->batch ? s_open_req(self)->fail : NULL;
+    if (fail) {
+        s_nack(self, to, NULL, fail, "the store failed earlier in this batch: resend later",
+               NULL);
+        return;
+    }
+    if (n > S_MAX_MESSAGE) {
+        s_nack(self, to, NULL, "too_large", "over max_message", NULL);
+        return;
+    }
+    hub_diag_reset(self->diag);
+    if (hub_codec_decode(self->msg, bytes, n, NULL, self->diag) != HUB_OK) {
+        s_nack(self, to, NULL, "malformed", "not a message", self->diag);
+        s_dead(self, to->peer, bytes, n, "malformed", hub_diag_at(self->diag, 0)->text);
+        return;
+    }
+    char reason[256];
+    const char *code = s_authorise(self, to->peer, reason, sizeof reason);
+    const char *id = hub_msg_env_str(self->msg, HUB_ENV_ID);
+    if (code) {
+        s_nack(self, to, id, code, reason, NULL);
+        return;
+    }
+    hub_msg_set_env_str(self->msg, HUB_ENV_SOURCE, to->peer->endpoint->department);
+    if (hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag) != HUB_OK) {
+        s_nack(self, to, id, "invalid", "the message breaks its schema", self->diag);
+        s_dead(self, to->peer, bytes, n, "invalid", hub_diag_at(self->diag, 0)->text);
+        return;
+    }
+    s_store(self, to);
 }
 
 void
 hubd_on_publish(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
 {
-    uint64_t ref = 0;
+    s_to_t to = {peer, 0, false, 0};
     const void *bytes = NULL;
     size_t n = 0;
     hub_mpr_t r;
     hub_mpr_init(&r, body, len);
-    hub_mpr_get_uint(body, len, "ref", &ref);
+    hub_mpr_get_uint(body, len, "ref", &to.ref);
     self->stats_in++; // every PUBLISH, one without a message too (it is nacked)
     if (hub_mpr_find(&r, "message") != HUB_OK || hub_mpr_bin(&r, &bytes, &n) != HUB_OK) {
-        s_nack(self, peer->rid, peer->rid_len, ref, NULL, "malformed",
-               "PUBLISH needs message: bin", NULL);
+        s_nack(self, &to, NULL, "malformed", "PUBLISH needs message: bin", NULL);
         return;
     }
-    if (n > S_MAX_MESSAGE) {
-        s_nack(self, peer->rid, peer->rid_len, ref, NULL, "too_large", "over max_message", NULL);
+    s_one(self, &to, bytes, n);
+}
+
+// Starts answering a PUBLISH_BATCH of N messages from PEER. All of them
+// must join one transaction: when the open one lacks room, it commits now.
+static void
+s_req_open(hubd_t *self, hubd_peer_t *peer, uint64_t ref, size_t n)
+{
+    if (self->npending + n > HUBD_MAX_BATCH || self->nslots + n > HUBD_MAX_SLOTS ||
+        self->nreqs >= HUBD_MAX_REQS) {
+        hubd_commit(self);
+    }
+    hubd_req_t *q = &self->reqs[self->nreqs++];
+    memcpy(q->rid, peer->rid, peer->rid_len);
+    q->rid_len = peer->rid_len;
+    q->ref = ref;
+    q->first = self->nslots;
+    q->n = n;
+    q->stored = 0;
+    q->refusals_at = self->refusals.len;
+    q->fail = NULL;
+    memset(&self->slots[q->first], 0, n * sizeof *self->slots);
+    self->nslots += n;
+    self->req_open = true;
+}
+
+// The PUBLISH_BATCH has been read: answered now when nothing of it waits
+// for the commit (every message refused), else after the commit.
+static void
+s_req_close(hubd_t *self)
+{
+    hubd_req_t *q = s_open_req(self);
+    self->req_open = false;
+    if (q->stored) {
         return;
     }
-    hub_diag_reset(self->diag);
-    if (hub_codec_decode(self->msg, bytes, n, NULL, self->diag) != HUB_OK) {
-        s_nack(self, peer->rid, peer->rid_len, ref, NULL, "malformed", "not a message", self->diag);
-        s_dead(self, peer, bytes, n, "malformed", hub_diag_at(self->diag, 0)->text);
+    s_answer_req(self, q);
+    self->nreqs--;
+    self->nslots = q->first;
+    self->refusals.len = q->refusals_at;
+    if (self->nreqs == 0) {
+        self->nslots = 0;
+        self->refusals.len = 0;
+    }
+}
+
+// The messages array of a PUBLISH_BATCH, its header read into O; a NACK
+// for the whole frame (false) when it is none or too long.
+static bool
+s_messages(hubd_t *self, const s_to_t *to, hub_mpr_t *r, hub_mp_obj_t *o)
+{
+    if (hub_mpr_find(r, "messages") == HUB_OK && hub_mpr_next(r, o) == HUB_OK &&
+        o->kind == HUB_MP_ARRAY && o->len >= 1 && o->len <= HUBD_PUBLISH_BATCH_MAX) {
+        return true;
+    }
+    bool big = o->kind == HUB_MP_ARRAY && o->len > HUBD_PUBLISH_BATCH_MAX;
+    self->stats_in++;
+    s_nack(self, to, NULL, big ? "too_large" : "malformed",
+           big ? "PUBLISH_BATCH holds more than max_batch messages"
+               : "PUBLISH_BATCH needs messages: [bin, ...], 1 to max_batch of them",
+           NULL);
+    return false;
+}
+
+void
+hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
+{
+    s_to_t to = {peer, 0, false, 0};
+    hub_mpr_t r;
+    hub_mp_obj_t o = {0};
+    hub_mpr_init(&r, body, len);
+    hub_mpr_get_uint(body, len, "ref", &to.ref);
+    if (!s_messages(self, &to, &r, &o)) {
         return;
     }
-    char reason[256];
-    const char *code = s_authorise(self, peer, reason, sizeof reason);
-    const char *id = hub_msg_env_str(self->msg, HUB_ENV_ID);
-    if (code) {
-        s_nack(self, peer->rid, peer->rid_len, ref, id, code, reason, NULL);
-        return;
+    s_req_open(self, peer, to.ref, o.len);
+    to.batch = true;
+    bool broken = false;  // an item that cannot even be skipped: the rest are lost too
+    for (uint32_t i = 0; i < o.len; i++) {
+        const void *bytes = NULL;
+        size_t n = 0;
+        to.slot = i;
+        self->stats_in++;
+        if (!broken && hub_mpr_bin(&r, &bytes, &n) == HUB_OK) {
+            s_one(self, &to, bytes, n);
+            continue;
+        }
+        char reason[64];
+        snprintf(reason, sizeof reason, "messages[%u] is not bin", (unsigned) i);
+        broken = broken || hub_mpr_skip(&r) != HUB_OK;
+        s_nack(self, &to, NULL, "malformed", reason, NULL);
     }
-    hub_msg_set_env_str(self->msg, HUB_ENV_SOURCE, peer->endpoint->department);
-    if (hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag) != HUB_OK) {
-        s_nack(self, peer->rid, peer->rid_len, ref, id, "invalid", "the message breaks its schema",
-               self->diag);
-        s_dead(self, peer, bytes, n, "invalid", hub_diag_at(self->diag, 0)->text);
-        return;
-    }
-    s_store(self, peer, ref);
+    s_req_close(self);
 }
 
 void
@@ -233,8 +488,11 @@ hubd_commit(hubd_t *self)
         return;
     }
     for (size_t i = 0; i < self->npending; i++) {
-        s_ack(self, &self->pending[i]);
+        if (!self->pending[i].req) {
+            s_ack(self, &self->pending[i]);
+        }
     }
+    s_answer_reqs(self);  // their acks come from pending: before it is emptied
     self->npending = 0;
 }
 
@@ -242,7 +500,7 @@ void
 hubd_dedup_purge(hubd_t *self)
 {
     int64_t now = hubd_mono_ms();
-    if (now < self->dedup_next_ms || !s_begin(self)) {
+    if (now < self->dedup_next_ms || !hubd_begin(self)) {
         return;
     }
     uint64_t window = (uint64_t) self->conf.cfg.dedup_days * 86400000ull;

@@ -13,6 +13,10 @@
 #define HUBD_MAX_PEERS_PER_ENDPOINT 32  // so one key cannot fill the table
 #define HUBD_RID_MAX 64      // ZeroMQ routing ids are 5 bytes by default
 #define HUBD_MAX_BATCH 65536
+#define HUBD_PUBLISH_BATCH_MAX 1024  // WELCOME max_batch: messages in one PUBLISH_BATCH
+#define HUBD_MAX_REQS 4096           // PUBLISH_BATCHes waiting for one commit
+#define HUBD_MAX_SLOTS 65536         // their messages, all together
+#define HUBD_DELIVER_BATCH_MAX 256   // deliveries in one DELIVER_BATCH (SUBSCRIBE batch, capped)
 
 // One connection, known by its ZeroMQ routing id.
 typedef struct {
@@ -27,11 +31,14 @@ typedef struct {
     uint64_t sent;                   // highest endpoint seq sent (since the last resend)
     uint64_t high;                   // highest endpoint seq ever sent to this peer
     uint64_t acked;                  // highest endpoint seq acknowledged
+    uint64_t batch;                  // deliveries per frame (SUBSCRIBE batch); <= 1: DELIVER
     int64_t last_ack_ms;             // last DACK (or SUBSCRIBE), for redelivery
     bool used;
 } hubd_peer_t;
 
-// A publish waiting for its batch to commit.
+// A publish waiting for its batch to commit: a PUBLISH (answered with its
+// own ACK to RID, REF) or one message of a PUBLISH_BATCH (answered in the
+// request's ACK_BATCH, at SLOT).
 typedef struct {
     uint8_t rid[HUBD_RID_MAX];
     size_t rid_len;
@@ -39,7 +46,27 @@ typedef struct {
     char id[72];
     uint64_t log_seq;
     bool duplicate;
+    size_t req;                      // 1 + its PUBLISH_BATCH's index in reqs; 0: a PUBLISH
+    size_t slot;                     // its place in that PUBLISH_BATCH's messages
 } hubd_pending_t;
+
+// The answer to one message of a PUBLISH_BATCH, until ACK_BATCH goes out.
+typedef struct {
+    bool stored;                     // waiting for the commit: pending[at]
+    size_t at, len;                  // else refused: its NACK map, refusals[at .. at+len)
+} hubd_slot_t;
+
+// A PUBLISH_BATCH being answered: its ACK_BATCH goes out after the commit
+// that makes its stored messages durable (at once when none was stored).
+typedef struct {
+    uint8_t rid[HUBD_RID_MAX];
+    size_t rid_len;
+    uint64_t ref;
+    size_t first, n;                 // its answers: slots[first .. first+n)
+    size_t stored;                   // of those, messages waiting for the commit
+    size_t refusals_at;              // where its refusals start in refusals
+    const char *fail;                // the store failed while it was read: the rest get this
+} hubd_req_t;
 
 #define HUBD_RATE_SLOTS 60  // per-second samples: rates over the last minute
 #define HUBD_MAX_EPS 256     // endpoints with delivery counters
@@ -81,6 +108,12 @@ typedef struct {
     hubd_pending_t *pending;         // publishes of the open batch
     size_t npending;
     bool batch_open;
+    hubd_req_t *reqs;                // PUBLISH_BATCHes of the open batch (HUBD_MAX_REQS)
+    size_t nreqs;
+    bool req_open;                   // the last of reqs is being read (a PUBLISH_BATCH in hand)
+    hubd_slot_t *slots;              // their answers (HUBD_MAX_SLOTS)
+    size_t nslots;
+    hub_buf_t refusals;              // refused messages' NACK maps, as ACK_BATCH will carry them
     hub_msg_t *msg;                  // scratch, reused
     hub_route_t *route;
     hub_diag_t *diag;
@@ -136,8 +169,16 @@ hubd_peer(hubd_t *self, const uint8_t *rid, size_t len, const char *user_id);
 // Protocol handlers (body = the msgpack map of the command).
 void
 hubd_on_publish(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
+// PUBLISH_BATCH: each message as a PUBLISH would be (the same code path),
+// answered by one ACK_BATCH (docs/PROTOCOL.md, "Batches").
+void
+hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 void
 hubd_commit(hubd_t *self);
+// Opens the group-commit batch unless one is open (the next hubd_commit()
+// makes what joins it durable). False when the store cannot start one.
+bool
+hubd_begin(hubd_t *self);
 void
 hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 void

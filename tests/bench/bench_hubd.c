@@ -27,6 +27,8 @@
 // work, in their ZeroMQ I/O threads) take CPU hubd would otherwise have.
 //
 // Needs bin/hubd and bin/hubctl (`make`); run from the repository root.
+// HUB_BENCH_BIN=DIR takes hubd and hubctl from DIR instead of bin (a build
+// of one's own: make BUILD=build/x BIN=build/x/bin).
 // HUB_BENCH_PERF=FILE also runs `perf record -g` on hubd during the
 // saturation run (FILE is perf's output); HUB_BENCH_KEEP=1 keeps the
 // temporary directory (configuration, store, hubd.log); HUB_BENCH_ONLY=
@@ -71,6 +73,8 @@ static struct {
     char url[64];
     char keys[128];   // DIR/cfg/keys
     char hub_pub[160];
+    char hubd_bin[512];   // HUB_BENCH_BIN (default bin)/hubd
+    char hubctl_bin[512]; // and hubctl
     pid_t hubd;
     uint8_t *tmpl;    // the encoded message, id placeholder at tmpl + id_off
     size_t tmpl_len, id_off;
@@ -160,12 +164,16 @@ static int
 s_config(void)
 {
     char cwd[512];
+    const char *bin = getenv("HUB_BENCH_BIN");
+    bin = bin && *bin ? bin : "bin";
     snprintf(G.dir, sizeof G.dir, "/tmp/hub-bench-hubd-XXXXXX");
+    snprintf(G.hubd_bin, sizeof G.hubd_bin, "%s/hubd", bin);
+    snprintf(G.hubctl_bin, sizeof G.hubctl_bin, "%s/hubctl", bin);
     int port = s_free_port();
     if (!getcwd(cwd, sizeof cwd) || !mkdtemp(G.dir) || port < 0 ||
-        access("bin/hubd", X_OK) != 0 || access("bin/hubctl", X_OK) != 0) {
-        fprintf(stderr, "bench hubd: needs bin/hubd and bin/hubctl (make), run from the "
-                        "repository root\n");
+        access(G.hubd_bin, X_OK) != 0 || access(G.hubctl_bin, X_OK) != 0) {
+        fprintf(stderr, "bench hubd: needs %s and %s (make; HUB_BENCH_BIN names another "
+                        "directory), run from the repository root\n", G.hubd_bin, G.hubctl_bin);
         return -1;
     }
     snprintf(G.url, sizeof G.url, "tcp://127.0.0.1:%d", port);
@@ -176,14 +184,16 @@ s_config(void)
                   "printf 'listen: %s\\nstore: %s/var/store\\nstore_map_size: 8589934592\\n' "
                   ">>'%s/cfg/hub.yaml'",
                   G.dir, G.keys, G.keys, G.dir, cwd, G.dir, G.url, G.dir, G.dir);
-    rc = rc ? rc : s_sh("bin/hubctl keygen hub --dir '%s' >/dev/null && "
-                        "bin/hubctl keygen --hash-key '%s/hash.key' >/dev/null",
-                        G.keys, G.keys);
+    rc = rc ? rc : s_sh("'%s' keygen hub --dir '%s' >/dev/null && "
+                        "'%s' keygen --hash-key '%s/hash.key' >/dev/null",
+                        G.hubctl_bin, G.keys, G.hubctl_bin, G.keys);
     for (size_t i = 0; !rc && i < S_NCONS; i++) {
-        rc = s_sh("bin/hubctl keygen '%s' --dir '%s' >/dev/null", s_consumers[i], G.keys);
+        rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_consumers[i],
+                  G.keys);
     }
     for (size_t i = 0; !rc && i < S_MAX_PUB; i++) {
-        rc = s_sh("bin/hubctl keygen '%s' --dir '%s' >/dev/null", s_publishers[i], G.keys);
+        rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_publishers[i],
+                  G.keys);
     }
     return rc ? -1 : 0;
 }
@@ -202,7 +212,7 @@ s_hubd_start(void)
         if (fd < 0 || null < 0 || dup2(fd, 2) < 0 || dup2(null, 1) < 0) {
             _exit(126);
         }
-        execl("bin/hubd", "hubd", "-c", cfg, (char *) NULL);
+        execl(G.hubd_bin, "hubd", "-c", cfg, (char *) NULL);
         _exit(127);
     }
     if (G.hubd < 0) {

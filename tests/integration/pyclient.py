@@ -13,6 +13,8 @@ language. Library (import pyclient) and command line:
       and after a nack one line per problem:
           problem FILE WHERE REASON: MESSAGE
       Exit status 0 when every FILE was acknowledged, 1 otherwise.
+      With PYCLIENT_BATCH=N the files go N to a PUBLISH_BATCH (docs/PROTOCOL.md,
+      "Batches"; the hub must offer max_batch), answered by ACK_BATCH.
 
   pyclient.py consume URL SERVER_PUB KEY_DIR NAME COUNT TIMEOUT_MS [ENDPOINT]
       Subscribes to ENDPOINT (default: the identity WELCOME names) and takes
@@ -23,6 +25,11 @@ language. Library (import pyclient) and command line:
       canonical message holding exactly the fields DELIVER.fields lists.
       A check that fails prints "bad SEQ WHAT" and stops (exit 1) without
       acknowledging; an ERROR prints "error CODE REASON" (exit 1).
+      With PYCLIENT_BATCH=N it asks for up to N deliveries per frame
+      (SUBSCRIBE batch) and also prints, before the deliveries of each
+      frame, "frame DELIVER 1" or "frame DELIVER_BATCH K" (PYCLIENT_FRAMES=1
+      prints those lines without asking for batches).
+      PYCLIENT_CREDIT sets the credit (default: COUNT, at most 64).
 
   pyclient.py encode FILE         canonical msgpack of a JSON message, in hex
   pyclient.py selftest            the 39-byte example of docs/PROTOCOL.md
@@ -640,24 +647,139 @@ def publish(conn, messages, window=None, max_retries=5):
     return results
 
 
+def publish_batch(conn, messages, per=None, window=None, max_retries=5):
+    """Publishes `messages` (a list of bytes) in PUBLISH_BATCH frames of up
+    to `per` messages (default and cap: WELCOME max_batch), keeping at most
+    `window` messages unanswered. Returns a Result per message, in order:
+    ACK_BATCH.results[i] answers the i-th message of its frame (a result
+    with `code` is a refusal); a frame refused whole (NACK) gives each of
+    its messages that NACK. Like publish(), it resends a frame without an
+    answer after ack_timeout_ms (also after a reconnect), and messages
+    refused with a retryable code (in a later frame, with backoff)."""
+    max_batch = conn.welcome.get("max_batch")
+    if not isinstance(max_batch, int) or max_batch < 1:
+        raise HubError("no_batch", "the hub does not offer PUBLISH_BATCH (no max_batch)")
+    per = min(per or max_batch, max_batch)
+    if window is None:
+        window = int(os.environ.get("PYCLIENT_WINDOW", "256"))
+    window = max(window, per)
+    results = [None] * len(messages)
+    queue = list(range(len(messages)))   # message indices to send
+    frames = {}          # ref -> [indices, monotonic time of the last send]
+    retry_at = []        # (time, index): a retryable refusal to send again
+    attempts = {}        # index -> retryable refusals so far
+    ack_timeout = (conn.welcome.get("ack_timeout_ms") or 30000) / 1000.0
+    next_ref = [1]
+
+    def send(ref):
+        frame = frames[ref]
+        conn.send("PUBLISH_BATCH", {"ref": ref, "messages": [messages[i] for i in frame[0]]})
+        frame[1] = time.monotonic()
+
+    def settle(i, kind, body):
+        if kind == "nack" and body.get("code") in RETRYABLE and attempts.get(i, 0) < max_retries:
+            attempts[i] = attempts.get(i, 0) + 1
+            retry_at.append((time.monotonic() + min(30.0, 0.2 * 2 ** attempts[i]), i))
+        else:
+            results[i] = Result(kind, body)
+
+    while any(r is None for r in results):
+        now = time.monotonic()
+        queue.extend(i for t, i in retry_at if t <= now)
+        retry_at[:] = [(t, i) for t, i in retry_at if t > now]
+        while queue and sum(len(f[0]) for f in frames.values()) + min(per, len(queue)) <= window:
+            ref = next_ref[0]
+            next_ref[0] += 1
+            frames[ref] = [queue[:per], 0.0]
+            del queue[:per]
+            send(ref)
+        for ref, (_, t) in list(frames.items()):
+            if now - t >= ack_timeout:
+                debug("batch ref %d unanswered after %d ms: resent" % (ref, ack_timeout * 1000))
+                send(ref)
+        deadlines = [f[1] + ack_timeout for f in frames.values()] + [t for t, _ in retry_at]
+        wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else 0.05
+        try:
+            msg = conn.recv(int(wait * 1000) + 1)
+        except HubGone:
+            conn.reconnect()
+            for ref in list(frames):
+                send(ref)
+            continue
+        if msg is None:
+            continue
+        command, body = msg
+        ref = body.get("ref")
+        if command in ("ACK_BATCH", "NACK") and ref in frames:
+            indices = frames.pop(ref)[0]
+            if command == "NACK":        # the frame refused whole
+                for i in indices:
+                    settle(i, "nack", body)
+                continue
+            answers = body.get("results")
+            if not isinstance(answers, list) or len(answers) != len(indices):
+                raise HubError("protocol", "ACK_BATCH ref %d: %r results for %d messages"
+                               % (ref, answers if not isinstance(answers, list)
+                                  else len(answers), len(indices)))
+            for i, a in zip(indices, answers):
+                settle(i, "nack" if isinstance(a, dict) and "code" in a else "ack",
+                       a if isinstance(a, dict) else {})
+        elif command == "ERROR" and body.get("code") == "hello_first":
+            conn.reconnect()
+            for ref in list(frames):
+                send(ref)
+        elif command == "ERROR":
+            conn.errors.append(body)
+            debug("ERROR during publish_batch:", body)
+        else:
+            debug("unexpected %s during publish_batch: ignored" % command)
+    return results
+
+
 # ---------------------------------------------------------------------------
 # Consuming
 
 def consume(conn, count, timeout_ms, endpoint=None, on_subscribed=None,
-            on_deliver=None, credit=None):
+            on_deliver=None, credit=None, batch=None, on_frame=None):
     """Subscribes to `endpoint` (default: the connection's identity) and
     takes up to `count` deliveries, stopping after `timeout_ms` without one.
-    on_deliver(body) returns True to acknowledge it, False to stop. Raises
-    HubError on an ERROR. Returns the deliveries taken."""
+    on_deliver(body) returns True to acknowledge it, False to stop. With
+    `batch` (>= 2) the hub may send DELIVER_BATCH frames: each of their
+    deliveries is taken as a DELIVER would be; on_frame(command, n) is
+    told of every frame. Raises HubError on an ERROR. Returns the
+    deliveries taken."""
     endpoint = endpoint or conn.welcome["identity"]
     if credit is None:
         credit = max(1, min(count, 64))
     taken = []
-    last_done = None          # the last seq made "durable" here
-    subscribed = None
+    state = {"last_done": None, "subscribed": None}
 
     def subscribe():
-        conn.send("SUBSCRIBE", {"endpoint": endpoint, "credit": credit})
+        body = {"endpoint": endpoint, "credit": credit}
+        if batch is not None:
+            body["batch"] = batch
+        conn.send("SUBSCRIBE", body)
+
+    def take(d):
+        """One delivery: False to stop."""
+        if not isinstance(d, dict) or d.get("endpoint") != endpoint:
+            return True
+        seq = d.get("seq")
+        last_done = state["last_done"]
+        if state["subscribed"] is None or not isinstance(seq, int):
+            return True
+        if seq <= last_done:
+            # Sent again (our DACK was lost or late): drop it, ack again.
+            conn.send("DACK", {"endpoint": endpoint, "seq": last_done})
+            return True
+        if seq != last_done + 1:
+            raise HubError("gap", "DELIVER seq %d after %d" % (seq, last_done))
+        if on_deliver and not on_deliver(d):
+            return False
+        state["last_done"] = seq
+        taken.append(d)
+        conn.send("DACK", {"endpoint": endpoint, "seq": seq})
+        return len(taken) < count
 
     subscribe()
     deadline = time.monotonic() + timeout_ms / 1000.0
@@ -684,31 +806,25 @@ def consume(conn, count, timeout_ms, endpoint=None, on_subscribed=None,
         if command == "SUBSCRIBED":
             if body.get("endpoint") != endpoint:
                 continue
-            subscribed = body
-            if last_done is None:
-                last_done = body.get("acked", 0)
+            state["subscribed"] = body
+            if state["last_done"] is None:
+                state["last_done"] = body.get("acked", 0)
             if on_subscribed:
                 on_subscribed(body)
             continue
-        if command != "DELIVER":
+        if command == "DELIVER":
+            deliveries = [body]
+        elif command == "DELIVER_BATCH" and body.get("endpoint") == endpoint and \
+                isinstance(body.get("deliveries"), list):
+            deliveries = body["deliveries"]
+        else:
             debug("unexpected %s while consuming: ignored" % command)
             continue
-        if body.get("endpoint") != endpoint:
-            continue
-        seq = body.get("seq")
-        if subscribed is None or not isinstance(seq, int):
-            continue
-        if seq <= last_done:
-            # Sent again (our DACK was lost or late): drop it, ack again.
-            conn.send("DACK", {"endpoint": endpoint, "seq": last_done})
-            continue
-        if seq != last_done + 1:
-            raise HubError("gap", "DELIVER seq %d after %d" % (seq, last_done))
-        if on_deliver and not on_deliver(body):
-            return taken
-        last_done = seq
-        taken.append(body)
-        conn.send("DACK", {"endpoint": endpoint, "seq": seq})
+        if on_frame:
+            on_frame(command, len(deliveries))
+        for d in deliveries:
+            if not take(d):
+                return taken
         deadline = time.monotonic() + timeout_ms / 1000.0
     return taken
 
@@ -747,8 +863,12 @@ def cmd_publish(args):
     except (HubError, OSError, ValueError) as e:
         print("pyclient: %s" % e, file=sys.stderr)
         return 1
+    batch = int(os.environ.get("PYCLIENT_BATCH", "0") or 0)
     try:
-        results = publish(conn, messages)
+        results = publish_batch(conn, messages, per=batch) if batch else publish(conn, messages)
+    except HubError as e:
+        print("pyclient: %s" % e, file=sys.stderr)
+        return 1
     finally:
         conn.bye()
         conn.close()
@@ -805,8 +925,16 @@ def cmd_consume(args):
                                              f.get("mask")), flush=True)
         return True
 
+    batch = int(os.environ.get("PYCLIENT_BATCH", "0") or 0)
+    credit = int(os.environ.get("PYCLIENT_CREDIT", "0") or 0) or None
+
+    def on_frame(command, n):
+        print("frame %s %d" % (command, n), flush=True)
+
     try:
-        consume(conn, count, timeout_ms, endpoint, on_subscribed, on_deliver)
+        frames = batch or os.environ.get("PYCLIENT_FRAMES", "") not in ("", "0")
+        consume(conn, count, timeout_ms, endpoint, on_subscribed, on_deliver, credit=credit,
+                batch=batch or None, on_frame=on_frame if frames else None)
     except HubError as e:
         print("error %s %s" % (e.code, e.reason))
         status[0] = 1

@@ -13,8 +13,10 @@
 // acknowledging each, until COUNT arrived or nothing came for TIMEOUT_MS.
 // A delivery at or below LAST_DONE (default: the hub's acknowledged seq)
 // was processed already: consume prints "drop SEQ ID TYPE", acknowledges
-// it and goes on. Environment: HUBC_TIMEOUT_MS bounds every wait for the
-// hub (default 5000 to connect and subscribe, 10000 for publish answers);
+// it and goes on; with HUBC_SDK_DROPS=1 hubc_recv() drops (and
+// acknowledges) those itself, unseen. Environment: HUBC_TIMEOUT_MS bounds
+// every wait for the hub (default 5000 to connect and subscribe, 10000 for
+// publish answers);
 // HUBC_ENDPOINT makes consume subscribe to that endpoint instead of its
 // own (the hub refuses: a test of that). HUBC_PACE_MS slows the tool
 // down for crash tests: publish sends slices of HUBC_WINDOW messages
@@ -152,8 +154,9 @@ s_consume(hubc_t *c, long count, int timeout_ms, const char *last_done)
     uint64_t done = last_done ? strtoull(last_done, NULL, 10) : acked;
     for (long i = 0; i < count;) {
         hubc_delivery_t d;
-        // Drops are done here, not by hubc_recv(), to show them.
-        if (hubc_recv(c, 0, &d, timeout_ms) != HUB_OK) {
+        // Drops are done here, not by hubc_recv(), to show them (unless
+        // HUBC_SDK_DROPS asks for the SDK's own).
+        if (hubc_recv(c, s_env("HUBC_SDK_DROPS", 0) ? done : 0, &d, timeout_ms) != HUB_OK) {
             break;
         }
         bool again = d.seq <= done;
