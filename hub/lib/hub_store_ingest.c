@@ -124,9 +124,13 @@ s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq)
                          MDB_APPEND);
 }
 
+// Claims source + id for log seq SEQ: the dedup entry goes in unless one
+// is there (seen before, maybe earlier in this very batch), which
+// MDB_NOOVERWRITE finds in the same descent; then *DUP is set and
+// RES->log_seq names the first copy. Errors break the batch.
 static int
-s_put_dedup(hub_store_t *self, const hub_store_ingest_t *in, const uint8_t *key, size_t klen,
-            uint64_t seq)
+s_dedup_claim(hub_store_t *self, const hub_store_ingest_t *in, uint8_t *key, size_t klen,
+              uint64_t seq, hub_store_result_t *res)
 {
     hub_mpw_t w;
     self->rec.len = 0;
@@ -137,9 +141,20 @@ s_put_dedup(hub_store_t *self, const hub_store_ingest_t *in, const uint8_t *key,
     hub_mpw_cstr(&w, "received_ms");
     hub_mpw_uint(&w, in->now_ms);
     int rc = hub_mpw_error(&w);
-    return rc ? rc
-              : hub_store_put(self, HUB_STORE_DB_DEDUP, key, klen, self->rec.data, self->rec.len,
-                              MDB_NOOVERWRITE);
+    if (rc) {
+        return hub_store_fail(self, rc);
+    }
+    MDB_val k = {klen, key}, v = {self->rec.len, self->rec.data};
+    int mrc = mdb_put(self->txn, self->dbi[HUB_STORE_DB_DEDUP], &k, &v, MDB_NOOVERWRITE);
+    if (mrc == MDB_KEYEXIST) { // V is the entry already there: write nothing
+        res->duplicate = true;
+        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &res->log_seq)) {
+            snprintf(self->err, sizeof self->err, "dedup: a damaged record");
+            return hub_store_fail(self, HUB_EIO);
+        }
+        return HUB_OK;
+    }
+    return mrc ? hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_put dedup")) : HUB_OK;
 }
 
 // ENDPOINT's cursor in TXN: the next sequence to give out (1 for a new
@@ -274,27 +289,16 @@ hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_resu
         return rc;
     }
     *res = (hub_store_result_t){false, 0, 0};
-    MDB_val v;
-    rc = hub_store_get(self, self->txn, HUB_STORE_DB_DEDUP, key, klen, &v);
-    if (rc == HUB_OK) {
-        // Seen before (maybe earlier in this very batch): write nothing.
-        res->duplicate = true;
-        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &res->log_seq)) {
-            snprintf(self->err, sizeof self->err, "dedup: a damaged record");
-            return hub_store_fail(self, HUB_EIO);
-        }
-        return HUB_OK;
-    }
-    if (rc != HUB_ENOTFOUND) {
-        return hub_store_fail(self, rc);
+    uint64_t seq = self->next_log;
+    rc = s_dedup_claim(self, in, key, klen, seq, res);
+    if (rc || res->duplicate) {
+        return rc;
     }
     uint8_t subject[HUB_STORE_HASH_SIZE];
     if (in->subject_cid) {
         hub_store_subject_key(self, in->subject_cid, subject);
     }
-    uint64_t seq = self->next_log;
     rc = s_put_log(self, in, seq);
-    rc = rc ? rc : s_put_dedup(self, in, key, klen, seq);
     size_t n = in->route ? hub_route_count(in->route) : 0;
     for (size_t i = 0; i < n && !rc; i++) {
         rc = s_deliver(self, in, hub_route_at(in->route, i), seq, in->subject_cid ? subject : NULL);
