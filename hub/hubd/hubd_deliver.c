@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define S_READ_MAX 64  // deliveries read from the store at a time
+#define S_FRAME_BYTES (4u << 20) // most record bytes in one DELIVER_BATCH
 // The same for a batch subscriber: a read fills several frames.
 #define S_READ_MAX_BATCH HUBD_DELIVER_BATCH_MAX
 
@@ -203,6 +204,19 @@ s_sent(hubd_t *self, hubd_peer_t *peer, hubd_epstat_t *st, const hub_store_deliv
     peer->last_out_ms = now;
 }
 
+// How many of the N deliveries at DS go in the next frame: up to the
+// batch the consumer asked for (PER_FRAME), and a few MiB (one frame of
+// 256 one-MiB messages would be a quarter GiB); always one.
+static size_t
+s_frame_count(const hub_store_delivery_t *ds, size_t n, size_t per_frame)
+{
+    size_t k = 1, bytes = ds[0].len;
+    while (k < n && k < per_frame && bytes + ds[k].len <= S_FRAME_BYTES) {
+        bytes += ds[k++].len;
+    }
+    return k;
+}
+
 static void
 s_pump_peer(hubd_t *self, hubd_peer_t *peer)
 {
@@ -225,7 +239,7 @@ s_pump_peer(hubd_t *self, hubd_peer_t *peer)
             return;
         }
         for (size_t i = 0; i < n;) {
-            size_t k = n - i < per_frame ? n - i : per_frame;
+            size_t k = s_frame_count(&ds[i], n - i, per_frame);
             if (!s_deliver(self, peer, &ds[i], k)) {
                 return;  // the peer's pipe is full, or it is gone: later
             }

@@ -144,7 +144,8 @@ typedef struct {
 } hub_store_delivery_t;
 
 // Reads up to MAX deliveries of ENDPOINT with eseq > AFTER into OUT (in
-// eseq order) in a read transaction; *N gets how many. The records are
+// eseq order) in a read transaction; *N gets how many (fewer than MAX,
+// but at least one when there is one, once they pass 8 MiB). The records are
 // copied into the store's buffer, valid until the next call. It reads what
 // is committed: deliveries of a batch still open are not pending yet (they
 // must not be sent before they are durable). Errors: HUB_EIO, HUB_ENOMEM.

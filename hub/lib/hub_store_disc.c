@@ -325,20 +325,48 @@ s_is_disc(const s_pairs_t *p)
 }
 
 // Writes the pairs of record REC and descriptor DESC, in key order,
-// without REC's "disclosure".
+// without REC's "disclosure" (which it must hold exactly once: the map
+// header written before counts on it).
 static int
 s_merge(hub_mpw_t *w, s_pairs_t *rec, s_pairs_t *desc)
 {
-    int rc = HUB_OK;
+    int rc = HUB_OK, dropped = 0;
     while (!rc && (rec->k || desc->k)) {
         bool from_rec = rec->k && (!desc->k || s_cmp(rec, desc) < 0);
         s_pairs_t *p = from_rec ? rec : desc;
-        if (!s_is_disc(p) || !from_rec) {
+        if (from_rec && s_is_disc(p)) {
+            dropped++;
+        } else {
             hub_mpw_raw(w, p->start, (size_t) (p->end - p->start));
         }
         rc = s_next(p);
     }
-    return rc ? rc : hub_mpw_error(w);
+    return rc ? rc : dropped != 1 ? HUB_EDECODE : hub_mpw_error(w);
+}
+
+// Appends to OUT the record REC with its "disclosure" pair replaced by the
+// pairs of the descriptor opened in B. HUB_EDECODE (OUT as it was) when
+// REC is not a map that holds "disclosure", or either is malformed.
+static int
+s_merge_all(const void *rec, size_t len, s_pairs_t *b, hub_buf_t *out)
+{
+    s_pairs_t a;
+    size_t start = out->len;
+    hub_mpw_t w;
+    hub_mpw_init(&w, out);
+    int rc = s_open(&a, rec, len);
+    if (!rc && a.n == 0) {
+        rc = HUB_EDECODE; // no "disclosure" to replace
+    }
+    if (!rc) {
+        hub_mpw_map(&w, (size_t) a.n - 1 + b->n);
+        rc = s_merge(&w, &a, b);
+    }
+    rc = rc ? rc : !hub_mpr_done(&a.r) || (!b->spans && !hub_mpr_done(&b->r)) ? HUB_EDECODE : HUB_OK;
+    if (rc) {
+        out->len = start;
+    }
+    return rc;
 }
 
 // Keeps descriptor V (under KEY) split into its pairs in SLOT. False when
@@ -348,6 +376,7 @@ static bool
 s_rkeep(s_rslot_t *slot, const uint8_t key[HUB_STORE_HASH_SIZE], const MDB_val *v)
 {
     s_pairs_t p;
+    s_span_t spans[S_RPAIRS];
     uint8_t *bytes = malloc(v->mv_size ? v->mv_size : 1);
     if (!bytes) {
         return false;
@@ -356,18 +385,18 @@ s_rkeep(s_rslot_t *slot, const uint8_t key[HUB_STORE_HASH_SIZE], const MDB_val *
     int rc = s_open(&p, bytes, v->mv_size);
     uint32_t n = 0;
     for (; !rc && p.k && n < S_RPAIRS; n++) {
-        slot->spans[n] = (s_span_t){(uint32_t) (p.start - bytes), (uint32_t) (p.end - bytes),
-                                    (uint32_t) ((const uint8_t *) p.k - bytes),
-                                    (uint32_t) p.klen};
+        spans[n] = (s_span_t){(uint32_t) (p.start - bytes), (uint32_t) (p.end - bytes),
+                              (uint32_t) ((const uint8_t *) p.k - bytes), (uint32_t) p.klen};
         rc = s_next(&p);
     }
     if (rc || p.k || !hub_mpr_done(&p.r)) {
-        free(bytes);
+        free(bytes); // the slot keeps what it held, untouched
         return false;
     }
     free(slot->bytes);
     slot->bytes = bytes;
     slot->n = n;
+    memcpy(slot->spans, spans, sizeof spans);
     memcpy(slot->key, key, HUB_STORE_HASH_SIZE);
     return true;
 }
@@ -404,7 +433,7 @@ hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t l
     if (rc == HUB_ENOTFOUND) {
         return hub_buf_append(out, rec, len); // format 2: whole already
     }
-    s_pairs_t a, b;
+    s_pairs_t b;
     if (rc) {
         snprintf(self->err, sizeof self->err, "a record's disclosure is not 32 bytes");
         return HUB_EIO;
@@ -413,20 +442,20 @@ hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t l
     if (rc == HUB_EIO) {
         return rc; // missing or unreadable: s_get said which
     }
-    size_t start = out->len;
-    hub_mpw_t w;
-    hub_mpw_init(&w, out);
-    rc = rc || s_open(&a, rec, len) ? HUB_EDECODE : HUB_OK;
-    if (!rc) {
-        hub_mpw_map(&w, (size_t) a.n - 1 + b.n);
-        rc = s_merge(&w, &a, &b);
-    }
+    rc = rc ? HUB_EDECODE : s_merge_all(rec, len, &b, out);
     if (rc) {
-        out->len = start;
         snprintf(self->err, sizeof self->err, "%s", rc == HUB_ENOMEM ? "out of memory"
                  : "a damaged record or disclosure descriptor");
     }
     return rc == HUB_ENOMEM ? rc : rc ? HUB_EIO : HUB_OK;
+}
+
+int
+hub_store_disc_merge(const void *rec, size_t len, const void *desc, size_t dlen, hub_buf_t *out)
+{
+    s_pairs_t b;
+    int rc = s_open(&b, desc, dlen);
+    return rc ? rc : s_merge_all(rec, len, &b, out);
 }
 
 int

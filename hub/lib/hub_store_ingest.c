@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define S_KEY_MAX 511 // LMDB's default (and compiled-in) largest key
+#define S_PENDING_BYTES (8u << 20) // hub_store_pending(): bytes read at a time
 
 // KEY gets A "\0" B (B of BLEN bytes); *KLEN its length. HUB_EINVAL when
 // it would exceed LMDB's largest key: sources, ids and endpoint names are
@@ -367,7 +368,9 @@ s_pending_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t a
     }
     MDB_val k = {klen, key}, v;
     int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; mrc == 0 && *n < max; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    // At most MAX records, and no more once they pass S_PENDING_BYTES.
+    for (; mrc == 0 && *n < max && (*n == 0 || self->out.len < S_PENDING_BYTES);
+         mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen) != 0) {
             break; // past this endpoint's entries
         }

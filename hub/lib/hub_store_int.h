@@ -146,6 +146,14 @@ void hub_store_disc_rcache_free(hub_store_t *self);
 int hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
                           hub_buf_t *out);
 
+// The merge hub_store_disc_expand() does, on bytes alone (for the fuzz
+// target): record REC (LEN bytes, a map holding "disclosure") with that
+// pair replaced by the pairs of descriptor DESC (DLEN bytes, a map),
+// appended to OUT. Errors: HUB_EDECODE (malformed; OUT as it was),
+// HUB_ENOMEM.
+int hub_store_disc_merge(const void *rec, size_t len, const void *desc, size_t dlen,
+                         hub_buf_t *out);
+
 // Checks in TXN that descriptor KEY is stored and hashes to KEY; *WHY
 // says what is wrong. HUB_OK, HUB_EINVALID, HUB_EIO.
 int hub_store_disc_check(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE],

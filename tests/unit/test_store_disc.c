@@ -5,6 +5,7 @@
 // format 2 taken as it is.
 #include "hub_error.h"
 #include "hub_mpr.h"
+#include "hub_mpw.h"
 #include "hub_route.h"
 #include "hub_store.h"
 #include "suites.h"
@@ -208,6 +209,72 @@ test_an_altered_or_missing_descriptor_is_found(void)
     hub_store_destroy(&st);
 }
 
+// A damaged descriptor that lands in the same slot of a reader's cache as a
+// sound one must not disturb it (the slot was once half overwritten).
+static void
+test_a_damaged_descriptor_leaves_the_readers_cache_sound(void)
+{
+    hub_store_t *st = s_new_store(1);
+    const void *rec;
+    size_t len;
+    uint8_t kb[32], ka[32];
+    CU_ASSERT_EQUAL_FATAL(hub_store_record_raw(st, HUB_STORE_AUDIT, 1, &rec, &len), HUB_OK);
+    uint8_t *raw = malloc(len);
+    memcpy(raw, rec, len);
+    size_t raw_len = len;
+    CU_ASSERT_EQUAL_FATAL(hub_mpr_get_bin(raw, raw_len, "disclosure", kb, 32), HUB_OK);
+    hub_store_destroy(&st);
+    // KA: the same first byte (the same slot), a descriptor with long values
+    // and a stray byte after it; record 3 names it.
+    memcpy(ka, kb, 32);
+    ka[31] ^= 1;
+    hub_buf_t bad = HUB_BUF_INIT;
+    hub_mpw_t w;
+    hub_mpw_init(&w, &bad);
+    hub_mpw_map(&w, 5);
+    static const char *const keys[] = {"fields", "legal_bases", "purposes", "rules", "ruleset"};
+    char *big = calloc(1, 3001);
+    memset(big, 'x', 3000);
+    for (int i = 0; i < 5; i++) {
+        hub_mpw_cstr(&w, keys[i]);
+        hub_mpw_cstr(&w, big);
+    }
+    hub_mpw_raw(&w, "\xc0", 1);
+    free(big);
+    uint8_t *at = NULL;
+    for (size_t i = 0; !at && i + 32 <= raw_len; i++) {
+        at = memcmp(raw + i, kb, 32) == 0 ? raw + i : NULL;
+    }
+    CU_ASSERT_FATAL(at != NULL);
+    memcpy(at, ka, 32);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi disc, audit;
+    uint8_t seq3[8] = {0, 0, 0, 0, 0, 0, 0, 3};
+    MDB_val k1 = {32, ka}, v1 = {bad.len, bad.data}, k2 = {8, seq3}, v2 = {raw_len, raw};
+    CU_ASSERT_FATAL(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 16) == 0 &&
+                    mdb_env_open(env, s_f.dir, 0, 0600) == 0);
+    CU_ASSERT_FATAL(mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
+                    mdb_dbi_open(txn, "disclosure", 0, &disc) == 0 &&
+                    mdb_dbi_open(txn, "audit", 0, &audit) == 0);
+    CU_ASSERT(mdb_put(txn, disc, &k1, &v1, 0) == 0 && mdb_put(txn, audit, &k2, &v2, 0) == 0);
+    CU_ASSERT(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+    hub_buf_free(&bad);
+    free(raw);
+
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, s_f.dir, 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_record(st, HUB_STORE_AUDIT, 1, &rec, &len), HUB_OK);
+    uint8_t *first = malloc(len);
+    memcpy(first, rec, len);
+    size_t first_len = len;
+    CU_ASSERT_EQUAL(hub_store_record(st, HUB_STORE_AUDIT, 3, &rec, &len), HUB_EIO);
+    CU_ASSERT_EQUAL_FATAL(hub_store_record(st, HUB_STORE_AUDIT, 1, &rec, &len), HUB_OK);
+    CU_ASSERT(len == first_len && memcmp(rec, first, len) == 0);
+    free(first);
+    hub_store_destroy(&st);
+}
+
 // A store written by format 2 (no disclosure database; records that hold
 // their disclosures themselves) is read as it is and upgraded when opened
 // to write.
@@ -251,5 +318,7 @@ test_store_disc_register(void)
                 test_a_batch_that_does_not_commit_takes_its_descriptors_with_it);
     CU_add_test(s, "an altered or missing descriptor is found",
                 test_an_altered_or_missing_descriptor_is_found);
+    CU_add_test(s, "a damaged descriptor leaves the reader's cache sound",
+                test_a_damaged_descriptor_leaves_the_readers_cache_sound);
     CU_add_test(s, "a format 2 store is read and upgraded", test_a_format_2_store_is_read_and_upgraded);
 }
