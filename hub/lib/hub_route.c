@@ -27,6 +27,7 @@ struct hub_route {
     hub_route_trace_t *trace;
     size_t ntrace, trace_cap;
     bool explain;                            // format trace notes
+    uint64_t rules_serial;                   // the set of the last run
 };
 
 hub_route_t *
@@ -57,6 +58,12 @@ hub_route_destroy(hub_route_t **self_p)
     free(self->trace);
     free(self);
     *self_p = NULL;
+}
+
+uint64_t
+hub_route_rules_serial(const hub_route_t *self)
+{
+    return self->rules_serial;
 }
 
 size_t
@@ -378,6 +385,7 @@ hub_route_run(hub_route_t *self, const hub_rules_t *rules, const hub_depts_t *de
               const uint8_t key[HUB_MASK_KEY_SIZE], hub_diag_t *diag)
 {
     self->ndel = self->nderived = self->ntrace = 0;
+    self->rules_serial = hub_rules_serial(rules);
     size_t n;
     const hub_rule_t *const *cands = hub_rules_for(rules, hub_msg_env_str(msg, HUB_ENV_SOURCE),
                                                    hub_msg_env_str(msg, HUB_ENV_TYPE), &n);

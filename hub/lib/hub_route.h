@@ -76,6 +76,11 @@ hub_route_run(hub_route_t *self, const hub_rules_t *rules, const hub_depts_t *de
 
 size_t
 hub_route_count(const hub_route_t *self);
+
+// hub_rules_serial() of the set the last hub_route_run() used (0 before
+// the first): the deliveries' rule and path pointers belong to that set.
+uint64_t
+hub_route_rules_serial(const hub_route_t *self);
 const hub_delivery_t *
 hub_route_at(const hub_route_t *self, size_t i);
 

@@ -6,8 +6,11 @@
 
 #include <dirent.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+static atomic_uint_fast64_t s_serial; // the last serial given (hub_rules_serial)
 
 static const char *const s_rules_keys[] = {"rules", NULL};
 static const char *const s_rule_keys[] = {"id", "description", "from", "types", "when", "to",
@@ -760,6 +763,7 @@ hub_rules_load(hub_rules_t **out, const char *config_dir, const hub_schemas_t *s
     }
     self->schemas = schemas;
     self->depts = depts;
+    self->serial = atomic_fetch_add(&s_serial, 1) + 1;
     int rc = s_load_all(self, config_dir, diag);
     if (rc) {
         hub_rules_destroy(&self);
@@ -784,6 +788,12 @@ hub_rules_destroy(hub_rules_t **self_p)
     hub_arena_destroy(&self->arena);
     free(self);
     *self_p = NULL;
+}
+
+uint64_t
+hub_rules_serial(const hub_rules_t *self)
+{
+    return self->serial;
 }
 
 const char *

@@ -89,6 +89,14 @@ hub_rules_destroy(hub_rules_t **self_p);
 const char *
 hub_rules_version(const hub_rules_t *self);
 
+// The set's serial: a number no other set loaded in this process has or had
+// (the first is 1), even one that reuses this one's memory after it is
+// freed. For a given serial, what a pointer into the set (a rule, a field
+// path) stands for never changes, so a cache keyed by such pointers and the
+// serial cannot go stale. Thread-safe to read; loading takes it atomically.
+uint64_t
+hub_rules_serial(const hub_rules_t *self);
+
 // Rules in file order.
 size_t
 hub_rules_count(const hub_rules_t *self);

@@ -22,6 +22,7 @@ struct hub_rules {
     size_t *index_n;
     size_t ndepts, ntypes;
     char version[65];
+    uint64_t serial;           // hub_rules_serial()
 };
 
 // Checks rule R against the law and the configuration; reports errors and

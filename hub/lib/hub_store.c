@@ -118,6 +118,12 @@ hub_store_get(hub_store_t *self, MDB_txn *txn, hub_store_db_t db, const void *ke
               MDB_val *val)
 {
     MDB_val k = {klen, (void *) key};
+    if (db == HUB_STORE_DB_ENDPOINT && self->nepc && txn == self->txn) {
+        int rc = hub_store_epc_flush(self);
+        if (rc) {
+            return rc;
+        }
+    }
     int mrc = mdb_get(txn, self->dbi[db], &k, val);
     if (mrc == MDB_NOTFOUND) {
         return HUB_ENOTFOUND; // the common case of a dedup miss: no text to format
@@ -137,6 +143,7 @@ hub_store_fail(hub_store_t *self, int rc)
         if (self->txn) {
             mdb_txn_abort(self->txn);
             self->txn = NULL;
+            self->nepc = 0;
             hub_store_disc_forget(self, false);
         }
         if (!self->failed) {
@@ -160,6 +167,12 @@ hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen
               size_t vlen, unsigned flags)
 {
     MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    if (db == HUB_STORE_DB_ENDPOINT && self->nepc) {
+        int rc = hub_store_epc_flush(self);
+        if (rc) {
+            return rc;
+        }
+    }
     int mrc = mdb_put(self->txn, self->dbi[db], &k, &v, flags);
     if (mrc) {
         char what[48];
@@ -173,6 +186,12 @@ int
 hub_store_del(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen)
 {
     MDB_val k = {klen, (void *) key};
+    if (db == HUB_STORE_DB_ENDPOINT && self->nepc) {
+        int rc = hub_store_epc_flush(self);
+        if (rc) {
+            return rc;
+        }
+    }
     int mrc = mdb_del(self->txn, self->dbi[db], &k, NULL);
     if (mrc == MDB_NOTFOUND) {
         return HUB_ENOTFOUND;
@@ -480,6 +499,7 @@ hub_store_begin(hub_store_t *self)
     self->next_dead++;
     self->next_audit = audit + 1;
     self->head_dirty = false;
+    self->nepc = 0;
     self->failed = HUB_OK;
     self->in_batch = true;
     return HUB_OK;
@@ -489,6 +509,7 @@ int
 hub_store_commit(hub_store_t *self)
 {
     int rc = hub_store_batch_ok(self);
+    rc = rc ? rc : hub_store_epc_flush(self);
     if (!rc && self->head_dirty) {
         rc = hub_store_audit_put_head(self);
     }
@@ -514,6 +535,7 @@ hub_store_abort(hub_store_t *self)
         self->txn = NULL;
         hub_store_disc_forget(self, false);
     }
+    self->nepc = 0;
     self->in_batch = false;
     self->failed = HUB_OK;
 }

@@ -158,33 +158,46 @@ s_dedup_claim(hub_store_t *self, const hub_store_ingest_t *in, uint8_t *key, siz
     return mrc ? hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_put dedup")) : HUB_OK;
 }
 
-// ENDPOINT's cursor in TXN: the next sequence to give out (1 for a new
-// endpoint) and the acknowledged one.
+// ENDPOINT's cursor from the lookup's outcome (RC, V): the next sequence
+// to give out (1 for a new endpoint) and the acknowledged one.
 static int
-s_endpoint_get(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t *next,
-               uint64_t *acked)
+s_endpoint_parse(hub_store_t *self, const char *endpoint, int rc, const MDB_val *v,
+                 uint64_t *next, uint64_t *acked)
 {
-    MDB_val v;
     *next = 1;
     *acked = 0;
-    int rc = hub_store_get(self, txn, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint), &v);
     if (rc == HUB_ENOTFOUND) {
         return HUB_OK;
     }
-    if (!rc && (hub_mpr_get_uint(v.mv_data, v.mv_size, "next_eseq", next) ||
-                hub_mpr_get_uint(v.mv_data, v.mv_size, "acked_eseq", acked))) {
+    if (!rc && (hub_mpr_get_uint(v->mv_data, v->mv_size, "next_eseq", next) ||
+                hub_mpr_get_uint(v->mv_data, v->mv_size, "acked_eseq", acked))) {
         snprintf(self->err, sizeof self->err, "endpoint %s: a damaged cursor record", endpoint);
         rc = HUB_EIO;
     }
     return rc;
 }
 
+// ENDPOINT's cursor in TXN (in the open batch, with the cursors it holds
+// in memory put first).
+static int
+s_endpoint_get(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t *next,
+               uint64_t *acked)
+{
+    MDB_val v;
+    int rc = hub_store_get(self, txn, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint), &v);
+    return s_endpoint_parse(self, endpoint, rc, &v, next, acked);
+}
+
 static int
 s_endpoint_put(hub_store_t *self, const char *endpoint, uint64_t next, uint64_t acked)
 {
+    // Written in a buffer of its own: hub_store_epc_flush() runs inside
+    // other writers' hub_store_put() calls, while SELF->rec holds their
+    // record. The record is at most 41 bytes, so the buffer never grows.
+    uint8_t bytes[64];
+    hub_buf_t rec = {bytes, 0, sizeof bytes};
     hub_mpw_t w;
-    self->rec.len = 0;
-    hub_mpw_init(&w, &self->rec);
+    hub_mpw_init(&w, &rec);
     hub_mpw_map(&w, 2);
     hub_mpw_cstr(&w, "acked_eseq");
     hub_mpw_uint(&w, acked);
@@ -192,8 +205,55 @@ s_endpoint_put(hub_store_t *self, const char *endpoint, uint64_t next, uint64_t 
     hub_mpw_uint(&w, next);
     int rc = hub_mpw_error(&w);
     return rc ? rc
-              : hub_store_put(self, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint),
-                              self->rec.data, self->rec.len, 0);
+              : hub_store_put(self, HUB_STORE_DB_ENDPOINT, endpoint, strlen(endpoint), rec.data,
+                              rec.len, 0);
+}
+
+int
+hub_store_epc_flush(hub_store_t *self)
+{
+    size_t n = self->nepc;
+    self->nepc = 0; // first: the puts below come through hub_store_put()
+    int rc = HUB_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const hub_store_epc_t *e = &self->epc[i];
+        rc = s_endpoint_put(self, e->id, e->next, e->acked);
+    }
+    return rc ? hub_store_fail(self, rc) : HUB_OK;
+}
+
+// The endpoint sequence of a new delivery to ENDPOINT, counted in memory
+// for the rest of the batch (put by hub_store_epc_flush()). An endpoint
+// the table has no room for is read and written at once, as before.
+static int
+s_next_eseq(hub_store_t *self, const char *endpoint, uint64_t *eseq)
+{
+    size_t len = strlen(endpoint);
+    for (size_t i = 0; i < self->nepc; i++) {
+        hub_store_epc_t *e = &self->epc[i];
+        if (e->len == len && memcmp(e->id, endpoint, len) == 0) {
+            *eseq = e->next++;
+            return HUB_OK;
+        }
+    }
+    // Not through hub_store_get(): that would put the table first.
+    MDB_val k = {len, (void *) endpoint}, v;
+    int mrc = mdb_get(self->txn, self->dbi[HUB_STORE_DB_ENDPOINT], &k, &v);
+    int rc = mrc == MDB_NOTFOUND ? HUB_ENOTFOUND
+                                 : mrc ? hub_store_mdb_err(self, mrc, "mdb_get endpoint") : HUB_OK;
+    uint64_t next, acked;
+    rc = s_endpoint_parse(self, endpoint, rc, &v, &next, &acked);
+    if (rc) {
+        return rc;
+    }
+    *eseq = next;
+    if (self->nepc == HUB_STORE_EPC_MAX || len >= sizeof self->epc[0].id) {
+        return s_endpoint_put(self, endpoint, next + 1, acked);
+    }
+    hub_store_epc_t *e = &self->epc[self->nepc++];
+    *e = (hub_store_epc_t){.len = len, .next = next + 1, .acked = acked};
+    memcpy(e->id, endpoint, len + 1);
+    return HUB_OK;
 }
 
 // The delivery record; SELF->enc holds the delivered message, encoded.
@@ -238,9 +298,8 @@ s_deliver(hub_store_t *self, const hub_store_ingest_t *in, const hub_delivery_t 
           uint64_t log_seq, const uint8_t *subject)
 {
     hub_store_disclosure_t x;
-    uint64_t next, acked;
-    int rc = s_endpoint_get(self, self->txn, d->endpoint->id, &next, &acked);
-    rc = rc ? rc : s_endpoint_put(self, d->endpoint->id, next + 1, acked);
+    uint64_t next;
+    int rc = s_next_eseq(self, d->endpoint->id, &next);
     self->enc.len = 0;
     rc = rc ? rc : hub_codec_encode(d->msg, &self->enc);
     if (rc) {

@@ -27,6 +27,16 @@ typedef enum {
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
+// An endpoint's cursor as the open batch has it (hub_store_epc_flush()).
+typedef struct {
+    char id[64];
+    size_t len;
+    uint64_t next; // the next sequence to give out
+    uint64_t acked;
+} hub_store_epc_t;
+
+#define HUB_STORE_EPC_MAX 32
+
 struct hub_store {
     MDB_env *env;
     MDB_dbi dbi[HUB_STORE_DB_COUNT];
@@ -52,6 +62,8 @@ struct hub_store {
     bool has_disc; // the store has the disclosure database (format 3)
     bool subject_b2; // subject keys are keyed BLAKE2b-256 (else HMAC-SHA256)
     char err[320]; // the last LMDB error, for hub_store_last_error()
+    hub_store_epc_t epc[HUB_STORE_EPC_MAX]; // cursors the batch delivered to, not yet put
+    size_t nepc;
 };
 
 // Big-endian u64 keys, so mdb_dump and cursors order them numerically.
@@ -69,6 +81,14 @@ int hub_store_fail(hub_store_t *self, int rc);
 // Checks that a batch is open and unbroken: HUB_OK, the breaking error, or
 // HUB_EINVAL.
 int hub_store_batch_ok(const hub_store_t *self);
+
+// Puts the cursors the open batch keeps in memory (SELF->epc: ingest
+// counts endpoint sequences there, rather than reading and rewriting an
+// endpoint's record for every delivery) into the batch, and forgets them.
+// Called before the commit and before anything else reads or writes the
+// endpoint database in the batch (hub_store_get/put/del do it), so no one
+// sees a stale cursor. Errors break the batch.
+int hub_store_epc_flush(hub_store_t *self);
 
 // Puts KEY -> VAL into DB in the open batch; on failure breaks the batch.
 int hub_store_put(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen,

@@ -316,11 +316,15 @@ s_endpoints(hub_store_t *self, size_t *n)
     MDB_val k, v;
     *n = 0;
     self->aux.len = 0;
+    int rc = hub_store_epc_flush(self); // the cursors the batch holds, first
+    if (rc) {
+        return rc;
+    }
     int mrc = mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_ENDPOINT], &c);
     if (mrc) {
         return hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_cursor_open endpoint"));
     }
-    int rc = HUB_OK;
+    rc = HUB_OK;
     for (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST); mrc == 0 && !rc;
          mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         if (k.mv_size == 0 || k.mv_size >= S_EP_MAX || memchr(k.mv_data, 0, k.mv_size)) {

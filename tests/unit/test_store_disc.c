@@ -308,6 +308,89 @@ test_a_format_2_store_is_read_and_upgraded(void)
     CU_ASSERT_EQUAL(s_raw(s_f.dir, "disclosure", -2), 2);
 }
 
+// Ingest counts endpoint sequences in memory for the batch (hub_store_epc):
+// an ack in the same batch sees them, later deliveries go on from them, and
+// a batch that does not commit leaves the cursors as they were.
+static void
+test_endpoint_sequences_counted_in_a_batch_are_seen_and_kept_only_by_a_commit(void)
+{
+    hub_store_t *st = NULL;
+    uint64_t acked = 0, last = 0;
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, tu_store_dir(&s_f), 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    s_ingest(st, 1, 3);
+    CU_ASSERT_EQUAL_FATAL(hub_route_count(s_f.route), 2);
+    const char *ep = hub_route_at(s_f.route, 0)->endpoint->id;
+    const char *other = hub_route_at(s_f.route, 1)->endpoint->id;
+    CU_ASSERT_EQUAL(hub_store_ack(st, ep, 2), HUB_OK); // 3 exists, though not yet put
+    CU_ASSERT_EQUAL(hub_store_ack(st, ep, 4), HUB_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_EINVAL);  // still the same batch
+    s_ingest(st, 4, 2);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_endpoint_state(st, ep, &acked, &last), HUB_OK);
+    CU_ASSERT_EQUAL(acked, 2);
+    CU_ASSERT_EQUAL(last, 5);
+    CU_ASSERT_EQUAL(hub_store_endpoint_state(st, other, &acked, &last), HUB_OK);
+    CU_ASSERT_EQUAL(acked, 0);
+    CU_ASSERT_EQUAL(last, 5);
+    hub_store_delivery_t ds[8];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(hub_store_pending(st, ep, 0, ds, 8, &n), HUB_OK);
+    CU_ASSERT_EQUAL(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(ds[i].eseq, i + 1);
+    }
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    s_ingest(st, 6, 2);
+    hub_store_abort(st);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    s_ingest(st, 8, 1);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_endpoint_state(st, ep, &acked, &last), HUB_OK);
+    CU_ASSERT_EQUAL(last, 6);  // the aborted batch's 6 and 7 were never given
+    CU_ASSERT_EQUAL(hub_store_pending(st, ep, 5, ds, 8, &n), HUB_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(n ? ds[0].eseq : 0, 6);
+    s_verify(st, HUB_OK, NULL);
+    hub_store_destroy(&st);
+}
+
+// The writer knows a descriptor by pointers into the rule set that routed
+// the message and the set's serial: the same rules loaded again (new
+// pointers, new serial) still name the same descriptors.
+static void
+test_the_same_rules_loaded_again_name_the_same_descriptors(void)
+{
+    hub_rules_t *again = NULL, *first = s_f.rules;
+    hub_diag_t *diag = hub_diag_new();
+    CU_ASSERT_EQUAL_FATAL(hub_rules_load(&again, "config", tu_schemas(), s_f.depts, diag), HUB_OK);
+    CU_ASSERT(hub_rules_serial(first) != 0 && hub_rules_serial(again) != 0);
+    CU_ASSERT(hub_rules_serial(first) != hub_rules_serial(again));
+    hub_store_t *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, tu_store_dir(&s_f), 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    s_ingest(st, 1, 2);
+    CU_ASSERT_EQUAL(hub_route_rules_serial(s_f.route), hub_rules_serial(first));
+    s_f.rules = again;
+    s_ingest(st, 3, 2);
+    CU_ASSERT_EQUAL(hub_route_rules_serial(s_f.route), hub_rules_serial(again));
+    s_f.rules = first;
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    uint8_t k1[32], k3[32];
+    const void *rec;
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(hub_store_record_raw(st, HUB_STORE_AUDIT, 1, &rec, &len), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_mpr_get_bin(rec, len, "disclosure", k1, 32), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_record_raw(st, HUB_STORE_AUDIT, 5, &rec, &len), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_mpr_get_bin(rec, len, "disclosure", k3, 32), HUB_OK);
+    CU_ASSERT_EQUAL(memcmp(k1, k3, 32), 0);
+    s_verify(st, HUB_OK, NULL);
+    hub_store_destroy(&st);
+    CU_ASSERT_EQUAL(s_raw(s_f.dir, "disclosure", -2), 2);
+    hub_rules_destroy(&again);
+    hub_diag_destroy(&diag);
+}
+
 void
 test_store_disc_register(void)
 {
@@ -321,4 +404,8 @@ test_store_disc_register(void)
     CU_add_test(s, "a damaged descriptor leaves the reader's cache sound",
                 test_a_damaged_descriptor_leaves_the_readers_cache_sound);
     CU_add_test(s, "a format 2 store is read and upgraded", test_a_format_2_store_is_read_and_upgraded);
+    CU_add_test(s, "endpoint sequences counted in a batch are seen, and kept only by a commit",
+                test_endpoint_sequences_counted_in_a_batch_are_seen_and_kept_only_by_a_commit);
+    CU_add_test(s, "the same rules loaded again name the same descriptors",
+                test_the_same_rules_loaded_again_name_the_same_descriptors);
 }
