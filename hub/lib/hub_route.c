@@ -276,12 +276,12 @@ s_add_rule(s_delivery_t *d, const hub_rule_t *r)
         if (have) {
             if (f->mask != HUB_MASK_DROP && (have->mask == HUB_MASK_DROP ||
                                              (f->mask == HUB_MASK_NONE && have->mask != HUB_MASK_NONE))) {
-                *have = (hub_release_t){f->path, r, f->mask};
+                *have = (hub_release_t){f->path, r, f->mask, false};
             }
         } else if (d->pub.nfields == HUB_ROUTE_MAX_FIELDS) {
             return HUB_ELIMIT;
         } else {
-            d->fields[d->pub.nfields++] = (hub_release_t){f->path, r, f->mask};
+            d->fields[d->pub.nfields++] = (hub_release_t){f->path, r, f->mask, false};
         }
     }
     return HUB_OK;
@@ -362,8 +362,9 @@ s_build(s_delivery_t *d, const hub_schemas_t *schemas, const uint8_t *key)
     const hub_schema_t *s = hub_schemas_find(schemas, hub_msg_env_str(from, HUB_ENV_TYPE),
                                              strlen(hub_msg_env_str(from, HUB_ENV_TYPE)));
     for (size_t i = 0; !rc && i < d->pub.nfields; i++) {
-        const hub_release_t *f = &d->fields[i];
+        hub_release_t *f = &d->fields[i];
         const hub_val_t *v = hub_msg_get_path(from, f->path);
+        f->present = false;
         if (!v || v->kind == HUB_VAL_NONE || f->mask == HUB_MASK_DROP) {
             continue;
         }
@@ -375,6 +376,7 @@ s_build(s_delivery_t *d, const hub_schemas_t *schemas, const uint8_t *key)
             masked = hub_val_str(buf, n);
         }
         rc = s_set_path(out, f->path, &masked);
+        f->present = rc == HUB_OK;
     }
     return rc;
 }

@@ -30,6 +30,8 @@ typedef struct {
     const char *path;        // released field in the delivered message
     const hub_rule_t *rule;  // the rule that released it
     hub_mask_t mask;         // the masking applied (HUB_MASK_DROP: not delivered)
+    bool present;            // disclosed: in the delivered message (not dropped, and
+                             // the message it comes from has it); set by the run
 } hub_release_t;
 
 typedef struct {

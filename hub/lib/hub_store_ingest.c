@@ -33,16 +33,15 @@ s_key2(uint8_t key[S_KEY_MAX], size_t *klen, const char *a, const void *b, size_
 // ------------------------------------------------- parts of delivery records
 
 // Which of D's released fields are disclosed: not dropped, and present
-// in the delivered message (a rule may list a field the message lacks).
+// in the delivered message (a rule may list a field the message lacks),
+// as the route that built the message found.
 static void
 s_disclosed(hub_store_disclosure_t *x)
 {
     const hub_delivery_t *d = x->d;
     x->nreleased = 0;
     for (size_t i = 0; i < d->nfields; i++) {
-        const hub_release_t *f = &d->fields[i];
-        const hub_val_t *v = f->mask == HUB_MASK_DROP ? NULL : hub_msg_get_path(d->msg, f->path);
-        x->released[i] = v && v->kind != HUB_VAL_NONE;
+        x->released[i] = d->fields[i].present;
         x->nreleased += x->released[i];
     }
 }
