@@ -442,7 +442,8 @@ hub_store_destroy(hub_store_t **self_p)
     hub_store_abort(self);
     hub_store_disc_forget(self, true);
     hub_store_disc_rcache_free(self);
-    hub_buf_free(&self->sig);
+    hub_buf_free(&self->prepared);
+    hub_store_prep_destroy(&self->prep);
     if (self->rtxn) {
         mdb_txn_abort(self->rtxn);
     }

@@ -38,6 +38,7 @@
 #ifndef HUB_STORE_H
 #define HUB_STORE_H
 
+#include "hub_buf.h"
 #include "hub_diag.h"
 #include "hub_route.h"
 
@@ -109,6 +110,41 @@ hub_store_begin(hub_store_t *self);
 // the batch must be aborted; the caller nacks "store full"), HUB_EIO.
 int
 hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res);
+
+// ---- ingest in two steps, on two threads
+//
+// hub_store_ingest() is hub_store_prepare() then hub_store_apply(). The
+// first does all that does not depend on the batch (encoding each delivered
+// message, its disclosure descriptor, the subject key) with no LMDB, so a
+// daemon can prepare the next messages on one thread while another applies
+// and commits a batch.
+
+// A preparer: its own descriptor cache and scratch. Not thread-safe: one
+// per thread. STORE (which must outlive it) lends the subject key; only
+// its fixed, open-time state is read, so preparing may run beside any use
+// of STORE on another thread. Errors: HUB_ENOMEM.
+typedef struct hub_store_prep hub_store_prep_t;
+int
+hub_store_prep_new(hub_store_prep_t **out, const hub_store_t *store);
+void
+hub_store_prep_destroy(hub_store_prep_t **self_p);
+
+// Appends message IN, prepared, to OUT (self-contained bytes: nothing in
+// them points to IN, its route or its rule set, which may change or go
+// away before they are applied). On error OUT is as it was. Errors:
+// HUB_EINVAL (IN cannot be stored: a part missing, a key too long),
+// HUB_ENOMEM, the codec's errors.
+int
+hub_store_prepare(hub_store_prep_t *self, const hub_store_ingest_t *in, hub_buf_t *out);
+
+// Adds the prepared message PREP (LEN bytes, as hub_store_prepare() wrote
+// them) to the open batch, exactly as hub_store_ingest() would. Called on
+// the thread that opened the batch. Errors: as hub_store_ingest();
+// HUB_EINVAL for bytes that are not a prepared message (refused before
+// anything is written when the header is bad; the batch breaks when the
+// rest is).
+int
+hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_result_t *res);
 
 // Adds a dead letter (a refused message with its reasons) to the open batch.
 // Errors: HUB_EINVAL (no batch open), HUB_EFULL, HUB_EIO.

@@ -78,7 +78,7 @@ s_write_body(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_di
     hub_mpw_cstr(&w, "disclosure");
     hub_mpw_bin(&w, x->disc, sizeof x->disc);
     hub_mpw_cstr(&w, "endpoint");
-    hub_mpw_cstr(&w, x->d->endpoint->id);
+    hub_mpw_cstr(&w, x->endpoint);
     hub_mpw_cstr(&w, "eseq");
     hub_mpw_uint(&w, x->eseq);
     *split = self->rec.len;

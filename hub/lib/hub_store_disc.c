@@ -7,10 +7,11 @@
 // hashes the record with that name in it, and the name is the hash of the
 // descriptor, so the chain still covers every byte (docs/STORE.md).
 //
-// The writer remembers the descriptors it has stored in a small table
-// keyed by a signature of the delivery (pointers into the rule set that
-// routed it, with the set's serial; or, without a route, the same facts as
-// plain bytes), so a known one costs a lookup, not an encoding and a hash.
+// Descriptors are made apart from the batch, with the rest of a prepared
+// message (hub_store_prep.c). The writer remembers which ones it has
+// stored (by key) in a small table, so a known one costs a lookup, not an
+// LMDB read; a batch that does not commit takes what it stored with it,
+// so the table is forgotten then (hub_store_disc_forget()).
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_store.h"
@@ -25,9 +26,7 @@
 #define S_FULL 384 // more known descriptors than this: start over
 
 typedef struct {
-    uint64_t h; // the signature's hash; 0: a free slot
-    size_t len;
-    uint8_t *sig;
+    bool used;
     uint8_t key[HUB_STORE_HASH_SIZE];
 } s_slot_t;
 
@@ -45,9 +44,6 @@ hub_store_disc_forget(hub_store_t *self, bool free_it)
     if (!c) {
         return;
     }
-    for (size_t i = 0; i < S_SLOTS; i++) {
-        free(c->slots[i].sig);
-    }
     memset(c, 0, sizeof *c);
     if (free_it) {
         free(c);
@@ -55,175 +51,25 @@ hub_store_disc_forget(hub_store_t *self, bool free_it)
     }
 }
 
-static uint64_t
-s_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
-    for (; n; p++, n--) {
-        h = (h ^ *p) * 0x100000001b3ull;
-    }
-    h ^= h >> 32;
-    return h ? h : 1;
-}
-
-// The slot of signature SIG (H its hash): the one holding it, or the free
-// one where it belongs.
+// The slot of KEY: the one holding it, or the free one where it belongs.
 static s_slot_t *
-s_slot(struct hub_store_disc_cache *c, uint64_t h, const uint8_t *sig, size_t len)
+s_slot(struct hub_store_disc_cache *c, const uint8_t key[HUB_STORE_HASH_SIZE])
 {
+    uint64_t h;
+    memcpy(&h, key, sizeof h); // a BLAKE2b hash: any of its bytes will do
     for (size_t i = h & (S_SLOTS - 1);; i = (i + 1) & (S_SLOTS - 1)) {
         s_slot_t *s = &c->slots[i];
-        if (s->h == 0 || (s->h == h && s->len == len && memcmp(s->sig, sig, len) == 0)) {
+        if (!s->used || memcmp(s->key, key, HUB_STORE_HASH_SIZE) == 0) {
             return s;
         }
     }
 }
 
-// ---------------------------------------------------------------- signature
-
-static int
-s_sig_str(hub_buf_t *b, const char *s)
-{
-    // A tag keeps "no text" apart from any text.
-    int rc = hub_buf_append(b, s ? "s" : "n", 1);
-    return rc || !s ? rc : hub_buf_append(b, s, strlen(s) + 1);
-}
-
-// The facts a descriptor holds, as bytes: equal signatures, equal
-// descriptors.
-static int
-s_signature(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x)
-{
-    const hub_delivery_t *d = x->d;
-    hub_buf_t *b = &self->sig;
-    b->len = 0;
-    int rc = s_sig_str(b, in->ruleset);
-    for (size_t i = 0; i < d->nrules; i++) {
-        rc |= s_sig_str(b, d->rules[i]->id);
-        rc |= s_sig_str(b, d->rules[i]->purpose);
-        rc |= s_sig_str(b, d->rules[i]->legal_basis);
-    }
-    rc |= hub_buf_append(b, "|", 1);
-    for (size_t i = 0; i < d->nfields; i++) {
-        const hub_release_t *f = &d->fields[i];
-        if (x->released[i]) {
-            uint8_t mask = (uint8_t) f->mask;
-            rc |= s_sig_str(b, f->path);
-            rc |= hub_buf_append(b, &mask, 1);
-            rc |= s_sig_str(b, f->rule ? f->rule->id : NULL);
-        }
-    }
-    return rc ? HUB_ENOMEM : HUB_OK;
-}
-
-static uint8_t *
-s_word(uint8_t *p, const void *src, size_t n)
-{
-    memcpy(p, src, n);
-    return p + n;
-}
-
-// The same facts as pointers into the rule set that routed the message
-// (SERIAL, hub_route_rules_serial()): for one serial a rule or a path
-// pointer always stands for the same text, so equal pointers mean equal
-// descriptors, and a set loaded later (even at the same addresses) has
-// another serial. The rule-set version the caller passes is kept as text.
-// Copying pointers costs a fraction of copying the purposes and legal
-// bases they point to (that was a tenth of ingest). Tagged 'p', apart
-// from the text form.
-static int
-s_signature_ptrs(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x,
-                 uint64_t serial)
-{
-    const hub_delivery_t *d = x->d;
-    size_t vlen = in->ruleset ? strlen(in->ruleset) + 1 : 0;
-    size_t counts[3] = {vlen, d->nrules, x->nreleased};
-    hub_buf_t *b = &self->sig;
-    b->len = 0;
-    if (hub_buf_reserve(b, 1 + sizeof serial + sizeof counts + vlen +
-                               d->nrules * sizeof(void *) +
-                               x->nreleased * (2 * sizeof(void *) + 1))) {
-        return HUB_ENOMEM;
-    }
-    uint8_t *p = b->data;
-    *p++ = 'p';
-    p = s_word(p, &serial, sizeof serial);
-    p = s_word(p, counts, sizeof counts);
-    p = vlen ? s_word(p, in->ruleset, vlen) : p;
-    p = d->nrules ? s_word(p, d->rules, d->nrules * sizeof(void *)) : p;
-    for (size_t i = 0; i < d->nfields; i++) {
-        const hub_release_t *f = &d->fields[i];
-        if (x->released[i]) {
-            p = s_word(p, &f->path, sizeof f->path);
-            p = s_word(p, &f->rule, sizeof f->rule);
-            *p++ = (uint8_t) f->mask;
-        }
-    }
-    b->len = (size_t) (p - b->data);
-    return HUB_OK;
-}
-
 // ---------------------------------------------------------------- writing
 
-// Encodes X's descriptor into SELF->aux.
-static int
-s_descriptor(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x)
-{
-    hub_mpw_t w;
-    self->aux.len = 0;
-    hub_mpw_init(&w, &self->aux);
-    hub_mpw_map(&w, 5);
-    hub_mpw_cstr(&w, "fields");
-    hub_store_w_fields(&w, x);
-    hub_mpw_cstr(&w, "legal_bases");
-    hub_store_w_bases(&w, x->d);
-    hub_mpw_cstr(&w, "purposes");
-    hub_store_w_purposes(&w, x->d);
-    hub_mpw_cstr(&w, "rules");
-    hub_store_w_rules(&w, x->d);
-    hub_mpw_cstr(&w, "ruleset");
-    hub_mpw_cstr(&w, in->ruleset);
-    return hub_mpw_error(&w);
-}
-
-// Stores the descriptor in SELF->aux under KEY unless it is there already.
-static int
-s_store(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE])
-{
-    MDB_val v;
-    int rc = hub_store_get(self, self->txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v);
-    if (rc == HUB_OK) {
-        return HUB_OK;
-    }
-    return rc == HUB_ENOTFOUND ? hub_store_put(self, HUB_STORE_DB_DISCLOSURE, key,
-                                               HUB_STORE_HASH_SIZE, self->aux.data,
-                                               self->aux.len, MDB_NOOVERWRITE)
-                               : hub_store_fail(self, rc);
-}
-
-static void
-s_remember(hub_store_t *self, s_slot_t *s, uint64_t h, const uint8_t key[HUB_STORE_HASH_SIZE])
-{
-    struct hub_store_disc_cache *c = self->disc;
-    uint8_t *sig = malloc(self->sig.len);
-    if (!sig) {
-        return; // not remembered: found again next time
-    }
-    memcpy(sig, self->sig.data, self->sig.len);
-    *s = (s_slot_t){h, self->sig.len, sig, {0}};
-    memcpy(s->key, key, HUB_STORE_HASH_SIZE);
-    c->n++;
-}
-
 int
-hub_store_disc_key(hub_store_t *self, const hub_store_ingest_t *in,
-                   const hub_store_disclosure_t *x, uint8_t key[HUB_STORE_HASH_SIZE])
+hub_store_disc_ensure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE],
+                      const void *desc, size_t len)
 {
     if (!self->disc && !(self->disc = calloc(1, sizeof *self->disc))) {
         return hub_store_fail(self, HUB_ENOMEM);
@@ -231,30 +77,35 @@ hub_store_disc_key(hub_store_t *self, const hub_store_ingest_t *in,
     if (self->disc->n >= S_FULL) {
         hub_store_disc_forget(self, false);
     }
-    uint64_t serial = in->route ? hub_route_rules_serial(in->route) : 0;
-    int rc = serial ? s_signature_ptrs(self, in, x, serial) : s_signature(self, in, x);
-    if (rc) {
-        return hub_store_fail(self, rc);
-    }
-    uint64_t h = s_hash(self->sig.data, self->sig.len);
-    s_slot_t *s = s_slot(self->disc, h, self->sig.data, self->sig.len);
-    if (s->h) {
-        memcpy(key, s->key, HUB_STORE_HASH_SIZE);
+    s_slot_t *s = s_slot(self->disc, key);
+    if (s->used) {
         return HUB_OK;
     }
-    rc = s_descriptor(self, in, x);
-    if (rc) {
-        return hub_store_fail(self, rc);
+    MDB_val v;
+    int rc = hub_store_get(self, self->txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v);
+    if (rc == HUB_ENOTFOUND) {
+        rc = hub_store_put(self, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, desc, len,
+                           MDB_NOOVERWRITE);
+    } else if (rc) {
+        rc = hub_store_fail(self, rc);
     }
-    crypto_generichash(key, HUB_STORE_HASH_SIZE, self->aux.data, self->aux.len, NULL, 0);
-    rc = s_store(self, key);
     if (!rc) {
-        s_remember(self, s, h, key); // forgotten again if the batch fails
+        s->used = true; // forgotten again if the batch fails
+        memcpy(s->key, key, HUB_STORE_HASH_SIZE);
+        self->disc->n++;
     }
     return rc;
 }
 
 // ---------------------------------------------------------------- reading
+//
+// Readers get a record whole: its "disclosure" pair replaced by the
+// descriptor's pairs, keys in canonical order. hubd does that for every
+// delivery it sends, so the merge is built to cost little more than the
+// copy: the descriptors come from a cache split into their pairs already,
+// a record's pairs (short keys and scalars, but "msg") are measured from
+// their first bytes, and pairs lying end to end in their source go out in
+// one copy.
 
 static int
 s_get(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], MDB_val *v)
@@ -286,6 +137,7 @@ typedef struct {
 typedef struct {
     uint8_t key[HUB_STORE_HASH_SIZE];
     uint8_t *bytes; // NULL: a free slot
+    size_t len;
     uint32_t n;
     s_span_t spans[S_RPAIRS];
 } s_rslot_t;
@@ -312,6 +164,7 @@ typedef struct {
     hub_mpr_t r;
     const s_span_t *spans;
     const uint8_t *base;
+    size_t room; // bytes its pairs take at most (all of the map's)
     uint32_t n; // pairs in the map
     uint32_t left; // pairs not yet read
     const char *k;
@@ -319,8 +172,51 @@ typedef struct {
     const uint8_t *start, *end; // the pair's bytes
 } s_pairs_t;
 
+// The size of the string key at P (LEFT > 0 bytes) when it is a fixstr or
+// a str 8 that fits, its text into *K and *KLEN; else 0 (hub_mpr decides).
+static size_t
+s_fast_key(const uint8_t *p, size_t left, const char **k, size_t *klen)
+{
+    size_t h = (p[0] & 0xe0) == 0xa0 ? 1 : p[0] == 0xd9 && left >= 2 ? 2 : 0;
+    size_t n = h == 1 ? (size_t) (p[0] & 0x1f) : h == 2 ? (size_t) p[1] : 0;
+    if (h == 0 || n > left - h) {
+        return 0;
+    }
+    *k = (const char *) p + h;
+    *klen = n;
+    return h + n;
+}
+
+// The size of the value at P (LEFT > 0 bytes) when its first bytes tell it
+// and it fits: nil, a boolean, a positive fixint or uint, a negative
+// fixint, a fixstr or str 8, a bin; else 0 (hub_mpr decides). Exactly what
+// hub_mpr_skip() would pass over.
+static size_t
+s_fast_value(const uint8_t *p, size_t left)
+{
+    uint8_t t = p[0];
+    uint64_t n;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+        return 1;
+    }
+    if ((t & 0xe0) == 0xa0) {
+        n = 1 + (uint64_t) (t & 0x1f);
+    } else if (t >= 0xcc && t <= 0xcf) {
+        n = 1 + ((uint64_t) 1 << (t - 0xcc));
+    } else if ((t == 0xc4 || t == 0xd9) && left >= 2) {
+        n = 2 + (uint64_t) p[1];
+    } else if (t == 0xc5 && left >= 3) {
+        n = 3 + ((uint64_t) p[1] << 8 | p[2]);
+    } else if (t == 0xc6 && left >= 5) {
+        n = 5 + ((uint64_t) p[1] << 24 | (uint64_t) p[2] << 16 | (uint64_t) p[3] << 8 | p[4]);
+    } else {
+        return 0;
+    }
+    return n <= left ? (size_t) n : 0;
+}
+
 // Reads the next pair of P (none left: P->k NULL). HUB_EDECODE when
-// malformed.
+// malformed: the key is not a string, or the value is cut short.
 static int
 s_next(s_pairs_t *p)
 {
@@ -337,8 +233,13 @@ s_next(s_pairs_t *p)
         p->end = p->base + s->end;
         return HUB_OK;
     }
-    p->start = p->r.p;
-    if (hub_mpr_str(&p->r, &p->k, &p->klen) || hub_mpr_skip(&p->r)) {
+    const uint8_t *at = p->r.p, *end = p->r.end;
+    size_t kn = at < end ? s_fast_key(at, (size_t) (end - at), &p->k, &p->klen) : 0;
+    size_t vn = kn && at + kn < end ? s_fast_value(at + kn, (size_t) (end - at) - kn) : 0;
+    p->start = at;
+    if (vn) {
+        p->r.p = at + kn + vn;
+    } else if (hub_mpr_str(&p->r, &p->k, &p->klen) || hub_mpr_skip(&p->r)) {
         return HUB_EDECODE;
     }
     p->end = p->r.p;
@@ -350,6 +251,7 @@ s_open(s_pairs_t *p, const void *data, size_t len)
 {
     hub_mp_obj_t m;
     p->spans = NULL;
+    p->room = len;
     hub_mpr_init(&p->r, data, len);
     if (hub_mpr_next(&p->r, &m) || m.kind != HUB_MP_MAP) {
         return HUB_EDECODE;
@@ -368,48 +270,88 @@ s_cmp(const s_pairs_t *a, const s_pairs_t *b)
 }
 
 static bool
-s_is_disc(const s_pairs_t *p)
+s_is_key(const s_pairs_t *p, const char *key, size_t n)
 {
-    return p->klen == 10 && memcmp(p->k, "disclosure", 10) == 0;
+    return p->klen == n && memcmp(p->k, key, n) == 0;
 }
 
-// Writes the pairs of record REC and descriptor DESC, in key order,
-// without REC's "disclosure" (which it must hold exactly once: the map
-// header written before counts on it).
+// Appends the bytes from RUN to END to OUT (room reserved).
+static void
+s_flush(hub_buf_t *out, const uint8_t *run, const uint8_t *end)
+{
+    if (run != end) {
+        memcpy(out->data + out->len, run, (size_t) (end - run));
+        out->len += (size_t) (end - run);
+    }
+}
+
+// Notes in M what a reader of pair P wants (AT: where the pair goes, from
+// the start of the record being written; FROM_REC: P is the record's).
+static void
+s_mark(hub_store_marks_t *m, unsigned *nmsg, const s_pairs_t *p, bool from_rec, size_t at)
+{
+    if (s_is_key(p, "msg", 3)) {
+        (*nmsg)++;
+        m->msg_at = p->start[0] == 0xa3 ? at : 0; // fixstr "msg", as the store writes it
+    } else if (from_rec && !m->log_seq && s_is_key(p, "log_seq", 7)) {
+        m->log_seq = (const uint8_t *) p->k + 7;
+    }
+}
+
+// Writes the pairs of record REC and descriptor DESC to OUT (room
+// reserved; the record began at START), in key order, without REC's
+// "disclosure" (which it must hold exactly once: the map header written
+// before counts on it). Pairs that lie end to end go in one copy.
 static int
-s_merge(hub_mpw_t *w, s_pairs_t *rec, s_pairs_t *desc)
+s_merge(hub_buf_t *out, size_t start, s_pairs_t *rec, s_pairs_t *desc, hub_store_marks_t *m)
 {
     int rc = HUB_OK, dropped = 0;
+    unsigned nmsg = 0;
+    const uint8_t *run = NULL, *run_end = NULL; // bytes to copy, not yet copied
     while (!rc && (rec->k || desc->k)) {
         bool from_rec = rec->k && (!desc->k || s_cmp(rec, desc) < 0);
         s_pairs_t *p = from_rec ? rec : desc;
-        if (from_rec && s_is_disc(p)) {
+        if (from_rec && s_is_key(p, "disclosure", 10)) {
             dropped++;
         } else {
-            hub_mpw_raw(w, p->start, (size_t) (p->end - p->start));
+            if (p->start != run_end) {
+                s_flush(out, run, run_end);
+                run = p->start;
+            }
+            s_mark(m, &nmsg, p, from_rec, out->len - start + (size_t) (p->start - run));
+            run_end = p->end;
         }
         rc = s_next(p);
     }
-    return rc ? rc : dropped != 1 ? HUB_EDECODE : hub_mpw_error(w);
+    s_flush(out, run, run_end);
+    m->msg_at = nmsg == 1 ? m->msg_at : 0;
+    return rc ? rc : dropped != 1 ? HUB_EDECODE : HUB_OK;
 }
 
 // Appends to OUT the record REC with its "disclosure" pair replaced by the
-// pairs of the descriptor opened in B. HUB_EDECODE (OUT as it was) when
-// REC is not a map that holds "disclosure", or either is malformed.
+// pairs of the descriptor opened in B; M gets the marks. HUB_EDECODE (OUT
+// as it was) when REC is not a map that holds "disclosure", or either is
+// malformed.
 static int
-s_merge_all(const void *rec, size_t len, s_pairs_t *b, hub_buf_t *out)
+s_merge_all(const void *rec, size_t len, s_pairs_t *b, hub_buf_t *out, hub_store_marks_t *m)
 {
     s_pairs_t a;
     size_t start = out->len;
-    hub_mpw_t w;
-    hub_mpw_init(&w, out);
+    *m = (hub_store_marks_t){0, NULL};
     int rc = s_open(&a, rec, len);
     if (!rc && a.n == 0) {
         rc = HUB_EDECODE; // no "disclosure" to replace
     }
+    // Room for it all at once: a map header, and at most every byte of both.
+    if (!rc && hub_buf_reserve(out, 5 + len + b->room)) {
+        rc = HUB_ENOMEM;
+    }
     if (!rc) {
+        hub_mpw_t w;
+        hub_mpw_init(&w, out);
         hub_mpw_map(&w, (size_t) a.n - 1 + b->n);
-        rc = s_merge(&w, &a, b);
+        rc = s_merge(out, start, &a, b, m);
+        rc = rc ? rc : hub_mpw_error(&w);
     }
     rc = rc ? rc : !hub_mpr_done(&a.r) || (!b->spans && !hub_mpr_done(&b->r)) ? HUB_EDECODE : HUB_OK;
     if (rc) {
@@ -444,6 +386,7 @@ s_rkeep(s_rslot_t *slot, const uint8_t key[HUB_STORE_HASH_SIZE], const MDB_val *
     }
     free(slot->bytes);
     slot->bytes = bytes;
+    slot->len = v->mv_size;
     slot->n = n;
     memcpy(slot->spans, spans, sizeof spans);
     memcpy(slot->key, key, HUB_STORE_HASH_SIZE);
@@ -469,16 +412,34 @@ s_desc(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], 
             return s_open(d, v.mv_data, v.mv_size);
         }
     }
-    *d = (s_pairs_t){.spans = slot->spans, .base = slot->bytes, .n = slot->n, .left = slot->n};
+    *d = (s_pairs_t){.spans = slot->spans, .base = slot->bytes, .room = slot->len,
+                     .n = slot->n, .left = slot->n};
     return s_next(d);
 }
 
+// REC's "disclosure" into KEY, as hub_mpr_get_bin() finds it; at once when
+// it is the first key, a bin 8 of 32 bytes (every record of format 3 has it
+// so: "disclosure" sorts before the other keys).
+static int
+s_disc_key(const uint8_t *rec, size_t len, uint8_t key[HUB_STORE_HASH_SIZE])
+{
+    static const uint8_t head[] = {0xaa, 'd', 'i', 's', 'c', 'l', 'o', 's',
+                                   'u',  'r', 'e', 0xc4, HUB_STORE_HASH_SIZE};
+    if (len >= 1 + sizeof head + HUB_STORE_HASH_SIZE && rec[0] > 0x80 && rec[0] <= 0x8f &&
+        memcmp(rec + 1, head, sizeof head) == 0) {
+        memcpy(key, rec + 1 + sizeof head, HUB_STORE_HASH_SIZE);
+        return HUB_OK;
+    }
+    return hub_mpr_get_bin(rec, len, "disclosure", key, HUB_STORE_HASH_SIZE);
+}
+
 int
-hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
-                      hub_buf_t *out)
+hub_store_disc_expand_marks(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
+                            hub_buf_t *out, hub_store_marks_t *m)
 {
     uint8_t key[HUB_STORE_HASH_SIZE];
-    int rc = hub_mpr_get_bin(rec, len, "disclosure", key, sizeof key);
+    *m = (hub_store_marks_t){0, NULL};
+    int rc = s_disc_key(rec, len, key);
     if (rc == HUB_ENOTFOUND) {
         return hub_buf_append(out, rec, len); // format 2: whole already
     }
@@ -491,7 +452,7 @@ hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t l
     if (rc == HUB_EIO) {
         return rc; // missing or unreadable: s_get said which
     }
-    rc = rc ? HUB_EDECODE : s_merge_all(rec, len, &b, out);
+    rc = rc ? HUB_EDECODE : s_merge_all(rec, len, &b, out, m);
     if (rc) {
         snprintf(self->err, sizeof self->err, "%s", rc == HUB_ENOMEM ? "out of memory"
                  : "a damaged record or disclosure descriptor");
@@ -500,11 +461,23 @@ hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t l
 }
 
 int
-hub_store_disc_merge(const void *rec, size_t len, const void *desc, size_t dlen, hub_buf_t *out)
+hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
+                      hub_buf_t *out)
+{
+    hub_store_marks_t m;
+    return hub_store_disc_expand_marks(self, txn, rec, len, out, &m);
+}
+
+int
+hub_store_disc_merge(const void *rec, size_t len, const void *desc, size_t dlen, hub_buf_t *out,
+                     hub_store_marks_t *m)
 {
     s_pairs_t b;
+    hub_store_marks_t unused;
+    m = m ? m : &unused;
+    *m = (hub_store_marks_t){0, NULL};
     int rc = s_open(&b, desc, dlen);
-    return rc ? rc : s_merge_all(rec, len, &b, out);
+    return rc ? rc : s_merge_all(rec, len, &b, out, m);
 }
 
 int

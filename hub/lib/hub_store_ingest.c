@@ -30,67 +30,6 @@ s_key2(uint8_t key[S_KEY_MAX], size_t *klen, const char *a, const void *b, size_
     return HUB_OK;
 }
 
-// ------------------------------------------------- parts of delivery records
-
-// Which of D's released fields are disclosed: not dropped, and present
-// in the delivered message (a rule may list a field the message lacks),
-// as the route that built the message found.
-static void
-s_disclosed(hub_store_disclosure_t *x)
-{
-    const hub_delivery_t *d = x->d;
-    x->nreleased = 0;
-    for (size_t i = 0; i < d->nfields; i++) {
-        x->released[i] = d->fields[i].present;
-        x->nreleased += x->released[i];
-    }
-}
-
-void
-hub_store_w_fields(hub_mpw_t *w, const hub_store_disclosure_t *x)
-{
-    hub_mpw_array(w, x->nreleased);
-    for (size_t i = 0; i < x->d->nfields; i++) {
-        const hub_release_t *f = &x->d->fields[i];
-        if (x->released[i]) {
-            hub_mpw_map(w, 3);
-            hub_mpw_cstr(w, "mask");
-            hub_mpw_cstr(w, hub_mask_name(f->mask));
-            hub_mpw_cstr(w, "path");
-            hub_mpw_cstr(w, f->path);
-            hub_mpw_cstr(w, "rule");
-            hub_mpw_cstr(w, f->rule ? f->rule->id : NULL);
-        }
-    }
-}
-
-void
-hub_store_w_rules(hub_mpw_t *w, const hub_delivery_t *d)
-{
-    hub_mpw_array(w, d->nrules);
-    for (size_t i = 0; i < d->nrules; i++) {
-        hub_mpw_cstr(w, d->rules[i]->id);
-    }
-}
-
-void
-hub_store_w_purposes(hub_mpw_t *w, const hub_delivery_t *d)
-{
-    hub_mpw_array(w, d->nrules);
-    for (size_t i = 0; i < d->nrules; i++) {
-        hub_mpw_cstr(w, d->rules[i]->purpose);
-    }
-}
-
-void
-hub_store_w_bases(hub_mpw_t *w, const hub_delivery_t *d)
-{
-    hub_mpw_array(w, d->nrules);
-    for (size_t i = 0; i < d->nrules; i++) {
-        hub_mpw_cstr(w, d->rules[i]->legal_basis);
-    }
-}
-
 // ---------------------------------------------------------------- records
 
 static int
@@ -255,7 +194,7 @@ s_next_eseq(hub_store_t *self, const char *endpoint, uint64_t *eseq)
     return HUB_OK;
 }
 
-// The delivery record; SELF->enc holds the delivered message, encoded.
+// The delivery record of X (its delivered message encoded in X->enc).
 static int
 s_put_queue(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x,
             uint64_t log_seq)
@@ -275,7 +214,7 @@ s_put_queue(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_dis
     hub_mpw_cstr(&w, "log_seq");
     hub_mpw_uint(&w, log_seq);
     hub_mpw_cstr(&w, "msg");
-    hub_mpw_bin(&w, self->enc.data, self->enc.len);
+    hub_mpw_bin(&w, x->enc, x->enc_len);
     hub_mpw_cstr(&w, "origin_id");
     hub_mpw_cstr(&w, in->id);
     hub_mpw_cstr(&w, "type");
@@ -284,84 +223,130 @@ s_put_queue(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_dis
     uint8_t key[S_KEY_MAX], seq[8];
     size_t klen;
     hub_store_be64(seq, x->eseq);
-    rc = rc ? rc : s_key2(key, &klen, x->d->endpoint->id, seq, sizeof seq);
+    rc = rc ? rc : s_key2(key, &klen, x->endpoint, seq, sizeof seq);
     return rc ? rc
               : hub_store_put(self, HUB_STORE_DB_QUEUE, key, klen, self->rec.data, self->rec.len,
                               MDB_NOOVERWRITE);
 }
 
-// One delivery: the endpoint's next sequence, the queue entry, the audit
+// A reader of a prepared message (hub_store_prep.c has the layout): a
+// read past the end, or a string without its NUL, sets BAD.
+typedef struct {
+    const uint8_t *p, *end;
+    bool bad;
+} s_rd_t;
+
+static const void *
+s_rd(s_rd_t *r, size_t n)
+{
+    if (r->bad || (size_t) (r->end - r->p) < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const void *q = r->p;
+    r->p += n;
+    return q;
+}
+
+static const char *
+s_rd_str(s_rd_t *r)
+{
+    const uint8_t *z = r->bad ? NULL : memchr(r->p, 0, (size_t) (r->end - r->p));
+    if (!z) {
+        r->bad = true;
+        return "";
+    }
+    const char *s = (const char *) r->p;
+    r->p = z + 1;
+    return s;
+}
+
+static uint64_t
+s_rd_uint(s_rd_t *r, size_t width)
+{
+    const void *q = s_rd(r, width);
+    uint64_t v64 = 0;
+    uint32_t v32 = 0;
+    uint8_t v8 = 0;
+    if (q && width == 8) {
+        memcpy(&v64, q, 8);
+    } else if (q && width == 4) {
+        memcpy(&v32, q, 4);
+        v64 = v32;
+    } else if (q) {
+        memcpy(&v8, q, 1);
+        v64 = v8;
+    }
+    return v64;
+}
+
+// Bytes preceded by their u32 length; *N gets the length.
+static const void *
+s_rd_bytes(s_rd_t *r, size_t *n)
+{
+    *n = (size_t) s_rd_uint(r, 4);
+    return s_rd(r, *n);
+}
+
+// One prepared delivery of message IN (log seq LOG_SEQ): the endpoint's
+// next sequence, its descriptor (stored once), the queue entry, the audit
 // record (and its subject index entry).
 static int
-s_deliver(hub_store_t *self, const hub_store_ingest_t *in, const hub_delivery_t *d,
-          uint64_t log_seq, const uint8_t *subject)
+s_deliver(hub_store_t *self, s_rd_t *r, const hub_store_ingest_t *in, uint64_t log_seq,
+          const uint8_t *subject)
 {
-    hub_store_disclosure_t x;
-    uint64_t next;
-    int rc = s_next_eseq(self, d->endpoint->id, &next);
-    self->enc.len = 0;
-    rc = rc ? rc : hub_codec_encode(d->msg, &self->enc);
-    if (rc) {
-        return rc;
+    hub_store_disclosure_t x = {0};
+    size_t dlen;
+    x.endpoint = s_rd_str(r);
+    x.id = s_rd_str(r);
+    x.type = s_rd_str(r);
+    const void *key = s_rd(r, HUB_STORE_HASH_SIZE);
+    const void *desc = s_rd_bytes(r, &dlen);
+    x.enc = s_rd_bytes(r, &x.enc_len);
+    if (r->bad) {
+        return HUB_EINVAL;
     }
-    // A derived message has its own id and type; a forwarded one keeps
-    // the source's (the projection always carries both, but be safe).
-    x.d = d;
-    x.id = hub_msg_env_str(d->msg, HUB_ENV_ID);
-    x.type = hub_msg_env_str(d->msg, HUB_ENV_TYPE);
-    x.id = *x.id ? x.id : in->id;
-    x.type = *x.type ? x.type : in->type;
-    x.eseq = next;
-    s_disclosed(&x);
-    rc = hub_store_disc_key(self, in, &x, x.disc);
+    memcpy(x.disc, key, HUB_STORE_HASH_SIZE);
+    int rc = s_next_eseq(self, x.endpoint, &x.eseq);
+    rc = rc ? rc : hub_store_disc_ensure(self, x.disc, desc, dlen);
     rc = rc ? rc : s_put_queue(self, in, &x, log_seq);
     return rc ? rc : hub_store_audit_append(self, in, &x, subject);
 }
 
-// Refuses, before anything is written, what cannot be stored.
-static int
-s_check(const hub_store_ingest_t *in, hub_store_result_t *res)
-{
-    if (!in || !res || !in->source || !in->id || !in->type || (!in->bytes && in->len)) {
-        return HUB_EINVAL;
-    }
-    size_t n = in->route ? hub_route_count(in->route) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const hub_delivery_t *d = hub_route_at(in->route, i);
-        if (!d->endpoint || !d->endpoint->id || !d->msg ||
-            strlen(d->endpoint->id) + 9 > S_KEY_MAX) {
-            return HUB_EINVAL;
-        }
-    }
-    return HUB_OK;
-}
-
 int
-hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res)
+hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_result_t *res)
 {
     int rc = hub_store_batch_ok(self);
-    rc = rc ? rc : s_check(in, res);
+    if (rc || !prep || !res) {
+        return rc ? rc : HUB_EINVAL;
+    }
+    s_rd_t r = {prep, (const uint8_t *) prep + len, false};
+    hub_store_ingest_t in = {0};
+    in.source = s_rd_str(&r);
+    in.id = s_rd_str(&r);
+    in.type = s_rd_str(&r);
+    in.ruleset = s_rd_uint(&r, 1) ? s_rd_str(&r) : NULL;
+    in.now_ms = s_rd_uint(&r, 8);
+    in.bytes = s_rd_bytes(&r, &in.len);
+    const uint8_t *subject = s_rd_uint(&r, 1) ? s_rd(&r, HUB_STORE_HASH_SIZE) : NULL;
+    uint32_t n = (uint32_t) s_rd_uint(&r, 4);
     uint8_t key[S_KEY_MAX];
     size_t klen;
-    rc = rc ? rc : s_key2(key, &klen, in->source, in->id, strlen(in->id));
+    rc = r.bad ? HUB_EINVAL : s_key2(key, &klen, in.source, in.id, strlen(in.id));
     if (rc) {
-        return rc;
+        return rc; // refused before anything is written: the batch goes on
     }
     *res = (hub_store_result_t){false, 0, 0};
     uint64_t seq = self->next_log;
-    rc = s_dedup_claim(self, in, key, klen, seq, res);
+    rc = s_dedup_claim(self, &in, key, klen, seq, res);
     if (rc || res->duplicate) {
         return rc;
     }
-    uint8_t subject[HUB_STORE_HASH_SIZE];
-    if (in->subject_cid) {
-        hub_store_subject_key(self, in->subject_cid, subject);
+    rc = s_put_log(self, &in, seq);
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        rc = s_deliver(self, &r, &in, seq, subject);
     }
-    rc = s_put_log(self, in, seq);
-    size_t n = in->route ? hub_route_count(in->route) : 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        rc = s_deliver(self, in, hub_route_at(in->route, i), seq, in->subject_cid ? subject : NULL);
-    }
+    rc = rc ? rc : r.p != r.end ? HUB_EINVAL : HUB_OK;
     if (rc) {
         return hub_store_fail(self, rc); // half a message must not commit
     }
@@ -369,6 +354,24 @@ hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_resu
     res->log_seq = seq;
     res->deliveries = n;
     return HUB_OK;
+}
+
+int
+hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res)
+{
+    int rc = hub_store_batch_ok(self);
+    if (rc || !res) {
+        return rc ? rc : HUB_EINVAL;
+    }
+    if (!self->prep && (rc = hub_store_prep_new(&self->prep, self)) != HUB_OK) {
+        return hub_store_fail(self, rc);
+    }
+    self->prepared.len = 0;
+    rc = hub_store_prepare(self->prep, in, &self->prepared);
+    if (rc) {
+        return rc == HUB_EINVAL ? rc : hub_store_fail(self, rc);
+    }
+    return hub_store_apply(self, self->prepared.data, self->prepared.len, res);
 }
 
 int

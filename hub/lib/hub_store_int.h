@@ -56,7 +56,8 @@ struct hub_store {
     hub_buf_t enc; // scratch: the delivered message, encoded
     hub_buf_t aux; // scratch: an audit record with its hash, a hash input
     hub_buf_t out; // records lent to the caller until the next call
-    hub_buf_t sig; // scratch: a disclosure's signature (hub_store_disc.c)
+    struct hub_store_prep *prep; // prepares for hub_store_ingest() (made when first needed)
+    hub_buf_t prepared; // scratch: the message hub_store_ingest() prepared
     struct hub_store_disc_cache *disc; // descriptors known to be stored
     struct hub_store_disc_rcache *rdisc; // descriptors as read, split into pairs
     bool has_disc; // the store has the disclosure database (format 3)
@@ -126,8 +127,11 @@ int hub_store_last_in(hub_store_t *self, MDB_txn *txn, hub_store_db_t db, uint64
 // both the queue record and the audit record.
 typedef struct {
     const hub_delivery_t *d;
+    const char *endpoint; // where it goes (applying: D is NULL then)
     const char *id; // the delivered message's id (a derived message's own)
     const char *type; // the delivered message's type
+    const void *enc; // the delivered message, encoded (applying)
+    size_t enc_len;
     uint64_t eseq; // its endpoint sequence
     size_t nreleased; // fields disclosed: released, not dropped, present
     bool released[HUB_ROUTE_MAX_FIELDS]; // d->fields[i] is disclosed
@@ -143,13 +147,12 @@ void hub_store_w_rules(hub_mpw_t *w, const hub_delivery_t *d);
 void hub_store_w_purposes(hub_mpw_t *w, const hub_delivery_t *d);
 void hub_store_w_bases(hub_mpw_t *w, const hub_delivery_t *d);
 
-// The disclosure descriptor of X (hub_store_disc.c): its key, the
-// BLAKE2b-256 of its canonical msgpack, into KEY; the descriptor itself is
-// put into the open batch the first time it is seen. A lookup in memory
-// when the same rules disclosed the same fields before. Errors: those of
+// Stores descriptor DESC (LEN bytes) under KEY in the open batch unless
+// it is there already (hub_store_disc.c). A lookup in memory when this
+// writer stored it before in a batch that committed. Errors: those of
 // hub_store_put() (the batch is broken), HUB_ENOMEM.
-int hub_store_disc_key(hub_store_t *self, const hub_store_ingest_t *in,
-                       const hub_store_disclosure_t *x, uint8_t key[HUB_STORE_HASH_SIZE]);
+int hub_store_disc_ensure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE],
+                          const void *desc, size_t len);
 
 // Forgets which descriptors are stored (the batch that wrote some of them
 // did not commit). Frees the cache on destroy (FREE).
@@ -166,13 +169,25 @@ void hub_store_disc_rcache_free(hub_store_t *self);
 int hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
                           hub_buf_t *out);
 
+// What an expansion saw on its way, so that a reader need not walk the
+// record again (a record of format 2, appended as it is, gets none).
+typedef struct {
+    size_t msg_at; // offset in the expanded record of its one "msg" key, written
+                   // a3 "msg" (0: no such key, several, or written otherwise)
+    const uint8_t *log_seq; // the value of REC's first "log_seq" key, in REC (NULL: none)
+} hub_store_marks_t;
+
+// hub_store_disc_expand(), and *M gets the marks.
+int hub_store_disc_expand_marks(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
+                                hub_buf_t *out, hub_store_marks_t *m);
+
 // The merge hub_store_disc_expand() does, on bytes alone (for the fuzz
 // target): record REC (LEN bytes, a map holding "disclosure") with that
 // pair replaced by the pairs of descriptor DESC (DLEN bytes, a map),
-// appended to OUT. Errors: HUB_EDECODE (malformed; OUT as it was),
-// HUB_ENOMEM.
+// appended to OUT; *M (may be NULL) gets the marks. Errors: HUB_EDECODE
+// (malformed; OUT as it was), HUB_ENOMEM.
 int hub_store_disc_merge(const void *rec, size_t len, const void *desc, size_t dlen,
-                         hub_buf_t *out);
+                         hub_buf_t *out, hub_store_marks_t *m);
 
 // Checks in TXN that descriptor KEY is stored and hashes to KEY; *WHY
 // says what is wrong. HUB_OK, HUB_EINVALID, HUB_EIO.

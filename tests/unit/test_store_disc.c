@@ -3,6 +3,7 @@
 // queue and audit records, expanded for readers, forgotten with a batch
 // that does not commit, checked by the audit verification, and a store of
 // format 2 taken as it is.
+#include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_mpw.h"
@@ -391,6 +392,70 @@ test_the_same_rules_loaded_again_name_the_same_descriptors(void)
     hub_diag_destroy(&diag);
 }
 
+// Preparing apart from applying (two threads in hubd): prepared bytes hold
+// all they need, so the route and message may be reused before they are
+// applied; bytes that are not a prepared message are refused.
+static void
+test_a_prepared_message_stands_alone_and_bad_bytes_are_refused(void)
+{
+    hub_store_t *st = NULL, *ref = NULL;
+    hub_store_prep_t *prep = NULL;
+    hub_buf_t one = {0}, two = {0};
+    hub_store_result_t res;
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, tu_store_dir(&s_f), 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_prep_new(&prep, st), HUB_OK);
+    for (int i = 1; i <= 2; i++) {
+        char id[33];
+        snprintf(id, sizeof id, "%032x", i);
+        hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
+        CU_ASSERT_EQUAL_FATAL(hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), s_f.msg,
+                                            s_key, NULL),
+                              HUB_OK);
+        s_f.enc.len = 0;
+        CU_ASSERT_EQUAL_FATAL(hub_codec_encode(s_f.msg, &s_f.enc), HUB_OK);
+        hub_store_ingest_t in = {hub_msg_env_str(s_f.msg, HUB_ENV_SOURCE), id,
+                                 hub_msg_env_str(s_f.msg, HUB_ENV_TYPE), s_f.enc.data, s_f.enc.len,
+                                 s_cid, "v1", 999 + (uint64_t) i, s_f.route};
+        CU_ASSERT_EQUAL_FATAL(hub_store_prepare(prep, &in, i == 1 ? &one : &two), HUB_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_apply(st, one.data, 3, &res), HUB_EINVAL); // a cut header
+    CU_ASSERT_EQUAL(hub_store_apply(st, one.data, one.len, &res), HUB_OK);
+    CU_ASSERT_EQUAL(res.deliveries, 2);
+    CU_ASSERT_EQUAL(hub_store_apply(st, two.data, two.len, &res), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_apply(st, two.data, two.len, &res), HUB_OK);
+    CU_ASSERT(res.duplicate);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    // The same two messages ingested the ordinary way give the same records.
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&ref, tu_store_dir(&s_f), 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(ref), HUB_OK);
+    s_ingest(ref, 1, 2);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(ref), HUB_OK);
+    for (uint64_t seq = 1; seq <= 4; seq++) {
+        const void *a, *b;
+        size_t alen, blen;
+        CU_ASSERT_EQUAL_FATAL(hub_store_record_raw(st, HUB_STORE_AUDIT, seq, &a, &alen), HUB_OK);
+        uint8_t *copy = malloc(alen);
+        memcpy(copy, a, alen);
+        CU_ASSERT_EQUAL_FATAL(hub_store_record_raw(ref, HUB_STORE_AUDIT, seq, &b, &blen), HUB_OK);
+        CU_ASSERT(alen == blen && memcmp(copy, b, alen) == 0);
+        free(copy);
+    }
+    s_verify(st, HUB_OK, NULL);
+    // A prepared message cut inside its deliveries breaks the batch.
+    hub_store_destroy(&st);
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, tu_store_dir(&s_f), 0, 0, s_key, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_apply(st, one.data, one.len - 1, &res), HUB_EINVAL);
+    CU_ASSERT_EQUAL(hub_store_commit(st), HUB_EINVAL);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_AUDIT), 0);
+    hub_buf_free(&one);
+    hub_buf_free(&two);
+    hub_store_prep_destroy(&prep);
+    hub_store_destroy(&ref);
+    hub_store_destroy(&st);
+}
+
 void
 test_store_disc_register(void)
 {
@@ -408,4 +473,6 @@ test_store_disc_register(void)
                 test_endpoint_sequences_counted_in_a_batch_are_seen_and_kept_only_by_a_commit);
     CU_add_test(s, "the same rules loaded again name the same descriptors",
                 test_the_same_rules_loaded_again_name_the_same_descriptors);
+    CU_add_test(s, "a prepared message stands alone, and bad bytes are refused",
+                test_a_prepared_message_stands_alone_and_bad_bytes_are_refused);
 }
