@@ -1,13 +1,11 @@
 // hub_store: ingest (dedup, log, queues), dead letters, and the endpoint
 // cursors. The records' keys are written in sorted order, so each record
 // is canonical msgpack (docs/STORE.md).
-#include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_store.h"
 #include "hub_store_int.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #define S_KEY_MAX 511 // LMDB's default (and compiled-in) largest key
