@@ -352,8 +352,9 @@ s_loop(hubd_t *self)
     while (!s_stop) {
         zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0},
                                   {self->zap, 0, ZMQ_POLLIN, 0},
-                                  {self->admin, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 3, 250);
+                                  {self->admin, 0, ZMQ_POLLIN, 0},
+                                  {NULL, hubd_writer_fd(self), ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 4, 250);
         if (n < 0 && errno != EINTR) {
             hubd_log("error", "poll", "errno=%d", errno);
             break;
@@ -361,17 +362,25 @@ s_loop(hubd_t *self)
         if (items[1].revents & ZMQ_POLLIN) {
             hubd_zap_handle(self->zap, self->conf.keys);
         }
-        // Group commit: take what is waiting (up to batch_max publishes)
-        // into one transaction, commit once, then ack them all.
+        // Group commit: what is waiting (up to batch_max publishes) is
+        // prepared into the fill batch while the writer thread commits the
+        // one before; each goes to the writer when it is free, and is acked
+        // when it has committed (hubd_writer.c).
         size_t taken = 0;
-        while (taken < HUBD_MAX_BATCH && self->npending < self->conf.cfg.batch_max &&
+        hubd_reap(self, false);  // a commit done: its acks go out
+        while (taken < HUBD_MAX_BATCH && self->fill->npending < self->conf.cfg.batch_max &&
                s_recv_one(self)) {
             taken++;
+            if (hubd_writer_done(self)) {  // its acks out, and the next batch in, at once
+                hubd_reap(self, false);
+                hubd_flush(self);
+            }
         }
-        hubd_dedup_purge(self);  // joins the batch (or makes one) now and then
-        if (self->batch_open) {
-            hubd_commit(self);
+        if (self->fill->npending >= self->conf.cfg.batch_max) {
+            hubd_reap(self, true);  // full: nothing more is read until the writer is free
         }
+        hubd_dedup_purge(self);  // joins the fill batch now and then
+        hubd_flush(self);        // to the writer, unless it is busy: then it gathers on
         hubd_pump(self);
         s_timers(self);
         hubd_ops_tick(self);
@@ -381,6 +390,7 @@ s_loop(hubd_t *self)
         if (s_reload) {
             bool changed;
             s_reload = 0;
+            hubd_drain(self);
             hubd_reload(self, "SIGHUP", &changed);
         }
     }
@@ -433,20 +443,19 @@ s_start(hubd_t *self, hub_diag_t *diag)
         hubd_sign_key_load(self);
         hubd_ruleset_record(self, "start", "hubd");
     }
-    self->pending = calloc(HUBD_MAX_BATCH, sizeof *self->pending);
-    self->reqs = calloc(HUBD_MAX_REQS, sizeof *self->reqs);
-    self->slots = calloc(HUBD_MAX_SLOTS, sizeof *self->slots);
     self->msg = hub_msg_new();
     self->route = hub_route_new();
-    if (!rc && (!self->pending || !self->reqs || !self->slots || !self->msg || !self->route)) {
+    if (!rc && (!self->msg || !self->route)) {
         rc = HUB_ENOMEM;
     }
+    rc = rc ? rc : hubd_writer_start(self);
     return rc;
 }
 
 static void
 s_stop_all(hubd_t *self)
 {
+    hubd_writer_stop(self); // first: what it answers goes out on the router
     if (self->router) {
         zmq_close(self->router);
     }
@@ -463,10 +472,6 @@ s_stop_all(hubd_t *self)
     hub_store_destroy(&self->store);
     hub_route_destroy(&self->route);
     hub_msg_destroy(&self->msg);
-    free(self->pending);
-    free(self->reqs);
-    free(self->slots);
-    hub_buf_free(&self->refusals);
     hub_buf_free(&self->canon);
     hub_buf_free(&self->out);
     hub_buf_free(&self->aux);
@@ -522,9 +527,7 @@ main(int argc, char **argv)
              self.conf.cfg.listen, self.conf.cfg.admin, self.conf.cfg.store, hub_rules_version(self.conf.rules),
              hub_rules_count(self.conf.rules), hubd_keys_count(self.conf.keys));
     s_loop(&self);
-    if (self.batch_open) {
-        hubd_commit(&self);
-    }
+    hubd_drain(&self); // the batches in hand, committed and answered
     // Sign the head on the way out, so a clean stop leaves no audit record
     // protected by the hash chain alone.
     if (self.sign_ok) {

@@ -205,7 +205,7 @@ hubd_reload(hubd_t *self, const char *user, bool *changed)
     }
     // A larger store_map_size grows the map in place: the way out of
     // "store full" without a restart.
-    if (fresh.cfg.store_map_size != self->conf.cfg.store_map_size && !self->batch_open) {
+    if (fresh.cfg.store_map_size != self->conf.cfg.store_map_size && !self->flight) {
         int rc = hub_store_set_map_size(self->store, fresh.cfg.store_map_size);
         hubd_log(rc ? "error" : "info", "map_size", "bytes=%zu result=\"%s\"",
                  fresh.cfg.store_map_size, hub_strerror(rc));
@@ -514,9 +514,7 @@ hubd_admin_handle(hubd_t *self)
         hub_buf_t reply = {0};
         hub_mpw_t w;
         hub_mpw_init(&w, &reply);
-        if (self->batch_open) {
-            hubd_commit(self); // admin work runs between batches, never inside one
-        }
+        hubd_drain(self); // admin work runs between batches, never beside one
         s_handle(self, zmq_msg_data(&f[2]), zmq_msg_size(&f[2]), &w);
         zmq_send(self->admin, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), ZMQ_SNDMORE);
         zmq_send(self->admin, "", 0, ZMQ_SNDMORE);

@@ -97,14 +97,13 @@ hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     // round of the main loop) rather than costing an fsync of its own per
     // DACK: until then a crash only means redeliveries, which consumers
     // drop by seq.
-    if (hubd_begin(self) && hub_store_ack(self->store, peer->endpoint->id, seq) == HUB_OK) {
-        hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
-        if (st) {
-            st->acks += seq - peer->acked;
-        }
-        peer->acked = seq;
-        peer->last_ack_ms = hubd_mono_ms();
+    hubd_op_ack(self, peer->endpoint->id, seq);
+    hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
+    if (st) {
+        st->acks += seq - peer->acked;
     }
+    peer->acked = seq;
+    peer->last_ack_ms = hubd_mono_ms();
 }
 
 void

@@ -1,7 +1,8 @@
-// Publishing: decode, authenticate the source, validate, route, store in
-// the open batch; after the batch commits, ack. Nothing is acknowledged
-// before it is durable: the ACK goes out only after hub_store_commit().
-// A PUBLISH_BATCH takes each of its messages down the same path as a
+// Publishing: decode, authenticate the source, validate, route, prepare
+// for the store into the fill batch; the writer thread applies and commits
+// the batch (hubd_writer.c); then ack. Nothing is acknowledged before it
+// is durable: the ACK goes out only after the batch's commit. A
+// PUBLISH_BATCH takes each of its messages down the same path as a
 // PUBLISH; their answers are gathered (stored ones in pending, refusals in
 // refusals) and go out together in its ACK_BATCH.
 #include "hub_codec.h"
@@ -34,7 +35,7 @@ s_problems(hub_mpw_t *w, const hub_diag_t *diag)
 
 // Where the answer to the message in hand goes: its PUBLISH's own NACK
 // (to PEER, with REF), or place SLOT of the ACK_BATCH of the PUBLISH_BATCH
-// being read (BATCH: the last of self->reqs).
+// being read (BATCH: the last of self->fill->reqs).
 typedef struct {
     hubd_peer_t *peer;
     uint64_t ref;
@@ -98,24 +99,25 @@ s_nack_send(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, cons
     self->snap.nacked[hubd_metrics_nack_index(code)]++;
 }
 
-// Refuses message SLOT of REQ: its NACK map waits in refusals for the
-// request's ACK_BATCH (out of memory: an empty one, sent as "internal").
+// Refuses message SLOT of REQ (of batch B): its NACK map waits in
+// refusals for the request's ACK_BATCH (out of memory: an empty one, sent
+// as "internal").
 static void
-s_refuse_slot(hubd_t *self, hubd_req_t *req, size_t slot, const char *id, const char *code,
-              const char *reason, const hub_diag_t *problems)
+s_refuse_slot(hubd_t *self, hubd_batch_t *b, hubd_req_t *req, size_t slot, const char *id,
+              const char *code, const char *reason, const hub_diag_t *problems)
 {
-    hubd_slot_t *s = &self->slots[req->first + slot];
-    size_t at = self->refusals.len;
+    hubd_slot_t *s = &b->slots[req->first + slot];
+    size_t at = b->refusals.len;
     hub_mpw_t w;
-    hub_mpw_init(&w, &self->refusals);
+    hub_mpw_init(&w, &b->refusals);
     s_nack_map(&w, NULL, id, code, reason, problems);
     if (hub_mpw_error(&w)) {
-        self->refusals.len = at;
+        b->refusals.len = at;
         code = "internal";
     }
     s->stored = false;
     s->at = at;
-    s->len = self->refusals.len - at;
+    s->len = b->refusals.len - at;
     self->stats_nacked++;
     self->snap.nacked[hubd_metrics_nack_index(code)]++;
 }
@@ -123,7 +125,7 @@ s_refuse_slot(hubd_t *self, hubd_req_t *req, size_t slot, const char *id, const 
 static hubd_req_t *
 s_open_req(hubd_t *self)
 {
-    return &self->reqs[self->nreqs - 1];
+    return &self->fill->reqs[self->fill->nreqs - 1];
 }
 
 static void
@@ -131,7 +133,7 @@ s_nack(hubd_t *self, const s_to_t *to, const char *id, const char *code, const c
        const hub_diag_t *problems)
 {
     if (to->batch) {
-        s_refuse_slot(self, s_open_req(self), to->slot, id, code, reason, problems);
+        s_refuse_slot(self, self->fill, s_open_req(self), to->slot, id, code, reason, problems);
     } else {
         s_nack_send(self, to->peer->rid, to->peer->rid_len, to->ref, id, code, reason, problems);
     }
@@ -147,9 +149,9 @@ s_ack(hubd_t *self, const hubd_pending_t *p)
     hubd_send(self, p->rid, p->rid_len, "ACK", self->out.data, self->out.len);
 }
 
-// Sends REQ's ACK_BATCH: results[i] from its slots, in order.
+// Sends REQ's ACK_BATCH (of batch B): results[i] from its slots, in order.
 static void
-s_answer_req(hubd_t *self, const hubd_req_t *req)
+s_answer_req(hubd_t *self, const hubd_batch_t *b, const hubd_req_t *req)
 {
     hub_mpw_t w;
     self->out.len = 0;
@@ -160,11 +162,11 @@ s_answer_req(hubd_t *self, const hubd_req_t *req)
     hub_mpw_cstr(&w, "results");
     hub_mpw_array(&w, req->n);
     for (size_t i = 0; i < req->n; i++) {
-        const hubd_slot_t *s = &self->slots[req->first + i];
+        const hubd_slot_t *s = &b->slots[req->first + i];
         if (s->stored) {
-            s_ack_map(self, &w, &self->pending[s->at], NULL);
+            s_ack_map(self, &w, &b->pending[s->at], NULL);
         } else if (s->len) {
-            hub_mpw_raw(&w, self->refusals.data + s->at, s->len);
+            hub_mpw_raw(&w, b->refusals.data + s->at, s->len);
         } else {
             s_nack_map(&w, NULL, NULL, "internal", "out of memory in the hub: resend later", NULL);
         }
@@ -176,48 +178,38 @@ s_answer_req(hubd_t *self, const hubd_req_t *req)
     }
 }
 
-// Answers every PUBLISH_BATCH waiting, but the one being read (kept, as
-// the only one left).
+// Answers every PUBLISH_BATCH of B (the writer is done with it: none is
+// being read).
 static void
-s_answer_reqs(hubd_t *self)
+s_answer_reqs(hubd_t *self, hubd_batch_t *b)
 {
-    size_t keep = self->req_open ? 1 : 0;
-    for (size_t i = 0; i + keep < self->nreqs; i++) {
-        s_answer_req(self, &self->reqs[i]);
+    for (size_t i = 0; i < b->nreqs; i++) {
+        s_answer_req(self, b, &b->reqs[i]);
     }
-    if (keep && self->nreqs > 1) {
-        self->reqs[0] = self->reqs[self->nreqs - 1];
-    }
-    self->nreqs = keep;
-    if (self->nreqs == 0) {
-        self->nslots = 0;
-        self->refusals.len = 0;
-    }
+    b->nreqs = 0;
+    b->nslots = 0;
+    b->refusals.len = 0;
 }
 
-bool
-hubd_begin(hubd_t *self)
+static bool
+s_put_str(hub_buf_t *ops, const char *s)
 {
-    if (!self->batch_open) {
-        if (hub_store_begin(self->store) != HUB_OK) {
-            return false;
-        }
-        self->batch_open = true;
-        self->npending = 0;
-    }
-    return true;
+    return hub_buf_append(ops, s, strlen(s) + 1) == HUB_OK;
 }
 
-// Keeps a refused message in the dead-letter store, in the open batch.
+// Keeps a refused message in the dead-letter store, with the fill batch.
 static void
 s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const char *code,
        const char *reason)
 {
-    if (hubd_begin(self)) {
-        self->stats_dead++;
-        hub_store_dead(self->store, peer->endpoint->department, bytes, len, code, reason,
-                       (uint64_t) hubd_now_ms());
-    }
+    hub_buf_t *ops = &self->fill->ops;
+    uint64_t now = (uint64_t) hubd_now_ms();
+    size_t at = hubd_op_open(self, HUBD_OP_DEAD);
+    bool ok = s_put_str(ops, peer->endpoint->department) && s_put_str(ops, code) &&
+              s_put_str(ops, reason) && hub_buf_append(ops, &now, sizeof now) == HUB_OK &&
+              hub_buf_append(ops, bytes, len) == HUB_OK;
+    hubd_op_close(self, at, ok);
+    self->stats_dead += ok;
 }
 
 // Refusals that depend on who sent it: the source is who authenticated.
@@ -239,40 +231,35 @@ s_authorise(hubd_t *self, hubd_peer_t *peer, char *reason, size_t size)
     return NULL;
 }
 
-// The batch failed: every publish in it is refused, to be resent. The
-// messages of a PUBLISH_BATCH being read are refused in its ACK_BATCH,
-// which goes out when it has been read.
+// Refuses publish P of batch B (CODE, REASON): its own NACK, or its
+// place in its PUBLISH_BATCH's ACK_BATCH.
 static void
-s_fail_batch(hubd_t *self, const char *code, const char *reason)
+s_refuse_pending(hubd_t *self, hubd_batch_t *b, hubd_pending_t *p, const char *code,
+                 const char *reason)
 {
-    hub_store_abort(self->store);
-    for (size_t i = 0; i < self->npending; i++) {
-        hubd_pending_t *p = &self->pending[i];
-        if (p->req) {
-            hubd_req_t *q = &self->reqs[p->req - 1];
-            s_refuse_slot(self, q, p->slot, p->id, code, reason, NULL);
-            q->stored--;
-        } else {
-            s_nack_send(self, p->rid, p->rid_len, p->ref, p->id, code, reason, NULL);
-        }
+    if (p->req) {
+        hubd_req_t *q = &b->reqs[p->req - 1];
+        s_refuse_slot(self, b, q, p->slot, p->id, code, reason, NULL);
+        q->stored--;
+    } else {
+        s_nack_send(self, p->rid, p->rid_len, p->ref, p->id, code, reason, NULL);
     }
-    self->npending = 0;
-    self->batch_open = false;
-    s_answer_reqs(self);
 }
 
-// Files the message just stored (RES) for its ack after the commit.
+// Files the message just prepared (its op the fill batch's last) for its
+// answer after the commit.
 static void
-s_pend(hubd_t *self, const s_to_t *to, const char *id, const hub_store_result_t *res)
+s_pend(hubd_t *self, const s_to_t *to, const char *id)
 {
-    hubd_pending_t *p = &self->pending[self->npending];
+    hubd_batch_t *b = self->fill;
+    hubd_pending_t *p = &b->pending[b->npending];
     p->req = 0;
     if (to->batch) {
         hubd_req_t *q = s_open_req(self);
-        p->req = self->nreqs;
+        p->req = b->nreqs;
         p->slot = to->slot;
         p->rid_len = 0;
-        self->slots[q->first + to->slot] = (hubd_slot_t){true, self->npending, 0};
+        b->slots[q->first + to->slot] = (hubd_slot_t){true, b->npending, 0};
         q->stored++;
     } else {
         memcpy(p->rid, to->peer->rid, to->peer->rid_len);
@@ -280,12 +267,14 @@ s_pend(hubd_t *self, const s_to_t *to, const char *id, const hub_store_result_t 
         p->ref = to->ref;
     }
     snprintf(p->id, sizeof p->id, "%s", id);
-    p->log_seq = res->log_seq;
-    p->duplicate = res->duplicate;
-    self->npending++;
+    p->log_seq = 0;
+    p->duplicate = false;
+    p->rc = HUB_OK;
+    b->npending++;
 }
 
-// Stores the validated message in hand (self->msg) in the open batch.
+// Prepares the validated message in hand (self->msg) for the store, into
+// the fill batch, and files it for its answer after the commit.
 static void
 s_store(hubd_t *self, const s_to_t *to)
 {
@@ -303,24 +292,15 @@ s_store(hubd_t *self, const s_to_t *to)
                              self->canon.len, cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
                              hub_rules_version(self->conf.rules), (uint64_t) hubd_now_ms(),
                              self->route};
-    hub_store_result_t res = {0};
-    rc = rc ? rc : (hubd_begin(self) ? hub_store_ingest(self->store, &in, &res) : HUB_EIO);
-    if (rc == HUB_EFULL || rc == HUB_EIO) {
-        const char *code = rc == HUB_EFULL ? "store_full" : "internal";
-        s_nack(self, to, id, code,
-               rc == HUB_EFULL ? "store full: resend later" : "store error: resend later", NULL);
-        s_fail_batch(self, code, "the batch failed");
-        if (to->batch) {
-            s_open_req(self)->fail = code;
-        }
-        hubd_log("error", "store", "reason=\"%s\"", hub_strerror(rc));
-        return;
-    }
+    size_t at = hubd_op_open(self, HUBD_OP_INGEST);
+    rc = rc ? rc : self->fill->ops.len == at ? HUB_ENOMEM : HUB_OK;
+    rc = rc ? rc : hub_store_prepare(self->prep, &in, &self->fill->ops);
+    hubd_op_close(self, at, rc == HUB_OK);
     if (rc) {
         s_nack(self, to, id, "internal", hub_strerror(rc), self->diag);
         return;
     }
-    s_pend(self, to, id, &res);
+    s_pend(self, to, id);
 }
 
 // One message, from a PUBLISH or a PUBLISH_BATCH alike: the size, decoding,
@@ -328,12 +308,6 @@ s_store(hubd_t *self, const s_to_t *to)
 static void
 s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
 {
-    const char *fail = to->batch ? s_open_req(self)->fail : NULL;
-    if (fail) {
-        s_nack(self, to, NULL, fail, "the store failed earlier in this batch: resend later",
-               NULL);
-        return;
-    }
     if (n > S_MAX_MESSAGE) {
         s_nack(self, to, NULL, "too_large", "over max_message", NULL);
         return;
@@ -378,26 +352,29 @@ hubd_on_publish(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
 }
 
 // Starts answering a PUBLISH_BATCH of N messages from PEER. All of them
-// must join one transaction: when the open one lacks room, it commits now.
+// must join one batch: when the fill batch lacks room, it goes to the
+// writer now (after the one there, if any, is done).
 static void
 s_req_open(hubd_t *self, hubd_peer_t *peer, uint64_t ref, size_t n)
 {
-    if (self->npending + n > HUBD_MAX_BATCH || self->nslots + n > HUBD_MAX_SLOTS ||
-        self->nreqs >= HUBD_MAX_REQS) {
-        hubd_commit(self);
+    hubd_batch_t *b = self->fill;
+    if (b->npending + n > HUBD_MAX_BATCH || b->nslots + n > HUBD_MAX_SLOTS ||
+        b->nreqs >= HUBD_MAX_REQS) {
+        hubd_reap(self, true);
+        hubd_flush(self);
+        b = self->fill;
     }
-    hubd_req_t *q = &self->reqs[self->nreqs++];
+    hubd_req_t *q = &b->reqs[b->nreqs++];
     memcpy(q->rid, peer->rid, peer->rid_len);
     q->rid_len = peer->rid_len;
     q->ref = ref;
-    q->first = self->nslots;
+    q->first = b->nslots;
     q->n = n;
     q->stored = 0;
-    q->refusals_at = self->refusals.len;
-    q->fail = NULL;
-    memset(&self->slots[q->first], 0, n * sizeof *self->slots);
-    self->nslots += n;
-    self->req_open = true;
+    q->refusals_at = b->refusals.len;
+    memset(&b->slots[q->first], 0, n * sizeof *b->slots);
+    b->nslots += n;
+    b->req_open = true;
 }
 
 // The PUBLISH_BATCH has been read: answered now when nothing of it waits
@@ -405,19 +382,16 @@ s_req_open(hubd_t *self, hubd_peer_t *peer, uint64_t ref, size_t n)
 static void
 s_req_close(hubd_t *self)
 {
+    hubd_batch_t *b = self->fill;
     hubd_req_t *q = s_open_req(self);
-    self->req_open = false;
+    b->req_open = false;
     if (q->stored) {
         return;
     }
-    s_answer_req(self, q);
-    self->nreqs--;
-    self->nslots = q->first;
-    self->refusals.len = q->refusals_at;
-    if (self->nreqs == 0) {
-        self->nslots = 0;
-        self->refusals.len = 0;
-    }
+    s_answer_req(self, b, q);
+    b->nreqs--;
+    b->nslots = q->first;
+    b->refusals.len = q->refusals_at;
 }
 
 // The messages array of a PUBLISH_BATCH, its header read into O; a NACK
@@ -457,6 +431,9 @@ hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t 
         size_t n = 0;
         to.slot = i;
         self->stats_in++;
+        if ((i & 31) == 31 && hubd_writer_done(self)) {
+            hubd_reap(self, false);  // the last commit's acks need not wait for this batch
+        }
         if (!broken && hub_mpr_bin(&r, &bytes, &n) == HUB_OK) {
             s_one(self, &to, bytes, n);
             continue;
@@ -469,49 +446,71 @@ hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t 
     s_req_close(self);
 }
 
-void
-hubd_commit(hubd_t *self)
+// The dedup purge slice batch B held is done: where the next one goes
+// on. A slice a second while there is more; at the end of the table,
+// rest a minute before starting over (a batch that failed: a second).
+static void
+s_purged(hubd_t *self, const hubd_batch_t *b)
 {
-    if (!self->batch_open) {
-        return;
+    bool done = b->rc == HUB_OK && b->purge;
+    self->purge_queued = false;
+    if (done) {
+        memcpy(self->dedup_resume, b->resume, b->resume_len);
+        self->dedup_resume_len = b->resume_len;
     }
-    int64_t t0 = hubd_mono_us();
-    int rc = hub_store_commit(self->store);
-    self->batch_open = false;
-    hubd_metrics_histogram_observe(&self->snap.commit_seconds,
-                                   (double) (hubd_mono_us() - t0) / 1e6);
-    hubd_metrics_histogram_observe(&self->snap.batch_size, (double) self->npending);
-    if (rc != HUB_OK) {
-        s_fail_batch(self, rc == HUB_EFULL ? "store_full" : "internal",
-                     rc == HUB_EFULL ? "store full: resend later" : "store error: resend later");
-        hubd_log("error", "commit", "reason=\"%s\"", hub_strerror(rc));
-        return;
+    int64_t now = hubd_mono_ms();
+    self->dedup_next_ms = now + (!done || self->dedup_resume_len ? 1000 : 60000);
+    if (done && b->purged) {
+        hubd_log("info", "dedup_purged", "entries=%zu", b->purged);
     }
-    for (size_t i = 0; i < self->npending; i++) {
-        if (!self->pending[i].req) {
-            s_ack(self, &self->pending[i]);
+}
+
+void
+hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
+{
+    hubd_metrics_histogram_observe(&self->snap.commit_seconds, (double) b->commit_us / 1e6);
+    hubd_metrics_histogram_observe(&self->snap.batch_size, (double) b->npending);
+    const char *code = b->rc == HUB_EFULL ? "store_full" : "internal";
+    if (b->rc) {
+        hubd_log("error", "commit", "reason=\"%s\" messages=%zu", hub_strerror(b->rc),
+                 b->npending);
+    }
+    for (size_t i = 0; i < b->npending; i++) {
+        hubd_pending_t *p = &b->pending[i];
+        if (b->rc) {
+            s_refuse_pending(self, b, p,  code, b->rc == HUB_EFULL ? "store full: resend later"
+                                                                    : "store error: resend later");
+        } else if (p->rc) {
+            s_refuse_pending(self, b, p, "internal", hub_strerror(p->rc));
+        } else if (!p->req) {
+            s_ack(self, p);
         }
     }
-    s_answer_reqs(self);  // their acks come from pending: before it is emptied
-    self->npending = 0;
+    s_answer_reqs(self, b);  // their acks come from pending: before it is emptied
+    b->npending = 0;
+    if (b->has_purge) {
+        s_purged(self, b);
+        b->has_purge = false;
+    }
 }
 
 void
 hubd_dedup_purge(hubd_t *self)
 {
     int64_t now = hubd_mono_ms();
-    if (now < self->dedup_next_ms || !hubd_begin(self)) {
+    if (now < self->dedup_next_ms || self->purge_queued) {
         return;
     }
     uint64_t window = (uint64_t) self->conf.cfg.dedup_days * 86400000ull;
-    uint64_t wall = (uint64_t) hubd_now_ms();
-    size_t purged = 0;
-    hub_store_dedup_purge(self->store, wall > window ? wall - window : 0, 20000,
-                          self->dedup_resume, &self->dedup_resume_len, &purged);
-    // A slice a second while there is more; at the end of the table, rest
-    // a minute before starting over.
-    self->dedup_next_ms = now + (self->dedup_resume_len ? 1000 : 60000);
-    if (purged) {
-        hubd_log("info", "dedup_purged", "entries=%zu", purged);
-    }
+    uint64_t wall = (uint64_t) hubd_now_ms(), older = wall > window ? wall - window : 0;
+    uint64_t max = 20000;
+    hub_buf_t *ops = &self->fill->ops;
+    size_t at = hubd_op_open(self, HUBD_OP_PURGE);
+    bool ok = hub_buf_append(ops, &older, sizeof older) == HUB_OK &&
+              hub_buf_append(ops, &max, sizeof max) == HUB_OK &&
+              hub_buf_append(ops, self->dedup_resume, self->dedup_resume_len) == HUB_OK;
+    hubd_op_close(self, at, ok);
+    self->purge_queued = ok;
+    self->fill->has_purge = ok;
+    self->dedup_next_ms = now + 1000;  // when the op could not even be queued
 }

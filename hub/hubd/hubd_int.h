@@ -7,6 +7,7 @@
 #include "hubd.h"
 #include "hubd_metrics.h"
 
+#include <pthread.h>
 #include <signal.h>
 
 #define HUBD_MAX_PEERS 1024
@@ -44,8 +45,9 @@ typedef struct {
     size_t rid_len;
     uint64_t ref;
     char id[72];
-    uint64_t log_seq;
+    uint64_t log_seq;                // set by the writer, with DUPLICATE and RC
     bool duplicate;
+    int rc;                          // how applying it went (HUB_OK: ack it)
     size_t req;                      // 1 + its PUBLISH_BATCH's index in reqs; 0: a PUBLISH
     size_t slot;                     // its place in that PUBLISH_BATCH's messages
 } hubd_pending_t;
@@ -65,8 +67,42 @@ typedef struct {
     size_t first, n;                 // its answers: slots[first .. first+n)
     size_t stored;                   // of those, messages waiting for the commit
     size_t refusals_at;              // where its refusals start in refusals
-    const char *fail;                // the store failed while it was read: the rest get this
 } hubd_req_t;
+
+// What a batch asks of the store, in hubd_batch_t.ops: [u8 kind][u32 len]
+// [payload], back to back (hubd_writer.c has the payloads).
+typedef enum {
+    HUBD_OP_INGEST = 1,              // a prepared message (hub_store_prepare()): pending[i]
+    HUBD_OP_DEAD,                    // a dead letter
+    HUBD_OP_ACK,                     // an endpoint's cursor (a DACK)
+    HUBD_OP_PURGE,                   // a slice of the dedup-window purge
+} hubd_op_t;
+
+// A group-commit batch. Two take turns: the main thread fills one (reads,
+// decodes, validates, routes and prepares each message, with no LMDB)
+// while the writer thread applies the other to the store and commits it;
+// then the main thread answers it (ACK after the commit) and hands over
+// the next. Only one thread touches a batch at a time: the writer from
+// the hand-over until it says it is done (hubd_writer.c).
+typedef struct {
+    hub_buf_t ops;                   // the store's work
+    size_t nops;
+    hubd_pending_t *pending;         // one per HUBD_OP_INGEST, in order (HUBD_MAX_BATCH)
+    size_t npending;
+    hubd_req_t *reqs;                // PUBLISH_BATCHes answered by it (HUBD_MAX_REQS)
+    size_t nreqs;
+    bool req_open;                   // the last of reqs is being read (a PUBLISH_BATCH in hand)
+    hubd_slot_t *slots;              // their answers (HUBD_MAX_SLOTS)
+    size_t nslots;
+    hub_buf_t refusals;              // refused messages' NACK maps, as ACK_BATCH will carry them
+    // Set by the writer:
+    int rc;                          // HUB_OK, or what broke the batch (nothing of it stored)
+    int64_t commit_us;               // begin to commit
+    bool has_purge;                  // it holds a HUBD_OP_PURGE (set by the main thread)
+    bool purge;                      // that op was applied: where to go on, and how many went
+    uint8_t resume[256];
+    size_t resume_len, purged;
+} hubd_batch_t;
 
 #define HUBD_RATE_SLOTS 60  // per-second samples: rates over the last minute
 #define HUBD_MAX_EPS 256     // endpoints with delivery counters
@@ -105,15 +141,12 @@ typedef struct {
     hub_store_t *store;
     void *ctx, *router, *zap, *admin;
     hubd_peer_t peers[HUBD_MAX_PEERS];
-    hubd_pending_t *pending;         // publishes of the open batch
-    size_t npending;
-    bool batch_open;
-    hubd_req_t *reqs;                // PUBLISH_BATCHes of the open batch (HUBD_MAX_REQS)
-    size_t nreqs;
-    bool req_open;                   // the last of reqs is being read (a PUBLISH_BATCH in hand)
-    hubd_slot_t *slots;              // their answers (HUBD_MAX_SLOTS)
-    size_t nslots;
-    hub_buf_t refusals;              // refused messages' NACK maps, as ACK_BATCH will carry them
+    hubd_batch_t batches[2];
+    hubd_batch_t *fill;              // being filled by the main thread
+    hubd_batch_t *flight;            // at the writer thread (NULL: it is idle)
+    hub_store_prep_t *prep;          // the main thread's preparer
+    struct hubd_writer *writer;      // the writer thread (hubd_writer.c)
+    bool purge_queued;               // a HUBD_OP_PURGE waits in fill or flight
     hub_msg_t *msg;                  // scratch, reused
     hub_route_t *route;
     hub_diag_t *diag;
@@ -173,12 +206,53 @@ hubd_on_publish(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 // answered by one ACK_BATCH (docs/PROTOCOL.md, "Batches").
 void
 hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
+
+// ---- the writer thread and its batches (hubd_writer.c)
+
+// Starts the writer thread (and makes both batches). Errors: HUB_ENOMEM,
+// HUB_EIO.
+int
+hubd_writer_start(hubd_t *self);
+// Hands over what is waiting (hubd_drain() first), stops the thread and
+// frees the batches. Safe when it never started.
 void
-hubd_commit(hubd_t *self);
-// Opens the group-commit batch unless one is open (the next hubd_commit()
-// makes what joins it durable). False when the store cannot start one.
+hubd_writer_stop(hubd_t *self);
+// The file descriptor that turns readable when the writer is done with a
+// batch (for zmq_poll), or -1.
+int
+hubd_writer_fd(const hubd_t *self);
+// The writer is done with its batch (a cheap check, no lock: the main
+// thread answers it soon, between messages, rather than after the batch
+// in hand).
 bool
-hubd_begin(hubd_t *self);
+hubd_writer_done(const hubd_t *self);
+// Hands the fill batch to the writer when it is idle and the batch has
+// work; a new fill batch starts. False when the writer is busy.
+bool
+hubd_flush(hubd_t *self);
+// When the writer is done with its batch (WAIT: waits for that), answers
+// it (hubd_batch_answer()) and marks the writer idle.
+void
+hubd_reap(hubd_t *self, bool wait);
+// Until nothing is waiting or at the writer: every batch applied,
+// committed and answered. Then the main thread may use the store's write
+// side itself (admin work, checkpoints, retention, reload).
+void
+hubd_drain(hubd_t *self);
+// Appends an op of KIND to the fill batch: hubd_op_open() writes its
+// header and returns where it starts; the caller appends the payload to
+// self->fill->ops; hubd_op_close() ends it (OK false: takes it back).
+size_t
+hubd_op_open(hubd_t *self, hubd_op_t kind);
+void
+hubd_op_close(hubd_t *self, size_t at, bool ok);
+// Answers batch B the writer is done with: ACKs (and ACK_BATCHes) after
+// its commit, or NACKs when it failed (hubd_ingest.c).
+void
+hubd_batch_answer(hubd_t *self, hubd_batch_t *b);
+// A DACK's cursor, into the fill batch (durable with its commit).
+void
+hubd_op_ack(hubd_t *self, const char *endpoint, uint64_t seq);
 void
 hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 void
@@ -186,8 +260,8 @@ hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 void
 hubd_on_credit(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len);
 
-// Forgets, a slice at a time in the open (or a new) batch, dedup entries
-// older than the dedup window.
+// Forgets dedup entries older than the dedup window, a slice at a time:
+// when due, queues a slice into the fill batch (one at a time).
 void
 hubd_dedup_purge(hubd_t *self);
 
@@ -202,7 +276,8 @@ hubd_pump(hubd_t *self);
 int
 hubd_admin_open(hubd_t *self, hub_diag_t *diag);
 
-// Answers one waiting admin request (commits an open batch first). A
+// Answers one waiting admin request (after hubd_drain(): every batch
+// committed and answered first). A
 // request that is not [routing id][empty][one frame] is ignored; one that
 // is not a msgpack map with cmd and user (strings without control
 // characters) is answered ok: false, code bad_request.
@@ -231,7 +306,7 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w);
 // `dlq.retry` reply into W. Each letter in a transaction of its own: the
 // message stored, the letter removed and the oplog record written
 // together, or nothing (a refusal is recorded on its own; a missing
-// letter is not). No batch may be open.
+// letter is not). The writer must be idle (hubd_drain()).
 void
 hubd_dlq_retry(hubd_t *self, const char *user, const uint64_t *seqs, size_t n, hub_mpw_t *w);
 
@@ -239,8 +314,8 @@ hubd_dlq_retry(hubd_t *self, const char *user, const uint64_t *seqs, size_t n, h
 hubd_epstat_t *
 hubd_epstat(hubd_t *self, const char *endpoint);
 
-// Once a second: rate samples, and when due a checkpoint and retention.
-// No batch may be open.
+// Once a second: rate samples, and when due a checkpoint and retention
+// (each after hubd_drain()).
 void
 hubd_ops_tick(hubd_t *self);
 

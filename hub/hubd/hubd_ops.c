@@ -143,9 +143,11 @@ hubd_ops_tick(hubd_t *self)
     }
     if (self->sign_ok && now >= self->next_checkpoint_ms) {
         self->next_checkpoint_ms = now + (int64_t) self->conf.cfg.checkpoint_seconds * 1000;
+        hubd_drain(self); // the store's write side is the main thread's now
         hubd_checkpoint(self);
     }
     if (now >= self->next_retain_ms) {
+        hubd_drain(self);
         hubd_retain(self);
     }
 }

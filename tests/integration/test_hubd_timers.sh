@@ -8,7 +8,7 @@
 # their counters moving as messages are published, refused and dropped; a
 # reload while a consumer is connected, and a rewind it gets at once;
 # malformed admin requests answered with a clean error (or ignored) while
-# hubd keeps serving publishes.
+# hubd keeps serving publishes; the dedup window's purge.
 set -u
 . "$REPO/tests/integration/lib.sh"
 . "$REPO/tests/integration/hubd_lib.sh"
@@ -303,4 +303,28 @@ expect_out_has "hubd: running since"
 
 hubd_stop TERM
 check "hubd stopped cleanly" test "$HUBD_RC" -eq 0
+
+# ---------------------------------------------------------------- the dedup window
+# Entries older than dedup_days are forgotten, a slice at a time, by the
+# writer thread with the batches. Age every entry by rewriting its
+# received_ms (mdb_dump / mdb_load, as an operator's tools see the store),
+# then start hubd: it purges them, and m1 is taken as new again.
+mdb_dump -s dedup var/store >dedup.txt
+# received_ms is a uint64 (0xcf and 8 bytes): make it 1 ms after 1970.
+sed 's/72656365697665645f6d73cf[0-9a-f]\{16\}/72656365697665645f6d73cf0000000000000001/' \
+    dedup.txt >dedup_old.txt
+check "the dump holds dedup entries to age" grep -q 72656365697665645f6d73cf0000000000000001 \
+    dedup_old.txt
+run mdb_load -s dedup -f dedup_old.txt var/store
+expect_rc 0
+hubd_start
+check "hubd purged the aged dedup entries" within grep -q "event=dedup_purged entries=" hubd.log
+pub education@513400 m1.json
+expect_rc 0
+expect_out_has "ack m1.json log_seq"
+expect_out_lacks "duplicate"
+pub education@513400 m1.json
+expect_out_has "duplicate"
+hubd_stop TERM
+check "hubd stopped cleanly again" test "$HUBD_RC" -eq 0
 finish
