@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 // Messages per PUBLISH_BATCH at most, whatever the hub takes: a frame of a
@@ -32,6 +33,7 @@ struct hubc {
     char endpoint[128];      // the endpoint subscribed to (DACKs name it)
     char error[256];         // the last ERROR received: "code: reason"
     uint64_t max_batch;      // WELCOME max_batch (0: the hub takes only PUBLISH)
+    bool plain;              // connected with PLAIN (security: plain), not CURVE
     zmq_msg_t batch;         // the DELIVER_BATCH whose deliveries hubc_recv hands out
     bool have_batch;
     hub_mpr_t batch_r;       // at its next delivery
@@ -167,13 +169,81 @@ s_read_keys(const char *server_pub, const char *key_dir, const char *name, char 
     return rc;
 }
 
+// AUTH's PLAIN token as the hub compares it (64 lowercase hex digits):
+// AUTH->token, else the file KEY_DIR/NAME.token (`hubctl token NAME`,
+// private like a secret key).
+static int
+s_read_token(const hubc_auth_t *auth, char token[65], hub_diag_t *diag)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t raw[32];
+    char path[512];
+    int rc = HUB_OK;
+    if (auth->token) {
+        size_t n = strlen(auth->token);
+        rc = n == 64 && strspn(auth->token, "0123456789abcdefABCDEF") == 64 ? HUB_OK : HUB_ECONFIG;
+        for (size_t i = 0; rc == HUB_OK && i < 64; i++) {
+            char c = auth->token[i];
+            token[i] = c >= 'A' && c <= 'F' ? (char) (c - 'A' + 'a') : c;
+        }
+        token[64] = '\0';
+        if (rc) {
+            hub_diag_add(diag, HUB_DIAG_ERROR, "bad_token", auth->name,
+                         "a token is 64 hex digits (hubctl token %s)", auth->name);
+        }
+        return rc;
+    }
+    rc = s_key_path(path, auth->key_dir, auth->name, ".token", diag);
+    if (rc == HUB_OK && access(path, F_OK) != 0) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "no_token", path,
+                     "no token for %s: run hubctl token %s (where the hub's secret key is) "
+                     "and put the file here, mode 600", auth->name, auth->name);
+        return HUB_EIO;
+    }
+    rc = rc ? rc : hub_config_read_key(path, raw, diag);
+    for (size_t i = 0; rc == HUB_OK && i < 32; i++) {
+        token[2 * i] = hex[raw[i] >> 4];
+        token[2 * i + 1] = hex[raw[i] & 15];
+    }
+    token[rc == HUB_OK ? 64 : 0] = '\0';
+    memset(raw, 0, sizeof raw);
+    return rc;
+}
+
+// PLAIN only where the token cannot leave the machine: it travels in clear.
+static int
+s_plain_url(const char *url, hub_diag_t *diag)
+{
+    if (hub_config_is_local(url)) {
+        return HUB_OK;
+    }
+    hub_diag_add(diag, HUB_DIAG_ERROR, "plain_not_local", url,
+                 "security plain sends the token in clear: only to a hub on this machine "
+                 "(tcp://127.0.0.1:PORT, tcp://localhost:PORT, tcp://[::1]:PORT, ipc://PATH)");
+    return HUB_ECONFIG;
+}
+
+int
+hubc_check_auth(const char *url, const hubc_auth_t *auth, hub_diag_t *diag)
+{
+    char spub[41], pub[41], sec[41], token[65];
+    int rc;
+    if (auth->security == HUB_SECURITY_PLAIN) {
+        rc = s_plain_url(url, diag);
+        rc = rc ? rc : s_read_token(auth, token, diag);
+        memset(token, 0, sizeof token);
+        return rc;
+    }
+    rc = s_read_keys(auth->server_pub, auth->key_dir, auth->name, spub, pub, sec, diag);
+    memset(sec, 0, sizeof sec);
+    return rc;
+}
+
 int
 hubc_check_keys(const char *server_pub, const char *key_dir, const char *name, hub_diag_t *diag)
 {
-    char spub[41], pub[41], sec[41];
-    int rc = s_read_keys(server_pub, key_dir, name, spub, pub, sec, diag);
-    memset(sec, 0, sizeof sec);
-    return rc;
+    hubc_auth_t auth = {HUB_SECURITY_CURVE, server_pub, key_dir, name, NULL};
+    return hubc_check_auth("", &auth, diag);
 }
 
 char *
@@ -193,12 +263,24 @@ hubc_listen_url(const char *listen)
     return url;
 }
 
+// Sets the socket's security options as AUTH says.
 static int
-s_keys(hubc_t *self, const char *server_pub, const char *key_dir, const char *name,
-       hub_diag_t *diag)
+s_credentials(hubc_t *self, const char *url, const hubc_auth_t *auth, hub_diag_t *diag)
 {
-    char spub[41], pub[41], sec[41];
-    int rc = s_read_keys(server_pub, key_dir, name, spub, pub, sec, diag);
+    char spub[41], pub[41], sec[41], token[65];
+    int rc;
+    if (auth->security == HUB_SECURITY_PLAIN) {
+        rc = s_plain_url(url, diag);
+        rc = rc ? rc : s_read_token(auth, token, diag);
+        if (rc == HUB_OK &&
+            (zmq_setsockopt(self->sock, ZMQ_PLAIN_USERNAME, auth->name, strlen(auth->name)) != 0 ||
+             zmq_setsockopt(self->sock, ZMQ_PLAIN_PASSWORD, token, 64) != 0)) {
+            rc = HUB_EIO;
+        }
+        memset(token, 0, sizeof token);
+        return rc;
+    }
+    rc = s_read_keys(auth->server_pub, auth->key_dir, auth->name, spub, pub, sec, diag);
     if (rc == HUB_OK && (zmq_setsockopt(self->sock, ZMQ_CURVE_SERVERKEY, spub, 40) != 0 ||
                          zmq_setsockopt(self->sock, ZMQ_CURVE_PUBLICKEY, pub, 40) != 0 ||
                          zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, sec, 40) != 0)) {
@@ -227,8 +309,10 @@ s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
     rc = rc ? rc : s_recv(self, timeout_ms, &cmd, &clen);
     if (rc) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "no_answer", "hub",
-                     "no WELCOME within %d ms (is hubd running, and is this key in "
-                     "departments.yaml?)", timeout_ms);
+                     "no WELCOME within %d ms (is hubd running%s?)", timeout_ms,
+                     self->plain ? " with security: plain, and is this the endpoint's token "
+                                   "(hubctl token)"
+                                 : ", and is this key in departments.yaml");
         return HUB_EIO;
     }
     const void *body = s_body(self, &blen);
@@ -246,19 +330,23 @@ s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
 }
 
 int
-hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *key_dir,
-             const char *name, int timeout_ms, hub_diag_t *diag)
+hubc_connect_auth(hubc_t **out, const char *url, const hubc_auth_t *auth, int timeout_ms,
+                  hub_diag_t *diag)
 {
     *out = NULL;
     hubc_t *self = calloc(1, sizeof *self);
     if (!self) {
         return HUB_ENOMEM;
     }
-    int linger = 1000;
+    int linger = 1000, one = 1;
     self->ctx = zmq_ctx_new();
     self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    self->plain = auth->security == HUB_SECURITY_PLAIN;
     zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-    int rc = s_keys(self, server_pub, key_dir, name, diag);
+    if (strstr(url, "://[")) {  // an IPv6 address: the socket must be told
+        zmq_setsockopt(self->sock, ZMQ_IPV6, &one, sizeof one);
+    }
+    int rc = s_credentials(self, url, auth, diag);
     if (rc == HUB_OK && zmq_connect(self->sock, url) != 0) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "connect", url, "%s", zmq_strerror(zmq_errno()));
         rc = HUB_EIO;
@@ -270,6 +358,14 @@ hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *
     }
     *out = self;
     return HUB_OK;
+}
+
+int
+hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *key_dir,
+             const char *name, int timeout_ms, hub_diag_t *diag)
+{
+    hubc_auth_t auth = {HUB_SECURITY_CURVE, server_pub, key_dir, name, NULL};
+    return hubc_connect_auth(out, url, &auth, timeout_ms, diag);
 }
 
 void

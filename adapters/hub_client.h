@@ -1,5 +1,6 @@
 // hub_client: the client side of the hub's protocol (docs/PROTOCOL.md) for
-// department systems written in C: connect with an endpoint's CURVE keys,
+// department systems written in C: connect with an endpoint's CURVE keys
+// (or, to a hub on this machine with hub.yaml security: plain, its token),
 // publish canonical messages and wait for the hub's durable acks, or
 // subscribe to the endpoint and receive, acknowledge and de-duplicate
 // deliveries. One client object per thread; it owns one DEALER socket.
@@ -12,6 +13,7 @@
 #ifndef HUB_CLIENT_H
 #define HUB_CLIENT_H
 
+#include "hub_config.h"
 #include "hub_diag.h"
 
 #include <stdbool.h>
@@ -45,11 +47,41 @@ typedef struct {
     size_t body_len;       // entry of a DELIVER_BATCH (the same keys)
 } hubc_delivery_t;
 
-// Connects to URL (tcp://host:port) as the endpoint whose keypair is in
-// KEY_DIR/NAME.pub and KEY_DIR/NAME.key, trusting the hub's public key in
-// SERVER_PUB (a file), and says HELLO. Waits up to TIMEOUT_MS for WELCOME.
-// Errors (with a sentence in DIAG): HUB_EIO (keys unreadable, no answer:
-// an unknown key never gets one), HUB_EDECODE (an unexpected answer).
+// How a connection proves which endpoint it is: as the hub's hub.yaml says
+// (security; docs/PROTOCOL.md, "Transport"). A zeroed struct is CURVE.
+// Strings are borrowed for the call.
+//   CURVE: the endpoint's keypair KEY_DIR/NAME.pub and KEY_DIR/NAME.key
+//          (private: mode 600), trusting the hub's public key in the file
+//          SERVER_PUB (the department's copy of the hub's keys/hub.pub).
+//   PLAIN: username NAME, password the endpoint's token: TOKEN, else the
+//          file KEY_DIR/NAME.token (private; `hubctl token NAME` writes it
+//          next to the key files). Only to a hub on this machine
+//          (hub_config_is_local): the token travels in clear.
+// A program that reads the hub's configuration (hub-adapter, hub-sink)
+// takes SECURITY from it (hub_config_t.security), KEY_DIR from its keys
+// (or its own option) and SERVER_PUB as KEY_DIR/hub.pub; hubc_listen_url()
+// makes the URL. The same program then works with either hub.
+typedef struct {
+    hub_security_t security;  // HUB_SECURITY_CURVE (0) or HUB_SECURITY_PLAIN
+    const char *server_pub;   // CURVE: the hub's public key file; PLAIN: unused
+    const char *key_dir;      // CURVE: NAME.pub, NAME.key; PLAIN: NAME.token (without TOKEN)
+    const char *name;         // the endpoint, "education@513431"
+    const char *token;        // PLAIN: 64 hex digits; NULL: read KEY_DIR/NAME.token
+} hubc_auth_t;
+
+// Connects to URL (tcp://host:port, ipc://path) as AUTH says and says
+// HELLO. Waits up to TIMEOUT_MS for WELCOME.
+// Errors (with a sentence in DIAG): HUB_EIO (keys or token unreadable or
+// missing — "run hubctl token NAME" —, no answer: an unknown key, user or
+// token never gets one, nor a client of the other mechanism), HUB_ECONFIG
+// (PLAIN to a URL off this machine, a token that is not 64 hex digits, a
+// key path too long), HUB_EDECODE (an unexpected answer).
+int
+hubc_connect_auth(hubc_t **out, const char *url, const hubc_auth_t *auth, int timeout_ms,
+                  hub_diag_t *diag);
+
+// hubc_connect_auth() with CURVE: the keypair KEY_DIR/NAME.pub and
+// KEY_DIR/NAME.key, the hub's public key in the file SERVER_PUB.
 int
 hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *key_dir,
              const char *name, int timeout_ms, hub_diag_t *diag);
@@ -61,13 +93,20 @@ hubc_connect(hubc_t **out, const char *url, const char *server_pub, const char *
 char *
 hubc_listen_url(const char *listen);
 
-// Reads, as hubc_connect() will, the hub's public key SERVER_PUB and the
-// keypair of endpoint NAME in KEY_DIR (NAME.pub, NAME.key: readable Z85
-// files, the secret one private), so that a wrong path or a missing key
+// Reads, as hubc_connect_auth() will, what AUTH names — CURVE: the hub's
+// public key SERVER_PUB and the keypair of endpoint NAME in KEY_DIR
+// (NAME.pub, NAME.key: readable Z85 files, the secret one private);
+// PLAIN: the token (KEY_DIR/NAME.token, private, 64 hex digits), and that
+// URL is on this machine — so that a wrong path, a missing key or token
 // is told before connecting instead of as a hub that never answers.
 // Errors (a sentence naming the file in DIAG, which may be NULL): those of
-// hub_config_read_z85() (HUB_EIO, HUB_ECONFIG), HUB_ECONFIG for a path
-// too long.
+// hub_config_read_z85() and hub_config_read_key() (HUB_EIO, HUB_ECONFIG),
+// HUB_EIO for a missing token, HUB_ECONFIG for a path too long or PLAIN
+// to a URL off this machine.
+int
+hubc_check_auth(const char *url, const hubc_auth_t *auth, hub_diag_t *diag);
+
+// hubc_check_auth() for CURVE keys (SERVER_PUB, KEY_DIR/NAME.pub, .key).
 int
 hubc_check_keys(const char *server_pub, const char *key_dir, const char *name, hub_diag_t *diag);
 

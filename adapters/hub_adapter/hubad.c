@@ -38,7 +38,8 @@ static const char s_help[] =
     "  --poll-ms N        how often --watch looks (default 1000)\n"
     "  --idle-exit MS     end --watch after MS without new records\n"
     "  --url URL          the hub (default: 'listen' in hub.yaml)\n"
-    "  --keys DIR         key directory: hub.pub and <endpoint>.key/.pub (default: hub.yaml's)\n"
+    "  --keys DIR         key directory: hub.pub and <endpoint>.key/.pub (default: hub.yaml's);\n"
+    "                     with hub.yaml security: plain, <endpoint>.token (hubctl token)\n"
     "  --retry-ms N       how long an unreachable hub is retried (default 60000)\n"
     "  --batch N          records per outbox transaction (default 4000)\n"
     "  -h, --help         this text\n"
@@ -229,13 +230,17 @@ s_endpoint(hubad_t *ad)
     if (ad->opts.dry_run) {
         return HUB_OK;
     }
-    // Missing or unreadable keys are said now, not after a minute of retries.
+    // Missing or unreadable keys (or token: hub.yaml security: plain) are
+    // said now, not after a minute of retries.
     hub_diag_reset(ad->diag);
-    int rc = hubc_check_keys(ad->server_pub, ad->keys_dir, hubc_map_endpoint(ad->map), ad->diag);
+    hubc_auth_t auth = {ad->cfg.security, ad->server_pub, ad->keys_dir,
+                        hubc_map_endpoint(ad->map), NULL};
+    int rc = hubc_check_auth(ad->url, &auth, ad->diag);
     if (rc) {
         hub_diag_print(ad->diag, stderr);
-        fprintf(stderr, "hub-adapter: the keys of %s are not usable (see above; --keys DIR)\n",
-                hubc_map_endpoint(ad->map));
+        fprintf(stderr, "hub-adapter: the %s of %s %s not usable (see above; --keys DIR)\n",
+                auth.security == HUB_SECURITY_PLAIN ? "token" : "keys", auth.name,
+                auth.security == HUB_SECURITY_PLAIN ? "is" : "are");
     }
     return rc;
 }

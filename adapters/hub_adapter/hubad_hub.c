@@ -28,8 +28,9 @@ s_connect(hubad_t *ad)
         return HUB_OK;
     }
     hub_diag_reset(ad->diag);
-    int rc = hubc_connect(&ad->hub, ad->url, ad->server_pub, ad->keys_dir,
-                          hubc_map_endpoint(ad->map), s_wait_ms(ad, 5000), ad->diag);
+    hubc_auth_t auth = {ad->cfg.security, ad->server_pub, ad->keys_dir,
+                        hubc_map_endpoint(ad->map), NULL};  // hub.yaml's security
+    int rc = hubc_connect_auth(&ad->hub, ad->url, &auth, s_wait_ms(ad, 5000), ad->diag);
     if (rc == HUB_OK && strcmp(hubc_department(ad->hub), hubc_map_department(ad->map)) != 0) {
         fprintf(stderr,
                 "hub-adapter: the keys of %s belong to department '%s', but the mapping "

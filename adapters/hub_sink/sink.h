@@ -26,6 +26,7 @@ typedef struct {
 typedef struct {
     sink_args_t args;
     char *url, *keys, *server_pub;  // resolved from the arguments and hub.yaml
+    hubc_auth_t auth;               // hub.yaml's security, keys, server_pub, the endpoint
     hubc_inbox_t *inbox;
     hubc_columns_t *cols;           // CSV only
     hubc_record_t *rec;

@@ -22,6 +22,7 @@ static const char s_help[] =
     "                       gives the hub's address (listen) and the keys directory\n"
     "  -e, --endpoint NAME  the endpoint to receive, e.g. education@513431; keys:\n"
     "                       KEYS/NAME.key, KEYS/NAME.pub and the hub's KEYS/hub.pub\n"
+    "                       (hub.yaml security: plain: the token KEYS/NAME.token)\n"
     "  --inbox DIR          the inbox directory (created when missing)\n"
     "  --format jsonl|csv   one JSON line per delivery (default), or one CSV row\n"
     "  --columns FILE       with csv: the department's columns (docs/ADAPTERS.md)\n"
@@ -188,7 +189,9 @@ s_config(sink_t *self)
         self->server_pub = strdup(path);
         rc = self->url && self->keys && self->server_pub ? HUB_OK : HUB_ENOMEM;
     }
-    rc = rc ? rc : hubc_check_keys(self->server_pub, self->keys, self->args.endpoint, self->diag);
+    self->auth = (hubc_auth_t){cfg.security, self->server_pub, self->keys, self->args.endpoint,
+                               NULL};
+    rc = rc ? rc : hubc_check_auth(self->url, &self->auth, self->diag);
     if (rc == HUB_OK && self->args.csv) {
         hub_schemas_t *schemas = NULL;
         rc = hub_schemas_load(&schemas, cfg.schemas_dir, self->diag);

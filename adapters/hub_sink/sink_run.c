@@ -52,8 +52,7 @@ s_session(sink_t *self)
 {
     const char *ep = self->args.endpoint;
     uint64_t acked = 0, last = 0;
-    int rc = hubc_connect(&self->hub, self->url, self->server_pub, self->keys, ep, S_CONNECT_MS,
-                          self->diag);
+    int rc = hubc_connect_auth(&self->hub, self->url, &self->auth, S_CONNECT_MS, self->diag);
     rc = rc ? rc : hubc_subscribe(self->hub, self->args.credit, &acked, &last, S_CONNECT_MS);
     if (rc == HUB_EINVAL) {
         fprintf(stderr, "hub-sink: %s: the hub refused the subscription: %s\n", ep,

@@ -28,6 +28,9 @@ static const char s_help[] =
     "  keygen --hash-key FILE        create the hub's keyed-hash secret (mode 600)\n"
     "  keygen --sign-key FILE        the Ed25519 key signing audit checkpoints: FILE (mode 600)\n"
     "                                and FILE.pub\n"
+    "  token ENDPOINT [-c DIR]       the endpoint's PLAIN token, for hub.yaml security: plain\n"
+    "                                (loopback only): KEYS/ENDPOINT.token (mode 600); needs the\n"
+    "                                hub's secret key. -c DIR is --config DIR\n"
     "  msg validate FILE...          validate messages (JSON or msgpack) against their schemas\n"
     "      [--normalize] [--print]   rewrite values into canonical form; print the message\n"
     "  msg encode [FILE|-] [-o OUT]  JSON message to canonical msgpack\n"
@@ -139,10 +142,13 @@ hubctl_parse(int argc, char **argv, const char *const *allowed, hubctl_opts_t *o
         }
         char name[32];
         const char *eq = strchr(a, '=');
-        const char *body = strcmp(a, "-o") == 0 ? "output" : a + 2;
+        const char *body = strcmp(a, "-o") == 0   ? "output"
+                           : strcmp(a, "-c") == 0 ? "config"
+                                                  : a + 2;
         size_t nlen = eq ? (size_t) (eq - body) : strlen(body);
         snprintf(name, sizeof name, "%.*s", (int) (nlen < 31 ? nlen : 31), body);
-        if ((a[1] != '-' && strcmp(a, "-o") != 0) || !s_allowed(name, allowed)) {
+        bool short_opt = strcmp(a, "-o") == 0 || strcmp(a, "-c") == 0;
+        if ((a[1] != '-' && !short_opt) || !s_allowed(name, allowed)) {
             hubctl_usage_error("unknown option '%s'", a);
             return false;
         }
@@ -345,6 +351,9 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "keygen") == 0) {
         return hubctl_keygen(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "token") == 0) {
+        return hubctl_token(argc - 2, argv + 2);
     }
     return hubctl_usage_error("unknown command '%s'", cmd);
 }

@@ -128,5 +128,7 @@ int
 hubctl_rules(int argc, char **argv);
 int
 hubctl_keygen(int argc, char **argv);
+int
+hubctl_token(int argc, char **argv);
 
 #endif

@@ -406,14 +406,20 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
         return rc;
     }
     int one = 1, linger = 2000, hwm = 100000;
+    // security: plain (loopback or ipc:// only, hub_config checked it):
+    // PLAIN_SERVER, and ZAP checks the endpoints' tokens instead of keys.
+    bool plain = self->conf.cfg.security == HUB_SECURITY_PLAIN;
+    bool ipv6 = strstr(self->conf.cfg.listen, "://[") != NULL;
     self->ctx = zmq_ctx_new();
     self->zap = zmq_socket(self->ctx, ZMQ_REP);
     self->router = zmq_socket(self->ctx, ZMQ_ROUTER);
     // The ZAP handler is bound before anything listens, so no connection
     // is ever admitted without it.
     if (zmq_bind(self->zap, "inproc://zeromq.zap.01") != 0 ||
-        zmq_setsockopt(self->router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
-        zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, 32) != 0 ||
+        zmq_setsockopt(self->router, plain ? ZMQ_PLAIN_SERVER : ZMQ_CURVE_SERVER, &one,
+                       sizeof one) != 0 ||
+        (!plain && zmq_setsockopt(self->router, ZMQ_CURVE_SECRETKEY, secret, 32) != 0) ||
+        (ipv6 && zmq_setsockopt(self->router, ZMQ_IPV6, &one, sizeof one) != 0) ||
         zmq_setsockopt(self->router, ZMQ_ZAP_DOMAIN, "hub", 3) != 0 ||
         zmq_setsockopt(self->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -423,6 +429,11 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
         hub_diag_add(diag, HUB_DIAG_ERROR, "listen", self->conf.cfg.listen,
                      "cannot listen: %s", zmq_strerror(zmq_errno()));
         rc = HUB_EIO;
+    } else if (plain) {
+        hubd_log("warn", "security_plain",
+                 "listen=%s note=\"no CURVE: endpoints log in with a token sent in clear and "
+                 "traffic is not encrypted; for benchmarks and local development only\"",
+                 self->conf.cfg.listen);
     }
     sodium_memzero(secret, sizeof secret);
     return rc;

@@ -4,6 +4,7 @@
 #include "hub_yaml.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@ static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",   
                                      "server_key", "keys",        "store",        "store_map_size",
                                      "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days",
                                      "admin", "metrics", "audit_sign_key", "checkpoint_seconds",
-                                     "retention_messages_days", "retention_audit_days", NULL};
+                                     "retention_messages_days", "retention_audit_days",
+                                     "security", NULL};
 
 // Reads an optional positive integer setting KEY into *OUT.
 static int
@@ -110,6 +112,79 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
     return rc ? HUB_ECONFIG : HUB_OK;
 }
 
+// Key 'security': curve (the default) or plain, and plain only where the
+// token cannot leave the machine: PLAIN sends it in clear.
+static int
+s_security(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t *diag)
+{
+    static const char *const words[] = {"curve", "plain", NULL};
+    const char *word = "curve";
+    if (root && hub_yaml_get_str(doc, root, "security", false, &word, diag) == HUB_ECONFIG) {
+        return HUB_ECONFIG;
+    }
+    int node = root ? hub_yaml_get(doc, root, "security") : 0;
+    out->security = strcmp(word, "plain") == 0 ? HUB_SECURITY_PLAIN : HUB_SECURITY_CURVE;
+    if (strcmp(word, "curve") != 0 && strcmp(word, "plain") != 0) {
+        const char *near = hub_yaml_suggest(word, words);
+        hub_yaml_error(doc, node, diag, "bad_value",
+                       "'security' must be curve or plain, not '%.40s'%s%s%s", word,
+                       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return HUB_ECONFIG;
+    }
+    if (out->security == HUB_SECURITY_PLAIN && !hub_config_is_local(out->listen)) {
+        hub_yaml_error(doc, node, diag, "plain_not_local",
+                       "'security: plain' needs 'listen' on this machine (tcp://127.0.0.1:PORT, "
+                       "tcp://localhost:PORT, tcp://[::1]:PORT or ipc://PATH), not '%.80s': "
+                       "PLAIN sends each endpoint's token in clear; it is for benchmarks and "
+                       "local development only",
+                       out->listen);
+        return HUB_ECONFIG;
+    }
+    return HUB_OK;
+}
+
+bool
+hub_config_is_local(const char *address)
+{
+    static const char *const hosts[] = {"tcp://127.0.0.1:", "tcp://localhost:", "tcp://[::1]:",
+                                        NULL};
+    if (strncmp(address, "ipc://", 6) == 0) {
+        return address[6] != '\0';
+    }
+    for (size_t i = 0; hosts[i]; i++) {
+        size_t n = strlen(hosts[i]);
+        if (strncmp(address, hosts[i], n) != 0) {
+            continue;
+        }
+        const char *port = address + n;
+        size_t digits = strspn(port, "0123456789");
+        return strcmp(port, "*") == 0 || (digits >= 1 && digits <= 5 && port[digits] == '\0');
+    }
+    return false;
+}
+
+int
+hub_config_plain_token(const uint8_t secret[32], const char *endpoint, char token[65])
+{
+    // The label's terminating NUL is hashed too: it separates the label
+    // from the endpoint id.
+    static const char label[] = "hub plain token v1";
+    uint8_t mac[32];
+    crypto_generichash_state st;
+    token[0] = '\0';
+    if (sodium_init() < 0) { // idempotent: hubd and hubctl have called it already
+        return HUB_EIO;
+    }
+    crypto_generichash_init(&st, secret, 32, sizeof mac);
+    crypto_generichash_update(&st, (const unsigned char *) label, sizeof label);
+    crypto_generichash_update(&st, (const unsigned char *) endpoint, strlen(endpoint));
+    crypto_generichash_final(&st, mac, sizeof mac);
+    sodium_bin2hex(token, 65, mac, sizeof mac);
+    sodium_memzero(mac, sizeof mac);
+    sodium_memzero(&st, sizeof st);
+    return HUB_OK;
+}
+
 char *
 hub_config_path(const char *dir, const char *path)
 {
@@ -161,6 +236,9 @@ hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag)
     }
     if (rc == HUB_OK) {
         rc = s_daemon_settings(out, doc, root, diag);
+    }
+    if (rc == HUB_OK) {
+        rc = s_security(out, doc, root, diag);
     }
     if (rc == HUB_OK) {
         rc = s_ops_settings(out, doc, root, diag);

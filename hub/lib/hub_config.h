@@ -10,12 +10,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// How connections prove which endpoint they are (key 'security';
+// docs/PROTOCOL.md, "Transport"): CURVE keys, or PLAIN username + token
+// (loopback and ipc:// only: PLAIN sends the token in clear).
+typedef enum {
+    HUB_SECURITY_CURVE = 0,  // 'curve', the default
+    HUB_SECURITY_PLAIN = 1,  // 'plain': for benchmarks and local development
+} hub_security_t;
+
 typedef struct {
     char *dir;          // the configuration directory, as given
     char *schemas_dir;  // where the schemas are (key 'schemas', default ../schemas)
     char *departments;  // departments file (key 'departments', default departments.yaml)
     char *hash_key;     // the keyed-hash secret (key 'hash_key', default keys/hash.key)
     char *listen;       // hubd's ZeroMQ endpoint (key 'listen', default tcp://127.0.0.1:7400)
+    hub_security_t security; // (key 'security': curve or plain, default curve; plain only
+                             // with a loopback or ipc:// listen)
     char *server_key;   // hubd's CURVE secret key file (key 'server_key', default keys/hub.key)
     char *keys_dir;     // where endpoint public keys are (key 'keys', default keys)
     char *store;        // the LMDB directory (key 'store', default ../var/store)
@@ -33,7 +43,9 @@ typedef struct {
 } hub_config_t;
 
 // Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown
-// keys are errors with a "did you mean". Errors: HUB_EIO (no such file),
+// keys are errors with a "did you mean"; so are a 'security' other than
+// curve or plain, and 'security: plain' with a 'listen' address that
+// hub_config_is_local() refuses. Errors: HUB_EIO (no such file),
 // HUB_ECONFIG, HUB_ENOMEM.
 int
 hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag);
@@ -55,6 +67,22 @@ hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag);
 int
 hub_config_read_z85(const char *path, bool secret, uint8_t key[32], char z85[41],
                     hub_diag_t *diag);
+
+// True when ZeroMQ endpoint ADDRESS stays on this machine: ipc://PATH, or
+// tcp:// to 127.0.0.1, localhost or [::1] with a port (digits or '*').
+// The only addresses 'security: plain' may listen on or connect to.
+bool
+hub_config_is_local(const char *address);
+
+// The PLAIN password ("token") of endpoint ENDPOINT: keyed BLAKE2b-256
+// (libsodium crypto_generichash) under the hub's 32-byte CURVE secret key
+// SECRET (server_key, Z85-decoded) of the bytes "hub plain token v1", one
+// zero byte, then ENDPOINT; as 64 lowercase hex digits and a NUL in TOKEN.
+// Deterministic: hubd recomputes it to check a client, `hubctl token`
+// writes it for the client. The caller wipes TOKEN after use.
+// Errors: HUB_EIO (libsodium does not start; TOKEN is "").
+int
+hub_config_plain_token(const uint8_t secret[32], const char *endpoint, char token[65]);
 
 // DIR joined with a relative PATH (an absolute PATH is kept as it is);
 // malloc'd, NULL when out of memory.

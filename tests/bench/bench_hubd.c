@@ -18,10 +18,16 @@
 //               message waits at most the send of the chunk before it goes)
 //   paced       10,000 msg/s over 2 publishers, small batches on a schedule
 //               (each call publishes what is due, stamped at the call)
-// Both with CURVE: hubd always uses it, and cannot do without it — a
-// connection's identity (its endpoint, hence its department, the source it
-// may publish as and the queue it may read) is the CURVE key ZAP admitted,
-// so a "no CURVE" mode would need another identity mechanism, not a switch.
+// Each run twice, each time against a fresh hubd and store: with CURVE
+// (hub.yaml security: curve, the default) and without it (security: plain:
+// ZeroMQ PLAIN, username the endpoint id, password its token from `hubctl
+// token`; nothing encrypted, so loopback only). A connection's identity is
+// the same either way (the endpoint ZAP admitted, hence its department, the
+// source it may publish as and the queue it may read): everything after the
+// handshake runs the same code, and the difference between the two lines
+// is what CURVE's encryption of every frame costs, on both sides. The last
+// parenthesis of a line says which: "CURVE, loopback" or "plain (no CURVE),
+// loopback".
 //
 // The clients share the machine with hubd: their threads (and their CURVE
 // work, in their ZeroMQ I/O threads) take CPU hubd would otherwise have.
@@ -31,8 +37,9 @@
 // of one's own: make BUILD=build/x BIN=build/x/bin).
 // HUB_BENCH_PERF=FILE also runs `perf record -g` on hubd during the
 // saturation run (FILE is perf's output); HUB_BENCH_KEEP=1 keeps the
-// temporary directory (configuration, store, hubd.log); HUB_BENCH_ONLY=
-// saturation or paced runs just that one.
+// temporary directory (configuration, stores, hubd-curve.log and
+// hubd-plain.log); HUB_BENCH_ONLY=saturation or paced runs just that one,
+// HUB_BENCH_SECURITY=curve or plain just that security.
 #include "hub_client.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
@@ -75,6 +82,7 @@ static struct {
     char hub_pub[160];
     char hubd_bin[512];   // HUB_BENCH_BIN (default bin)/hubd
     char hubctl_bin[512]; // and hubctl
+    hub_security_t security;  // of the hubd running now, and of the clients
     pid_t hubd;
     uint8_t *tmpl;    // the encoded message, id placeholder at tmpl + id_off
     size_t tmpl_len, id_off;
@@ -198,13 +206,43 @@ s_config(void)
     return rc ? -1 : 0;
 }
 
+static const char *
+s_security_name(hub_security_t security)
+{
+    return security == HUB_SECURITY_PLAIN ? "plain" : "curve";
+}
+
+// hub.yaml's security SECURITY, with a store of its own (each security's
+// runs start from an empty store); for plain, the endpoints' tokens.
+static int
+s_set_security(hub_security_t security)
+{
+    const char *name = s_security_name(security);
+    G.security = security;
+    int rc = s_sh("sed -i '/^security:/d; /^store:/d' '%s/cfg/hub.yaml' && "
+                  "printf 'security: %s\\nstore: %s/var/store-%s\\n' >>'%s/cfg/hub.yaml'",
+                  G.dir, name, G.dir, name, G.dir);
+    for (size_t i = 0; !rc && security == HUB_SECURITY_PLAIN && i < S_NCONS + S_MAX_PUB; i++) {
+        rc = s_sh("'%s' token '%s' -c '%s/cfg' >/dev/null", G.hubctl_bin,
+                  i < S_NCONS ? s_consumers[i] : s_publishers[i - S_NCONS], G.dir);
+    }
+    return rc ? -1 : 0;
+}
+
+// The credentials of endpoint NAME for the hubd running now.
+static hubc_auth_t
+s_auth(const char *name)
+{
+    return (hubc_auth_t){G.security, G.hub_pub, G.keys, name, NULL};
+}
+
 // Starts bin/hubd on the temporary configuration; waits for "started".
 static int
 s_hubd_start(void)
 {
     char cfg[128], log[128];
     snprintf(cfg, sizeof cfg, "%s/cfg", G.dir);
-    snprintf(log, sizeof log, "%s/hubd.log", G.dir);
+    snprintf(log, sizeof log, "%s/hubd-%s.log", G.dir, s_security_name(G.security));
     G.hubd = fork();
     if (G.hubd == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -318,7 +356,8 @@ s_consumer(void *arg)
     hub_diag_t *diag = hub_diag_new();
     hubc_t *h = NULL;
     uint64_t acked = 0, last = 0;
-    if (hubc_connect(&h, G.url, G.hub_pub, G.keys, c->name, 5000, diag) != HUB_OK ||
+    hubc_auth_t auth = s_auth(c->name);
+    if (hubc_connect_auth(&h, G.url, &auth, 5000, diag) != HUB_OK ||
         hubc_subscribe(h, S_CREDIT, &acked, &last, 5000) != HUB_OK) {
         hub_diag_print(diag, stderr);
         fprintf(stderr, "bench hubd: consumer %s cannot subscribe\n", c->name);
@@ -435,8 +474,9 @@ s_publisher(void *arg)
     const void **ptrs = calloc(cap, sizeof *ptrs);
     size_t *lens = calloc(cap, sizeof *lens);
     hubc_result_t *res = calloc(cap, sizeof *res);
+    hubc_auth_t auth = s_auth(p->name);
     if (!buf || !ptrs || !lens || !res ||
-        hubc_connect(&h, G.url, G.hub_pub, G.keys, p->name, 5000, diag) != HUB_OK) {
+        hubc_connect_auth(&h, G.url, &auth, 5000, diag) != HUB_OK) {
         hub_diag_print(diag, stderr);
         atomic_store(&run->failed, 1);
         goto out;
@@ -584,9 +624,10 @@ s_run(s_run_t *run)
     uint64_t acked = atomic_load(&run->acked), nacked = atomic_load(&run->nacked);
     double p50 = nlat ? lat[nlat / 2] / 1000.0 : 0, p99 = nlat ? lat[nlat * 99 / 100] / 1000.0 : 0;
     printf("bench hubd: %-44s %8.0f msg/s ingest (acked)  %8.0f deliveries/s  latency p50 "
-           "%6.2f ms  p99 %7.2f ms  (%llu msgs, %llu deliveries, CURVE, loopback)\n",
+           "%6.2f ms  p99 %7.2f ms  (%llu msgs, %llu deliveries, %s, loopback)\n",
            run->name, (double) acked / pub_s, (double) delivered / (del_s > 0 ? del_s : 1), p50,
-           p99, (unsigned long long) acked, (unsigned long long) delivered);
+           p99, (unsigned long long) acked, (unsigned long long) delivered,
+           G.security == HUB_SECURITY_PLAIN ? "plain (no CURVE)" : "CURVE");
     fflush(stdout);
     free(lat);
     int bad = atomic_load(&run->failed) || nacked || delivered != acked * S_NCONS;
@@ -598,12 +639,11 @@ s_run(s_run_t *run)
     return bad ? -1 : 0;
 }
 
-int
-main(void)
+// The runs HUB_BENCH_ONLY asks for against a fresh hubd with SECURITY;
+// TAG tells this security's messages from the other's.
+static int
+s_runs(hub_security_t security, uint64_t tag)
 {
-    signal(SIGPIPE, SIG_IGN);
-    int rc = s_template() || s_config() || s_hubd_start();
-    uint64_t tag = (uint64_t) time(NULL) << 16;
     s_run_t sat = {.name = "saturation, 2 publishers, window 512",
                    .rate = 0,
                    .secs = 3,
@@ -617,9 +657,30 @@ main(void)
                      .npub = 2,
                      .tag = tag | 2};
     const char *only = getenv("HUB_BENCH_ONLY");
+    int rc = s_set_security(security) || s_hubd_start();
     rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat);
     rc = rc || (only && strcmp(only, "paced") != 0) ? rc : s_run(&paced);
     s_hubd_stop();
+    return rc;
+}
+
+int
+main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *sec = getenv("HUB_BENCH_SECURITY");
+    if (sec && *sec && strcmp(sec, "curve") != 0 && strcmp(sec, "plain") != 0) {
+        fprintf(stderr, "bench hubd: HUB_BENCH_SECURITY is curve or plain, not '%s'\n", sec);
+        return 1;
+    }
+    int rc = s_template() || s_config();
+    uint64_t tag = (uint64_t) time(NULL) << 16;
+    static const hub_security_t securities[] = {HUB_SECURITY_CURVE, HUB_SECURITY_PLAIN};
+    for (size_t i = 0; !rc && i < 2; i++) {
+        if (!sec || !*sec || strcmp(sec, s_security_name(securities[i])) == 0) {
+            rc = s_runs(securities[i], tag | (uint64_t) (i + 1) << 4);
+        }
+    }
     if (G.dir[0] && strcmp(G.dir, "/tmp/hub-bench-hubd-XXXXXX") != 0) {
         if (getenv("HUB_BENCH_KEEP")) {
             fprintf(stderr, "bench hubd: kept %s\n", G.dir);

@@ -32,15 +32,22 @@ language. Library (import pyclient) and command line:
       PYCLIENT_CREDIT sets the credit (default: COUNT, at most 64).
 
   pyclient.py encode FILE         canonical msgpack of a JSON message, in hex
+  pyclient.py token HUB_KEY NAME  the PLAIN token of endpoint NAME, derived as
+                                  docs/PROTOCOL.md says from the hub's secret key
+                                  (the Z85 file HUB_KEY)
   pyclient.py selftest            the 39-byte example of docs/PROTOCOL.md
 
 Keys are Z85 text files (40 characters, a trailing newline allowed).
+With PYCLIENT_SECURITY=plain, publish and consume connect to a hub whose
+hub.yaml says security: plain: ZeroMQ PLAIN, username NAME, password the
+token in KEY_DIR/NAME.token (64 hex digits); SERVER_PUB is not read.
 Environment: PYCLIENT_FIELDS=1 (consume also prints "field SEQ PATH RULE
 MASK" for each released field), PYCLIENT_HELLO_MS (how long to wait for WELCOME, default 5000),
 PYCLIENT_WINDOW (publishes in flight, default 256), PYCLIENT_DEBUG=1 (trace
 every frame on stderr).
 """
 
+import hashlib
 import json
 import os
 import struct
@@ -361,11 +368,31 @@ def load_endpoint_keys(key_dir, name):
     return pub, sec
 
 
+def plain_token(server_secret_z85, endpoint):
+    """docs/PROTOCOL.md, "Transport": keyed BLAKE2b-256 of "hub plain token
+    v1", a zero byte and the endpoint id, under the hub's 32-byte CURVE
+    secret key; lowercase hex."""
+    key = zmq.utils.z85.decode(server_secret_z85)
+    msg = b"hub plain token v1\0" + endpoint.encode("utf-8")
+    return hashlib.blake2b(msg, key=key, digest_size=32).hexdigest()
+
+
+def read_token(path):
+    with open(path, "rb") as f:
+        text = f.read().strip().decode("ascii")
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError("%s: a token is 64 lowercase hex digits (hubctl token)" % path)
+    return text
+
+
 class Connection:
-    """One DEALER socket speaking protocol 1 to the hub."""
+    """One DEALER socket speaking protocol 1 to the hub. With plain =
+    (username, token) it uses ZeroMQ PLAIN (hub.yaml security: plain)
+    instead of CURVE, and server_pub, public and secret are unused."""
 
     def __init__(self, url, server_pub, public, secret, role, agent="pyclient/1",
-                 hello_ms=None, linger_ms=2000):
+                 hello_ms=None, linger_ms=2000, plain=None):
+        self.plain = plain
         self.url = url
         self.server_pub = server_pub
         self.public = public
@@ -482,9 +509,13 @@ class Connection:
     def connect(self):
         s = self.ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, self.linger_ms)
-        s.curve_serverkey = self.server_pub
-        s.curve_publickey = self.public
-        s.curve_secretkey = self.secret
+        if self.plain:
+            s.plain_username = self.plain[0].encode("utf-8")
+            s.plain_password = self.plain[1].encode("ascii")
+        else:
+            s.curve_serverkey = self.server_pub
+            s.curve_publickey = self.public
+            s.curve_secretkey = self.secret
         self.mon = s.get_monitor_socket(MONITOR_EVENTS)
         self.handshakes = 0
         self.handshake_failure = None
@@ -838,6 +869,11 @@ def usage():
 
 
 def _connect(url, server_pub_path, key_dir, name, role):
+    if os.environ.get("PYCLIENT_SECURITY") == "plain":
+        token = read_token(os.path.join(key_dir, name + ".token"))
+        conn = Connection(url, None, None, None, role, plain=(name, token))
+        conn.connect()
+        return conn
     server = read_key(server_pub_path)
     pub, sec = load_endpoint_keys(key_dir, name)
     conn = Connection(url, server, pub, sec, role)
@@ -972,11 +1008,18 @@ def cmd_encode(args):
     return 0
 
 
+def cmd_token(args):
+    if len(args) != 2:
+        return usage()
+    print(plain_token(read_key(args[0]), args[1]))
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         return usage()
     cmds = {"publish": cmd_publish, "consume": cmd_consume,
-            "selftest": cmd_selftest, "encode": cmd_encode}
+            "selftest": cmd_selftest, "encode": cmd_encode, "token": cmd_token}
     if argv[1] not in cmds:
         return usage()
     return cmds[argv[1]](argv[2:])

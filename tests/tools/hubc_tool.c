@@ -22,6 +22,9 @@
 // down for crash tests: publish sends slices of HUBC_WINDOW messages
 // (default 256 in flight) with that pause between them; consume pauses
 // that long after printing each new delivery, before acknowledging it.
+// HUBC_SECURITY=plain connects with PLAIN (a hub with hub.yaml security:
+// plain): username NAME, the token in KEY_DIR/NAME.token (HUBC_TOKEN: that
+// token instead); SERVER_PUB is not read then.
 #include "hub_buf.h"
 #include "hub_client.h"
 #include "hub_codec.h"
@@ -226,7 +229,10 @@ main(int argc, char **argv)
     }
     hub_diag_t *diag = hub_diag_new();
     hubc_t *c = NULL;
-    if (hubc_connect(&c, argv[2], argv[3], argv[4], argv[5], s_timeout(5000), diag) != HUB_OK) {
+    const char *sec = getenv("HUBC_SECURITY"), *token = getenv("HUBC_TOKEN");
+    hubc_auth_t auth = {sec && strcmp(sec, "plain") == 0 ? HUB_SECURITY_PLAIN : HUB_SECURITY_CURVE,
+                        argv[3], argv[4], argv[5], token && *token ? token : NULL};
+    if (hubc_connect_auth(&c, argv[2], &auth, s_timeout(5000), diag) != HUB_OK) {
         hub_diag_print(diag, stderr);
         hub_diag_destroy(&diag);
         return 1;

@@ -22,5 +22,6 @@ void test_sink_register(void);
 void test_metrics_register(void);
 void test_csv_register(void);
 void test_map_register(void);
+void test_config_register(void);
 
 #endif
