@@ -100,9 +100,12 @@ $(BIN)/hub-sink: $(SINK_OBJ) $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT_BIN): $(UNIT_OBJ) $(BUILD)/hub/hubd/hubd_metrics.o $(LIBCLIENT) $(LIBHUB)
+# hubd's pure parts, tested on their own.
+UNIT_HUBD  := $(BUILD)/hub/hubd/hubd_metrics.o $(BUILD)/hub/hubd/hubd_deliver_map.o
+
+$(UNIT_BIN): $(UNIT_OBJ) $(UNIT_HUBD) $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/hub/hubd/hubd_metrics.o $(LIBCLIENT) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc -lmicrohttpd -lpthread
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(UNIT_HUBD) $(LIBCLIENT) $(LIBHUB) $(LIBS) -lcunit -lmsgpackc -lmicrohttpd -lpthread
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o $(LIBCLIENT) $(LIBHUB)
 	@mkdir -p $(dir $@)

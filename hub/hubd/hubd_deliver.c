@@ -9,6 +9,7 @@
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_mpw.h"
+#include "hubd_deliver_map.h"
 #include "hubd_int.h"
 
 #include <string.h>
@@ -93,10 +94,10 @@ hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     if (seq > peer->sent) {
         seq = peer->sent;  // cannot ack what was never sent
     }
-    // The cursor joins the group commit (made durable at the end of this
-    // round of the main loop) rather than costing an fsync of its own per
-    // DACK: until then a crash only means redeliveries, which consumers
-    // drop by seq.
+    // The cursor joins the group commit (made durable with the fill
+    // batch's commit) rather than costing an fsync of its own per DACK:
+    // until then a crash only means redeliveries, which consumers drop by
+    // seq.
     hubd_op_ack(self, peer->endpoint->id, seq);
     hubd_epstat_t *st = hubd_epstat(self, peer->endpoint->id);
     if (st) {
@@ -120,68 +121,15 @@ hubd_on_credit(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     }
 }
 
-// The DELIVER body of D into W: the delivery record's keys, plus the
-// endpoint (the record is a msgpack map written by the store; docs/STORE.md).
-static bool
-s_delivery_map(hubd_peer_t *peer, const hub_store_delivery_t *d, hub_mpw_t *w)
-{
-    hub_mpr_t r;
-    hub_mp_obj_t o;
-    hub_mpr_init(&r, d->record, d->len);
-    if (hub_mpr_next(&r, &o) != HUB_OK || o.kind != HUB_MP_MAP) {
-        return false;
-    }
-    hub_mpw_map(w, o.len + 2);
-    hub_mpw_cstr(w, "endpoint");
-    hub_mpw_cstr(w, peer->endpoint->id);
-    hub_mpw_cstr(w, "seq");
-    hub_mpw_uint(w, d->eseq);
-    // The record's own pairs; its "msg" is the protocol's "message".
-    for (uint32_t i = 0; i < o.len; i++) {
-        const char *k;
-        size_t kn;
-        if (hub_mpr_str(&r, &k, &kn) != HUB_OK) {
-            return false;
-        }
-        const uint8_t *v = r.p;
-        if (hub_mpr_skip(&r) != HUB_OK) {
-            return false;
-        }
-        if (kn == 3 && memcmp(k, "msg", 3) == 0) {
-            hub_mpw_cstr(w, "message");
-        } else {
-            hub_mpw_str(w, k, kn);
-        }
-        hub_mpw_raw(w, v, (size_t) (r.p - v));
-    }
-    return true;
-}
-
 // Sends the N deliveries at DS in one frame: a DELIVER when N is 1, else
-// a DELIVER_BATCH. False when nothing was sent.
+// a DELIVER_BATCH (hubd_deliver_map.c writes the body). False when
+// nothing was sent.
 static bool
 s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *ds, size_t n)
 {
-    hub_mpw_t w;
-    self->out.len = 0;
-    hub_mpw_init(&w, &self->out);
-    if (n == 1) {
-        return s_delivery_map(peer, ds, &w) && hub_mpw_error(&w) == HUB_OK &&
-               hubd_send(self, peer->rid, peer->rid_len, "DELIVER", self->out.data,
-                         self->out.len);
-    }
-    hub_mpw_map(&w, 2);
-    hub_mpw_cstr(&w, "deliveries");
-    hub_mpw_array(&w, n);
-    for (size_t i = 0; i < n; i++) {
-        if (!s_delivery_map(peer, &ds[i], &w)) {
-            return false;
-        }
-    }
-    hub_mpw_cstr(&w, "endpoint");
-    hub_mpw_cstr(&w, peer->endpoint->id);
-    return hub_mpw_error(&w) == HUB_OK && hubd_send(self, peer->rid, peer->rid_len,
-                                                    "DELIVER_BATCH", self->out.data, self->out.len);
+    return hubd_deliver_body(peer->endpoint->id, ds, n, &self->out) &&
+           hubd_send(self, peer->rid, peer->rid_len, n == 1 ? "DELIVER" : "DELIVER_BATCH",
+                     self->out.data, self->out.len);
 }
 
 // Counts the N deliveries at DS as sent to PEER.

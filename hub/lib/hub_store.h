@@ -177,14 +177,23 @@ typedef struct {
     uint64_t log_seq;
     const void *record;         // the delivery record (msgpack), valid until
     size_t len;                 // the next call on this store
+    size_t msg_at;              // where RECORD's "msg" pair starts (see below); 0: not known
 } hub_store_delivery_t;
 
 // Reads up to MAX deliveries of ENDPOINT with eseq > AFTER into OUT (in
 // eseq order) in a read transaction; *N gets how many (fewer than MAX,
 // but at least one when there is one, once they pass 8 MiB). The records are
-// copied into the store's buffer, valid until the next call. It reads what
-// is committed: deliveries of a batch still open are not pending yet (they
-// must not be sent before they are durable). Errors: HUB_EIO, HUB_ENOMEM.
+// copied into the store's buffer, valid until the next call. Each comes
+// whole (docs/STORE.md, "queue": a record of format 3 with its disclosure
+// descriptor's pairs in place of "disclosure", keys sorted; one of format
+// 2 as stored). MSG_AT spares a sender walking the record again: when
+// nonzero, the store found RECORD a sound map (string keys, each in its
+// shortest form, whole values, nothing after it) with exactly one "msg"
+// key, whose 4 bytes a3 6d 73 67 (fixstr "msg") begin at that offset; 0
+// says nothing (a record of format 2 gets 0). It reads what is committed: deliveries of a batch still open
+// are not pending yet (they must not be sent before they are durable).
+// Errors: HUB_EIO (a record, or the descriptor it names, missing or
+// damaged: hub_store_last_error() says which), HUB_ENOMEM.
 int
 hub_store_pending(hub_store_t *self, const char *endpoint, uint64_t after, hub_store_delivery_t *out,
                   size_t max, size_t *n);

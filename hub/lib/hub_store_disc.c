@@ -103,9 +103,9 @@ hub_store_disc_ensure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE],
 // descriptor's pairs, keys in canonical order. hubd does that for every
 // delivery it sends, so the merge is built to cost little more than the
 // copy: the descriptors come from a cache split into their pairs already,
-// a record's pairs (short keys and scalars, but "msg") are measured from
-// their first bytes, and pairs lying end to end in their source go out in
-// one copy.
+// a record's pairs (short keys, scalar values: "msg" is one bin) are
+// measured from their first bytes, and pairs lying end to end in their
+// source go out in one copy.
 
 static int
 s_get(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], MDB_val *v)
@@ -137,7 +137,7 @@ typedef struct {
 typedef struct {
     uint8_t key[HUB_STORE_HASH_SIZE];
     uint8_t *bytes; // NULL: a free slot
-    size_t len;
+    size_t len; // of BYTES
     uint32_t n;
     s_span_t spans[S_RPAIRS];
 } s_rslot_t;
@@ -260,12 +260,14 @@ s_open(s_pairs_t *p, const void *data, size_t len)
     return s_next(p);
 }
 
-// Canonical key order: bytewise, a prefix first.
+// Canonical key order: bytewise, a prefix first. The first bytes settle
+// most comparisons of a record's keys with a descriptor's.
 static int
 s_cmp(const s_pairs_t *a, const s_pairs_t *b)
 {
     size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(a->k, b->k, n);
+    const uint8_t *x = (const uint8_t *) a->k, *y = (const uint8_t *) b->k;
+    int c = n == 0 ? 0 : x[0] != y[0] ? x[0] - y[0] : memcmp(x, y, n);
     return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
 }
 
@@ -285,14 +287,23 @@ s_flush(hub_buf_t *out, const uint8_t *run, const uint8_t *end)
     }
 }
 
-// Notes in M what a reader of pair P wants (AT: where the pair goes, from
-// the start of the record being written; FROM_REC: P is the record's).
+// What a merge saw of the keys it wrote.
+typedef struct {
+    unsigned nmsg; // "msg" keys
+    bool odd; // a key not in its shortest form (a writer other than hub_mpw)
+} s_seen_t;
+
+// Notes in M and SEEN what a reader of pair P wants (AT: where the pair
+// goes, from the start of the record being written; FROM_REC: P is the
+// record's).
 static void
-s_mark(hub_store_marks_t *m, unsigned *nmsg, const s_pairs_t *p, bool from_rec, size_t at)
+s_mark(hub_store_marks_t *m, s_seen_t *seen, const s_pairs_t *p, bool from_rec, size_t at)
 {
+    size_t head = (size_t) ((const uint8_t *) p->k - p->start);
+    seen->odd |= head != (p->klen < 32 ? 1u : p->klen < 256 ? 2u : p->klen < 65536 ? 3u : 5u);
     if (s_is_key(p, "msg", 3)) {
-        (*nmsg)++;
-        m->msg_at = p->start[0] == 0xa3 ? at : 0; // fixstr "msg", as the store writes it
+        seen->nmsg++;
+        m->msg_at = at;
     } else if (from_rec && !m->log_seq && s_is_key(p, "log_seq", 7)) {
         m->log_seq = (const uint8_t *) p->k + 7;
     }
@@ -306,7 +317,7 @@ static int
 s_merge(hub_buf_t *out, size_t start, s_pairs_t *rec, s_pairs_t *desc, hub_store_marks_t *m)
 {
     int rc = HUB_OK, dropped = 0;
-    unsigned nmsg = 0;
+    s_seen_t seen = {0, false};
     const uint8_t *run = NULL, *run_end = NULL; // bytes to copy, not yet copied
     while (!rc && (rec->k || desc->k)) {
         bool from_rec = rec->k && (!desc->k || s_cmp(rec, desc) < 0);
@@ -318,13 +329,13 @@ s_merge(hub_buf_t *out, size_t start, s_pairs_t *rec, s_pairs_t *desc, hub_store
                 s_flush(out, run, run_end);
                 run = p->start;
             }
-            s_mark(m, &nmsg, p, from_rec, out->len - start + (size_t) (p->start - run));
+            s_mark(m, &seen, p, from_rec, out->len - start + (size_t) (p->start - run));
             run_end = p->end;
         }
         rc = s_next(p);
     }
     s_flush(out, run, run_end);
-    m->msg_at = nmsg == 1 ? m->msg_at : 0;
+    m->msg_at = seen.nmsg == 1 && !seen.odd ? m->msg_at : 0;
     return rc ? rc : dropped != 1 ? HUB_EDECODE : HUB_OK;
 }
 
@@ -412,8 +423,11 @@ s_desc(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], 
             return s_open(d, v.mv_data, v.mv_size);
         }
     }
-    *d = (s_pairs_t){.spans = slot->spans, .base = slot->bytes, .room = slot->len,
-                     .n = slot->n, .left = slot->n};
+    *d = (s_pairs_t){.spans = slot->spans,
+                     .base = slot->bytes,
+                     .room = slot->len,
+                     .n = slot->n,
+                     .left = slot->n};
     return s_next(d);
 }
 
@@ -423,8 +437,8 @@ s_desc(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], 
 static int
 s_disc_key(const uint8_t *rec, size_t len, uint8_t key[HUB_STORE_HASH_SIZE])
 {
-    static const uint8_t head[] = {0xaa, 'd', 'i', 's', 'c', 'l', 'o', 's',
-                                   'u',  'r', 'e', 0xc4, HUB_STORE_HASH_SIZE};
+    static const uint8_t head[] = {
+        0xaa, 'd', 'i', 's', 'c', 'l', 'o', 's', 'u', 'r', 'e', 0xc4, HUB_STORE_HASH_SIZE};
     if (len >= 1 + sizeof head + HUB_STORE_HASH_SIZE && rec[0] > 0x80 && rec[0] <= 0x8f &&
         memcmp(rec + 1, head, sizeof head) == 0) {
         memcpy(key, rec + 1 + sizeof head, HUB_STORE_HASH_SIZE);

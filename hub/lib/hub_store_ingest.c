@@ -408,6 +408,19 @@ hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t 
 
 // ---------------------------------------------------------------- cursors
 
+// The log_seq of queue record REC (LEN bytes): where expanding it saw the
+// value (M), else looked up.
+static int
+s_log_seq(const void *rec, size_t len, const hub_store_marks_t *m, uint64_t *out)
+{
+    if (!m->log_seq) {
+        return hub_mpr_get_uint(rec, len, "log_seq", out);
+    }
+    hub_mpr_t r;
+    hub_mpr_init(&r, m->log_seq, (size_t) ((const uint8_t *) rec + len - m->log_seq));
+    return hub_mpr_uint(&r, out);
+}
+
 // Copies the queue entries of ENDPOINT after AFTER into SELF->out, whole
 // (their disclosure descriptors expanded).
 static int
@@ -436,9 +449,11 @@ s_pending_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t a
         hub_store_delivery_t *d = &out[*n];
         d->eseq = hub_store_get_be64((const uint8_t *) k.mv_data + plen);
         size_t at = self->out.len;
-        rc = hub_store_disc_expand(self, txn, v.mv_data, v.mv_size, &self->out);
+        hub_store_marks_t m;
+        rc = hub_store_disc_expand_marks(self, txn, v.mv_data, v.mv_size, &self->out, &m);
         d->len = self->out.len - at;
-        if (!rc && hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &d->log_seq)) {
+        d->msg_at = m.msg_at;
+        if (!rc && s_log_seq(v.mv_data, v.mv_size, &m, &d->log_seq)) {
             snprintf(self->err, sizeof self->err, "queue %s %llu: a damaged record", endpoint,
                      (unsigned long long) d->eseq);
             rc = HUB_EIO;

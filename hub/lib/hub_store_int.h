@@ -172,8 +172,8 @@ int hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size
 // What an expansion saw on its way, so that a reader need not walk the
 // record again (a record of format 2, appended as it is, gets none).
 typedef struct {
-    size_t msg_at; // offset in the expanded record of its one "msg" key, written
-                   // a3 "msg" (0: no such key, several, or written otherwise)
+    size_t msg_at; // offset in the expanded record of its one "msg" key when every
+                   // key is in its shortest form (0: no such key, several, an odd key)
     const uint8_t *log_seq; // the value of REC's first "log_seq" key, in REC (NULL: none)
 } hub_store_marks_t;
 

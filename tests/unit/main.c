@@ -22,6 +22,7 @@ static void (*const s_registers[])(void) = {
     test_metrics_register,
     test_csv_register,
     test_map_register,
+    test_deliver_register,
     test_config_register,
 };
 

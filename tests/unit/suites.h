@@ -23,5 +23,6 @@ void test_metrics_register(void);
 void test_csv_register(void);
 void test_map_register(void);
 void test_config_register(void);
+void test_deliver_register(void);
 
 #endif
