@@ -208,8 +208,7 @@ s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const cha
     bool ok = s_put_str(ops, peer->endpoint->department) && s_put_str(ops, code) &&
               s_put_str(ops, reason) && hub_buf_append(ops, &now, sizeof now) == HUB_OK &&
               hub_buf_append(ops, bytes, len) == HUB_OK;
-    hubd_op_close(self, at, ok);
-    self->stats_dead += ok;
+    self->stats_dead += hubd_op_close(self, at, ok);
 }
 
 // Refusals that depend on who sent it: the source is who authenticated.
@@ -293,9 +292,8 @@ s_store(hubd_t *self, const s_to_t *to)
                              hub_rules_version(self->conf.rules), (uint64_t) hubd_now_ms(),
                              self->route};
     size_t at = hubd_op_open(self, HUBD_OP_INGEST);
-    rc = rc ? rc : self->fill->ops.len == at ? HUB_ENOMEM : HUB_OK;
     rc = rc ? rc : hub_store_prepare(self->prep, &in, &self->fill->ops);
-    hubd_op_close(self, at, rc == HUB_OK);
+    rc = hubd_op_close(self, at, rc == HUB_OK) ? HUB_OK : rc ? rc : HUB_ENOMEM;
     if (rc) {
         s_nack(self, to, id, "internal", hub_strerror(rc), self->diag);
         return;
@@ -509,7 +507,7 @@ hubd_dedup_purge(hubd_t *self)
     bool ok = hub_buf_append(ops, &older, sizeof older) == HUB_OK &&
               hub_buf_append(ops, &max, sizeof max) == HUB_OK &&
               hub_buf_append(ops, self->dedup_resume, self->dedup_resume_len) == HUB_OK;
-    hubd_op_close(self, at, ok);
+    ok = hubd_op_close(self, at, ok);
     self->purge_queued = ok;
     self->fill->has_purge = ok;
     self->dedup_next_ms = now + 1000;  // when the op could not even be queued

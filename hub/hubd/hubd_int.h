@@ -87,6 +87,7 @@ typedef enum {
 typedef struct {
     hub_buf_t ops;                   // the store's work
     size_t nops;
+    bool op_bad;                     // the op being written lost its header (out of memory)
     hubd_pending_t *pending;         // one per HUBD_OP_INGEST, in order (HUBD_MAX_BATCH)
     size_t npending;
     hubd_req_t *reqs;                // PUBLISH_BATCHes answered by it (HUBD_MAX_REQS)
@@ -241,10 +242,11 @@ void
 hubd_drain(hubd_t *self);
 // Appends an op of KIND to the fill batch: hubd_op_open() writes its
 // header and returns where it starts; the caller appends the payload to
-// self->fill->ops; hubd_op_close() ends it (OK false: takes it back).
+// self->fill->ops; hubd_op_close() ends it (OK false: takes it back, and
+// all that was appended after AT). False when the op is not in the batch.
 size_t
 hubd_op_open(hubd_t *self, hubd_op_t kind);
-void
+bool
 hubd_op_close(hubd_t *self, size_t at, bool ok);
 // Answers batch B the writer is done with: ACKs (and ACK_BATCHes) after
 // its commit, or NACKs when it failed (hubd_ingest.c).

@@ -70,23 +70,23 @@ hubd_op_open(hubd_t *self, hubd_op_t kind)
     hub_buf_t *ops = &self->fill->ops;
     size_t at = ops->len;
     uint8_t head[5] = {(uint8_t) kind, 0, 0, 0, 0};
-    if (hub_buf_append(ops, head, sizeof head)) {
-        ops->len = at;
-    }
+    self->fill->op_bad = hub_buf_append(ops, head, sizeof head) != HUB_OK;
     return at;
 }
 
-void
+bool
 hubd_op_close(hubd_t *self, size_t at, bool ok)
 {
     hub_buf_t *ops = &self->fill->ops;
-    if (!ok || ops->len < at + 5 || ops->len - at - 5 > UINT32_MAX) {
-        ops->len = at;
-        return;
+    if (!ok || self->fill->op_bad || ops->len < at + 5 || ops->len - at - 5 > UINT32_MAX) {
+        ops->len = at; // whatever of it was written goes
+        self->fill->op_bad = false;
+        return false;
     }
     uint32_t len = (uint32_t) (ops->len - at - 5);
     memcpy(ops->data + at + 1, &len, sizeof len);
     self->fill->nops++;
+    return true;
 }
 
 // ---------------------------------------------------------------- applying
