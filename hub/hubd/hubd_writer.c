@@ -252,6 +252,24 @@ hubd_writer_fd(const hubd_t *self)
     return self->writer ? self->writer->efd : -1;
 }
 
+// The writer is done with B (or the main thread applied it itself):
+// answer it, empty it, and send what its commit made durable at once.
+static void
+s_done(hubd_t *self, hubd_batch_t *b)
+{
+    hubd_batch_answer(self, b);
+    b->ops.len = 0;
+    b->nops = 0;
+    b->npending = 0;
+    hubd_pump(self);
+}
+
+// A batch of fewer publishes than this, with the writer idle, is applied
+// and committed by the main thread itself: at a light load a hand-over to
+// the writer and back costs two thread wake-ups on the way to the ack and
+// the deliveries, and there is nothing to gather behind the commit.
+#define S_INLINE_MAX 64
+
 bool
 hubd_flush(hubd_t *self)
 {
@@ -259,6 +277,11 @@ hubd_flush(hubd_t *self)
     hubd_batch_t *b = self->fill;
     if (!w || self->flight || b->nops == 0 || b->req_open) {
         return !self->flight;
+    }
+    if (b->npending < S_INLINE_MAX) {
+        s_apply(w->store, b); // the writer is idle: the write side is ours
+        s_done(self, b);
+        return true;
     }
     hubd_batch_t *next = b == &self->batches[0] ? &self->batches[1] : &self->batches[0];
     self->flight = b;
@@ -295,10 +318,7 @@ hubd_reap(hubd_t *self, bool wait)
         return;
     }
     self->flight = NULL;
-    hubd_batch_answer(self, b);
-    b->ops.len = 0;
-    b->nops = 0;
-    b->npending = 0;
+    s_done(self, b);
 }
 
 void
