@@ -15,9 +15,17 @@
 // how the audit chain is hashed), so `mdb_dump` shows them and other tools
 // can read them.
 //
-// Threading: one writer thread owns the store (hubd's main loop) and calls
-// every function that changes it; readers (hubctl, auditors) open their
-// own read-only handle with HUB_STORE_RDONLY and never block the writer.
+// Threading: a handle is used by at most two threads at once: one that
+// writes (begin, ingest/apply/dead/ack/purge, commit — a batch stays on the
+// thread that began it), and one that only reads (hub_store_pending(),
+// hub_store_endpoint_state(), records, counts, usage: they use the
+// handle's own read transaction, never the batch's). Any other function
+// that changes the store runs only while no batch is open on another
+// thread. hub_store_last_error() then tells the last error of either.
+// hubd: the writer thread applies and commits, the main loop reads and
+// delivers; it drains the writer before admin work. Other processes
+// (hubctl, auditors) open their own read-only handle with HUB_STORE_RDONLY
+// and never block the writer.
 //
 // Durability: nothing is acknowledged before it is durable. An ingest batch
 // is one write transaction: hub_store_begin(), any number of
