@@ -83,7 +83,7 @@ hubd_conf_load(hubd_conf_t *c, const char *dir, hub_diag_t *diag)
     rc = rc ? rc : hub_schemas_load(&c->schemas, c->cfg.schemas_dir, diag);
     rc = rc ? rc : hub_depts_load(&c->depts, c->cfg.departments, c->schemas, diag);
     rc = rc ? rc : hub_rules_load(&c->rules, dir, c->schemas, c->depts, diag);
-    rc = rc ? rc : hubd_keys_load(&c->keys, c->depts, dir, diag);
+    rc = rc ? rc : hubd_keys_load(&c->keys, c->depts, &c->cfg, diag);
     if (rc) {
         hubd_conf_free(c);
     }

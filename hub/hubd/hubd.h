@@ -24,14 +24,14 @@
 typedef struct hubd_keys hubd_keys_t;
 
 // Loads the public key file of every endpoint of DEPTS (paths relative to
-// CONFIG_DIR). A missing file is a warning (that endpoint cannot connect
-// with CURVE; no warning under security: plain); a malformed key, or one
-// key for two endpoints, is an error. When CONFIG_DIR/hub.yaml says
-// security: plain, also derives every endpoint's token
+// CFG's directory). A missing file is a warning (that endpoint cannot
+// connect with CURVE; no warning under security: plain); a malformed key,
+// or one key for two endpoints, is an error. When CFG says security:
+// plain, also derives every endpoint's token
 // (hub_config_plain_token) from the server's secret key (server_key); an
 // unreadable one is an error then. Errors: HUB_ECONFIG, HUB_EIO, HUB_ENOMEM.
 int
-hubd_keys_load(hubd_keys_t **out, const hub_depts_t *depts, const char *config_dir,
+hubd_keys_load(hubd_keys_t **out, const hub_depts_t *depts, const hub_config_t *cfg,
                hub_diag_t *diag);
 
 void

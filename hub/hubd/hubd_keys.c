@@ -34,20 +34,18 @@ struct hubd_keys {
     hub_security_t security; // as hub.yaml said when these were loaded
 };
 
-// hub.yaml's security and, when it is plain, every endpoint's token from
-// the server's secret key. hubd_conf_load() hands hubd_keys_load() the
-// configuration directory, not the hub_config_t it loaded, so hub.yaml is
-// read here a second time (a few hundred bytes).
+// hub.yaml's security (CFG) and, when it is plain, every endpoint's token
+// from the server's secret key.
 static int
-s_load_tokens(hubd_keys_t *self, const hub_depts_t *depts, const char *config_dir, hub_diag_t *diag)
+s_load_tokens(hubd_keys_t *self, const hub_depts_t *depts, const hub_config_t *cfg,
+              hub_diag_t *diag)
 {
-    hub_config_t cfg;
-    int rc = hub_config_load(&cfg, config_dir, diag);
+    int rc = HUB_OK;
     size_t max = hub_depts_endpoint_count(depts);
-    if (rc == HUB_OK && cfg.security == HUB_SECURITY_PLAIN) {
+    if (cfg->security == HUB_SECURITY_PLAIN) {
         uint8_t secret[32];
         self->security = HUB_SECURITY_PLAIN;
-        rc = hub_config_read_z85(cfg.server_key, true, secret, NULL, diag);
+        rc = hub_config_read_z85(cfg->server_key, true, secret, NULL, diag);
         if (rc == HUB_OK && !(self->tokens = calloc(max + 1, sizeof *self->tokens))) {
             rc = HUB_ENOMEM;
         }
@@ -59,21 +57,21 @@ s_load_tokens(hubd_keys_t *self, const hub_depts_t *depts, const char *config_di
         }
         sodium_memzero(secret, sizeof secret);
     }
-    hub_config_free(&cfg);
     return rc;
 }
 
 int
-hubd_keys_load(hubd_keys_t **out, const hub_depts_t *depts, const char *config_dir,
+hubd_keys_load(hubd_keys_t **out, const hub_depts_t *depts, const hub_config_t *cfg,
                hub_diag_t *diag)
 {
+    const char *config_dir = cfg->dir;
     hubd_keys_t *self = calloc(1, sizeof *self);
     size_t max = hub_depts_endpoint_count(depts);
     if (!self || !(self->entries = calloc(max + 1, sizeof *self->entries))) {
         free(self);
         return HUB_ENOMEM;
     }
-    int rc = s_load_tokens(self, depts, config_dir, diag);
+    int rc = s_load_tokens(self, depts, cfg, diag);
     bool tokens_ok = rc == HUB_OK;
     for (size_t i = 0; tokens_ok && i < max; i++) {
         const hub_endpoint_t *e = hub_depts_endpoint_at(depts, i);
