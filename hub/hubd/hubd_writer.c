@@ -264,11 +264,6 @@ s_done(hubd_t *self, hubd_batch_t *b)
     hubd_pump(self);
 }
 
-// A batch of fewer publishes than this, with the writer idle, is applied
-// and committed by the main thread itself: at a light load a hand-over to
-// the writer and back costs two thread wake-ups on the way to the ack and
-// the deliveries, and there is nothing to gather behind the commit.
-#define S_INLINE_MAX 64
 
 bool
 hubd_flush(hubd_t *self)
@@ -278,7 +273,12 @@ hubd_flush(hubd_t *self)
     if (!w || self->flight || b->nops == 0 || b->req_open) {
         return !self->flight;
     }
-    if (b->npending < S_INLINE_MAX) {
+    // A batch of fewer publishes than writer_inline_max (hub.yaml, 64), with
+    // the writer idle, is applied and committed by the main thread itself:
+    // at a light load a hand-over to the writer and back costs two thread
+    // wake-ups on the way to the ack and the deliveries, and there is
+    // nothing to gather behind the commit.
+    if (b->npending < self->conf.cfg.writer_inline_max) {
         s_apply(w->store, b); // the writer is idle: the write side is ours
         s_done(self, b);
         return true;

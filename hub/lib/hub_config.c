@@ -17,27 +17,36 @@ static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",   
                                      "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days",
                                      "admin", "metrics", "audit_sign_key", "checkpoint_seconds",
                                      "retention_messages_days", "retention_audit_days",
-                                     "security", NULL};
+                                     "security", "writer_inline_max", NULL};
 
-// Reads an optional positive integer setting KEY into *OUT.
+// Reads an optional integer setting KEY, MIN to MAX, into *OUT.
 static int
-s_get_uint(const hub_yaml_t *doc, int root, const char *key, uint64_t max, uint64_t *out,
-           hub_diag_t *diag)
+s_get_range(const hub_yaml_t *doc, int root, const char *key, uint64_t min, uint64_t max,
+            uint64_t *out, hub_diag_t *diag)
 {
     int64_t v;
     int rc = hub_yaml_get_int(doc, root, key, false, &v, diag);
     if (rc == HUB_ENOTFOUND) {
         return HUB_OK;
     }
-    if (rc == HUB_OK && (v <= 0 || (uint64_t) v > max)) {
+    if (rc == HUB_OK && (v < 0 || (uint64_t) v < min || (uint64_t) v > max)) {
         hub_yaml_error(doc, hub_yaml_get(doc, root, key), diag, "bad_value",
-                       "'%s' must be between 1 and %llu", key, (unsigned long long) max);
+                       "'%s' must be between %llu and %llu", key, (unsigned long long) min,
+                       (unsigned long long) max);
         rc = HUB_ECONFIG;
     }
     if (rc == HUB_OK) {
         *out = (uint64_t) v;
     }
     return rc;
+}
+
+// Reads an optional positive integer setting KEY into *OUT.
+static int
+s_get_uint(const hub_yaml_t *doc, int root, const char *key, uint64_t max, uint64_t *out,
+           hub_diag_t *diag)
+{
+    return s_get_range(doc, root, key, 1, max, out, diag);
 }
 
 // The operators' settings (admin socket, metrics, audit signing,
@@ -84,7 +93,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
 {
     const char *listen = "tcp://127.0.0.1:7400", *skey = "keys/hub.key", *keys = "keys",
                *store = "../var/store";
-    uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512, dedup = 30;
+    uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512, dedup = 30, inl = 64;
     int rc = 0;
     if (root) {
         rc |= hub_yaml_get_str(doc, root, "listen", false, &listen, diag) == HUB_ECONFIG;
@@ -96,6 +105,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
         rc |= s_get_uint(doc, root, "ack_timeout_ms", 86400000, &ack, diag) != HUB_OK;
         rc |= s_get_uint(doc, root, "batch_max", 65536, &batch, diag) != HUB_OK;
         rc |= s_get_uint(doc, root, "dedup_days", 36500, &dedup, diag) != HUB_OK;
+        rc |= s_get_range(doc, root, "writer_inline_max", 0, 65536, &inl, diag) != HUB_OK;
     }
     out->listen = strdup(listen);
     out->server_key = hub_config_path(out->dir, skey);
@@ -106,6 +116,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
     out->ack_timeout_ms = (unsigned) ack;
     out->batch_max = (unsigned) batch;
     out->dedup_days = (unsigned) dedup;
+    out->writer_inline_max = (unsigned) inl;
     if (!out->listen || !out->server_key || !out->keys_dir || !out->store) {
         return HUB_ENOMEM;
     }

@@ -34,6 +34,9 @@ typedef struct {
     unsigned ack_timeout_ms; // (key 'ack_timeout_ms', default 30000)
     unsigned batch_max;      // messages per group commit (key 'batch_max', default 512)
     unsigned dedup_days;     // how long duplicates are recognised (key 'dedup_days', default 30)
+    unsigned writer_inline_max; // a batch of fewer publishes, with hubd's writer thread idle, is
+                             // committed by the main thread (key 'writer_inline_max', default
+                             // 64; 0: every batch goes to the writer)
     char *admin;        // hubd's admin socket for hubctl (key 'admin', default ipc://STORE/admin.sock)
     char *metrics;      // HTTP address for /metrics and /healthz, "host:port" (key 'metrics', default "": off)
     char *audit_sign_key;        // Ed25519 secret key signing audit checkpoints (key 'audit_sign_key', default keys/audit.sign)

@@ -13,6 +13,8 @@
 #      is sent again.
 #   3. 3 times: the consumer is killed mid-stream and restarted with the
 #      last seq it processed (its own output is its durable state).
+#   Every other hubd start commits every batch on the writer thread
+#   (writer_inline_max: 0), the others small batches on the main thread.
 #   4. Checks: a final publish of every message is all "duplicate", one
 #      log seq per message (1..N), the store holds N log records and 2N
 #      deliveries, and the consumer processed seqs 1..N without a gap or a
@@ -62,12 +64,21 @@ expect_rc 0
 : >cons.out       # everything the consumer printed, across its runs
 : >hubd.all.log
 
-# hubd with a fresh log (hubd_start waits for "started" in hubd.log).
+# hubd with a fresh log (hubd_start waits for "started" in hubd.log). Every
+# other start sends every batch to the writer thread (writer_inline_max: 0),
+# the others let the main thread commit small batches itself (the default):
+# the crashes land in both ways of committing.
+starts=0
 start() {
     if [ -f hubd.log ]; then
         cat hubd.log >>hubd.all.log
         rm hubd.log
     fi
+    sed -i '/^writer_inline_max:/d' cfg/hub.yaml
+    if [ $((starts % 2)) -eq 0 ]; then
+        echo "writer_inline_max: 0" >>cfg/hub.yaml
+    fi
+    starts=$((starts + 1))
     hubd_start
 }
 

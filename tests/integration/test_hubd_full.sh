@@ -1,12 +1,14 @@
 #!/bin/sh
 # A full store: hubd nacks "store_full", stays up, and recovers when the
-# map is grown by a reload (SIGHUP) — no restart, nothing lost.
+# map is grown by a reload (SIGHUP) — no restart, nothing lost. Every
+# batch goes through the writer thread (writer_inline_max: 0).
 set -u
 . "$REPO/tests/integration/lib.sh"
 . "$REPO/tests/integration/hubd_lib.sh"
 
 hubd_setup
-echo "store_map_size: 262144" >>cfg/hub.yaml
+# Every batch on the writer thread: the store fills under it.
+printf 'store_map_size: 262144\nwriter_inline_max: 0\n' >>cfg/hub.yaml
 hubd_start
 
 # 400 distinct dropouts (the id differs; everything else is the fixture).

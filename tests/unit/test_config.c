@@ -203,6 +203,36 @@ test_a_token_belongs_to_one_endpoint_and_one_hub_key(void)
     CU_ASSERT_STRING_NOT_EQUAL(a, c);
 }
 
+// writer_inline_max: 64 unless said; 0 (every batch to the writer thread)
+// and up to 65536 taken; below 0 or above, refused where it is said.
+static void
+test_writer_inline_max_takes_0_to_65536(void)
+{
+    hub_config_t cfg;
+    hub_diag_t *diag = hub_diag_new();
+    CU_ASSERT_EQUAL_FATAL(s_load("batch_max: 512\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.writer_inline_max, 64);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL_FATAL(s_load("writer_inline_max: 0\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.writer_inline_max, 0);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL_FATAL(s_load("writer_inline_max: 65536\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.writer_inline_max, 65536);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL(hub_diag_count(diag), 0);
+    CU_ASSERT_EQUAL(s_load("batch_max: 8\nwriter_inline_max: -1\n", &cfg, diag), HUB_ECONFIG);
+    s_expect_diag(diag, "hub.yaml:2:20", "bad_value",
+                  "'writer_inline_max' must be between 0 and 65536");
+    hub_diag_reset(diag);
+    CU_ASSERT_EQUAL(s_load("writer_inline_max: 65537\n", &cfg, diag), HUB_ECONFIG);
+    s_expect_diag(diag, "hub.yaml:1:20", "bad_value", "between 0 and 65536");
+    hub_diag_reset(diag);
+    // The positive settings still refuse 0.
+    CU_ASSERT_EQUAL(s_load("batch_max: 0\n", &cfg, diag), HUB_ECONFIG);
+    s_expect_diag(diag, "hub.yaml:1:12", "bad_value", "'batch_max' must be between 1 and 65536");
+    hub_diag_destroy(&diag);
+}
+
 void
 test_config_register(void)
 {
@@ -216,6 +246,7 @@ test_config_register(void)
     CU_add_test(s, "only addresses on this machine are local",
                 test_only_addresses_on_this_machine_are_local);
     CU_add_test(s, "tokens match an independent BLAKE2b", test_tokens_match_an_independent_blake2b);
+    CU_add_test(s, "writer_inline_max takes 0 to 65536", test_writer_inline_max_takes_0_to_65536);
     CU_add_test(s, "a token belongs to one endpoint and one hub key",
                 test_a_token_belongs_to_one_endpoint_and_one_hub_key);
 }
