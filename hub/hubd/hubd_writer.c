@@ -264,7 +264,6 @@ s_done(hubd_t *self, hubd_batch_t *b)
     hubd_pump(self);
 }
 
-
 bool
 hubd_flush(hubd_t *self)
 {
