@@ -8,17 +8,16 @@
 
 #include <string.h>
 
-#define S_KEY_MAX 511 // LMDB's default (and compiled-in) largest key
 #define S_PENDING_BYTES (8u << 20) // hub_store_pending(): bytes read at a time
 
 // KEY gets A "\0" B (B of BLEN bytes); *KLEN its length. HUB_EINVAL when
 // it would exceed LMDB's largest key: sources, ids and endpoint names are
 // short, so that is a caller's bug, refused before anything is written.
 static int
-s_key2(uint8_t key[S_KEY_MAX], size_t *klen, const char *a, const void *b, size_t blen)
+s_key2(uint8_t key[HUB_STORE_KEY_MAX], size_t *klen, const char *a, const void *b, size_t blen)
 {
     size_t alen = strlen(a);
-    if (alen + 1 + blen > S_KEY_MAX) {
+    if (alen + 1 + blen > HUB_STORE_KEY_MAX) {
         return HUB_EINVAL;
     }
     memcpy(key, a, alen);
@@ -218,7 +217,7 @@ s_put_queue(hub_store_t *self, const hub_store_ingest_t *in, const hub_store_dis
     hub_mpw_cstr(&w, "type");
     hub_mpw_cstr(&w, x->type);
     int rc = hub_mpw_error(&w);
-    uint8_t key[S_KEY_MAX], seq[8];
+    uint8_t key[HUB_STORE_KEY_MAX], seq[8];
     size_t klen;
     hub_store_be64(seq, x->eseq);
     rc = rc ? rc : s_key2(key, &klen, x->endpoint, seq, sizeof seq);
@@ -328,7 +327,7 @@ hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_resul
     in.bytes = s_rd_bytes(&r, &in.len);
     const uint8_t *subject = s_rd_uint(&r, 1) ? s_rd(&r, HUB_STORE_HASH_SIZE) : NULL;
     uint32_t n = (uint32_t) s_rd_uint(&r, 4);
-    uint8_t key[S_KEY_MAX];
+    uint8_t key[HUB_STORE_KEY_MAX];
     size_t klen;
     rc = r.bad ? HUB_EINVAL : s_key2(key, &klen, in.source, in.id, strlen(in.id));
     if (rc) {
@@ -427,7 +426,7 @@ static int
 s_pending_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t after,
                hub_store_delivery_t *out, size_t max, size_t *n)
 {
-    uint8_t key[S_KEY_MAX], seq[8];
+    uint8_t key[HUB_STORE_KEY_MAX], seq[8];
     size_t klen, plen = strlen(endpoint) + 1; // the prefix: endpoint "\0"
     hub_store_be64(seq, after + 1);
     int rc = s_key2(key, &klen, endpoint, seq, sizeof seq);
@@ -505,7 +504,7 @@ hub_store_pending(hub_store_t *self, const char *endpoint, uint64_t after,
 int
 hub_store_ack(hub_store_t *self, const char *endpoint, uint64_t eseq)
 {
-    if (!endpoint || strlen(endpoint) > S_KEY_MAX || (self->flags & HUB_STORE_RDONLY)) {
+    if (!endpoint || strlen(endpoint) > HUB_STORE_KEY_MAX || (self->flags & HUB_STORE_RDONLY)) {
         return HUB_EINVAL;
     }
     // LMDB has one writer: with a batch open, a transaction of our own
@@ -535,7 +534,7 @@ hub_store_ack(hub_store_t *self, const char *endpoint, uint64_t eseq)
 int
 hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acked, uint64_t *last)
 {
-    if (!endpoint || !acked || !last || strlen(endpoint) > S_KEY_MAX) {
+    if (!endpoint || !acked || !last || strlen(endpoint) > HUB_STORE_KEY_MAX) {
         return HUB_EINVAL;
     }
     MDB_txn *txn;

@@ -10,6 +10,11 @@
 
 #include <lmdb.h>
 
+// LMDB's default (and compiled-in) largest key. Sources, ids and endpoint
+// names are short, so a key that would exceed it is a caller's bug, refused
+// before anything is written.
+#define HUB_STORE_KEY_MAX 511
+
 // The named databases (the layout in hub_store.h).
 typedef enum {
     HUB_STORE_DB_LOG = 0,

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S_KEY_MAX 511 // LMDB's largest key
 
 static const char s_dead_high[] = "dead_high";
 
@@ -266,7 +265,7 @@ s_endpoint_read(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t 
 int
 hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked)
 {
-    if (!endpoint || strlen(endpoint) > S_KEY_MAX) {
+    if (!endpoint || strlen(endpoint) > HUB_STORE_KEY_MAX) {
         return HUB_EINVAL;
     }
     bool own;
@@ -299,7 +298,7 @@ hub_store_cursor_set(hub_store_t *self, const char *endpoint, uint64_t acked)
 static int
 s_delivery_time(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t eseq, uint64_t *ms)
 {
-    uint8_t key[S_KEY_MAX + 1];
+    uint8_t key[HUB_STORE_KEY_MAX + 1];
     size_t plen = strlen(endpoint) + 1;
     memcpy(key, endpoint, plen);
     hub_store_be64(key + plen, eseq);
@@ -325,7 +324,7 @@ s_delivery_time(hub_store_t *self, MDB_txn *txn, const char *endpoint, uint64_t 
 int
 hub_store_delivery_time(hub_store_t *self, const char *endpoint, uint64_t eseq, uint64_t *ms)
 {
-    if (!endpoint || !ms || strlen(endpoint) + 9 > S_KEY_MAX) {
+    if (!endpoint || !ms || strlen(endpoint) + 9 > HUB_STORE_KEY_MAX) {
         return HUB_EINVAL;
     }
     MDB_txn *txn;
@@ -352,7 +351,7 @@ hub_store_usage(hub_store_t *self, size_t *map_size, size_t *used)
 int
 hub_store_eseq_before(hub_store_t *self, const char *endpoint, uint64_t time_ms, uint64_t *eseq)
 {
-    if (!endpoint || !eseq || strlen(endpoint) + 9 > S_KEY_MAX) {
+    if (!endpoint || !eseq || strlen(endpoint) + 9 > HUB_STORE_KEY_MAX) {
         return HUB_EINVAL;
     }
     MDB_txn *txn;

@@ -29,7 +29,6 @@
 
 #define S_SLOTS 512 // a power of two
 #define S_FULL 384 // more known descriptors than this: start over
-#define S_KEY_MAX 511 // LMDB's largest key (dedup: source "\0" id)
 
 typedef struct {
     uint64_t h; // the signature's hash; 0: a free slot
@@ -384,14 +383,14 @@ static int
 s_check(const hub_store_ingest_t *in)
 {
     if (!in || !in->source || !in->id || !in->type || (!in->bytes && in->len) ||
-        in->len > UINT32_MAX || strlen(in->source) + 1 + strlen(in->id) > S_KEY_MAX) {
+        in->len > UINT32_MAX || strlen(in->source) + 1 + strlen(in->id) > HUB_STORE_KEY_MAX) {
         return HUB_EINVAL;
     }
     size_t n = in->route ? hub_route_count(in->route) : 0;
     for (size_t i = 0; i < n; i++) {
         const hub_delivery_t *d = hub_route_at(in->route, i);
         if (!d->endpoint || !d->endpoint->id || !d->msg ||
-            strlen(d->endpoint->id) + 9 > S_KEY_MAX) {
+            strlen(d->endpoint->id) + 9 > HUB_STORE_KEY_MAX) {
             return HUB_EINVAL;
         }
     }

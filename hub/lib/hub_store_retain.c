@@ -17,7 +17,6 @@
 
 #define S_CP_TAG "hub-audit-checkpoint" // the signed message's first bytes (with a NUL)
 #define S_CP_MSG (sizeof S_CP_TAG + 8 + HUB_STORE_HASH_SIZE + 8)
-#define S_KEY_MAX 511 // LMDB's largest key
 #define S_EP_MAX 128 // room for one endpoint's name
 
 static const char s_base_key[] = "audit_base"; // meta: {prev_hash, seq} of the first kept record
