@@ -148,6 +148,8 @@ typedef struct {
     hub_store_prep_t *prep;          // the main thread's preparer
     struct hubd_writer *writer;      // the writer thread (hubd_writer.c)
     bool purge_queued;               // a HUBD_OP_PURGE waits in fill or flight
+    uint64_t stats_commits_main;     // batches committed by the main thread (small, writer idle)
+    uint64_t stats_commits_writer;   // and by the writer thread
     hub_msg_t *msg;                  // scratch, reused
     hub_route_t *route;
     hub_diag_t *diag;
@@ -228,8 +230,10 @@ hubd_writer_fd(const hubd_t *self);
 bool
 hubd_writer_done(const hubd_t *self);
 // Hands the fill batch to the writer when it is idle and the batch has
-// work; a new fill batch starts. False when the writer is busy.
-bool
+// work (or, under hub.yaml writer_inline_max publishes, commits it here
+// and answers it); a new fill batch starts. Nothing when the writer is
+// busy: the batch gathers on.
+void
 hubd_flush(hubd_t *self);
 // When the writer is done with its batch (WAIT: waits for that), answers
 // it (hubd_batch_answer()) and marks the writer idle.

@@ -194,9 +194,15 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
         s_status_endpoint(self, hub_depts_endpoint_at(self->conf.depts, i), w);
     }
     hub_mpw_cstr(w, "ingest");
-    hub_mpw_map(w, 5);
+    hub_mpw_map(w, 6);
     hub_mpw_cstr(w, "acked");
     hub_mpw_uint(w, self->stats_acked);
+    hub_mpw_cstr(w, "commits"); // who committed the batches (docs/STORE.md, "hubd's two threads")
+    hub_mpw_map(w, 2);
+    hub_mpw_cstr(w, "main");
+    hub_mpw_uint(w, self->stats_commits_main);
+    hub_mpw_cstr(w, "writer");
+    hub_mpw_uint(w, self->stats_commits_writer);
     hub_mpw_cstr(w, "dead");
     hub_mpw_uint(w, self->stats_dead);
     hub_mpw_cstr(w, "nacked");

@@ -264,13 +264,13 @@ s_done(hubd_t *self, hubd_batch_t *b)
     hubd_pump(self);
 }
 
-bool
+void
 hubd_flush(hubd_t *self)
 {
     struct hubd_writer *w = self->writer;
     hubd_batch_t *b = self->fill;
     if (!w || self->flight || b->nops == 0 || b->req_open) {
-        return !self->flight;
+        return;
     }
     // A batch of fewer publishes than writer_inline_max (hub.yaml, 64), with
     // the writer idle, is applied and committed by the main thread itself:
@@ -279,8 +279,9 @@ hubd_flush(hubd_t *self)
     // nothing to gather behind the commit.
     if (b->npending < self->conf.cfg.writer_inline_max) {
         s_apply(w->store, b); // the writer is idle: the write side is ours
+        self->stats_commits_main++;
         s_done(self, b);
-        return true;
+        return;
     }
     hubd_batch_t *next = b == &self->batches[0] ? &self->batches[1] : &self->batches[0];
     self->flight = b;
@@ -289,34 +290,33 @@ hubd_flush(hubd_t *self)
     w->job = b;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    return true;
 }
 
 void
 hubd_reap(hubd_t *self, bool wait)
 {
     struct hubd_writer *w = self->writer;
-    if (!w) {
-        return;
-    }
-    uint64_t count;
-    ssize_t ignored = read(w->efd, &count, sizeof count); // clears it (nonblocking)
-    (void) ignored;
-    if (!self->flight) {
+    // Nothing at the writer, or not done and no waiting: no lock, no
+    // system call (the main loop calls this every round).
+    if (!w || !self->flight || (!wait && !atomic_load(&w->is_done))) {
         return;
     }
     pthread_mutex_lock(&w->mu);
-    while (wait && !w->done) {
+    while (!w->done) {
         pthread_cond_wait(&w->done_cv, &w->mu);
     }
     hubd_batch_t *b = w->done;
     w->done = NULL;
     atomic_store(&w->is_done, false);
     pthread_mutex_unlock(&w->mu);
-    if (!b) {
-        return;
-    }
+    // The writer wrote the eventfd before it let go of the lock: read now,
+    // it is cleared for good (else the main loop's poll would wake for it
+    // again and again).
+    uint64_t count;
+    ssize_t ignored = read(w->efd, &count, sizeof count);
+    (void) ignored;
     self->flight = NULL;
+    self->stats_commits_writer++;
     s_done(self, b);
 }
 

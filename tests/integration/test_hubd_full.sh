@@ -35,6 +35,10 @@ pub education@513400 m/*.json
 expect_out_lacks "store_full"
 expect_out_lacks "nack"
 check "every refused message is stored now" test "$(grep -c 'ack .* log_seq [0-9]*$' "$OUT")" -eq "$full"
+hub status --format json --config cfg
+expect_rc 0
+check "every batch was committed by the writer thread" \
+    grep -Eq '"commits": *\{"main": *0, *"writer": *[1-9]' "$OUT"
 hubd_stop TERM
 check "hubd exits 0" test "$HUBD_RC" = 0
 finish

@@ -114,6 +114,8 @@ check "the malformed NACKs are counted" \
 hub status --format json --config cfg
 expect_rc 0
 per_s=$(sed -n 's/.*"per_s": *\([0-9.e+-]*\).*/\1/p' "$OUT")
+check "small batches were committed by the main thread (writer_inline_max: 64)" \
+    grep -Eq '"commits": *\{"main": *[1-9][0-9]*, *"writer": *0\}' "$OUT"
 check "status: ingest per_s is above 0 and at most 3 (got '$per_s')" \
     "$PY" -c "import sys; sys.exit(not 0 < float('$per_s') <= 3)"
 # Both dead letters dropped in one request, a missing one and a repeat
