@@ -446,6 +446,9 @@ s_start(hubd_t *self, hub_diag_t *diag)
     rc = rc ? rc : hub_config_read_key(self->conf.cfg.hash_key, self->hash_key, diag);
     rc = rc ? rc : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size,
                                   0, self->hash_key, diag);
+    if (!rc) {
+        hub_store_set_drop_behind(self->store, self->conf.cfg.store_drop_behind);
+    }
     rc = rc ? rc : s_sockets(self, diag);
     rc = rc ? rc : hubd_admin_open(self, diag);
     rc = rc ? rc : hubd_metrics_open(self, diag);

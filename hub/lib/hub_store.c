@@ -416,6 +416,7 @@ hub_store_open(hub_store_t **out, const char *path, size_t map_size, unsigned fl
         return HUB_ENOMEM;
     }
     self->flags = flags;
+    self->cache.fd = -1;
     if (key) {
         memcpy(self->key, key, HUB_STORE_HASH_SIZE);
         self->has_key = true;
@@ -426,6 +427,9 @@ hub_store_open(hub_store_t **out, const char *path, size_t map_size, unsigned fl
     if (rc) {
         hub_store_destroy(&self);
         return rc;
+    }
+    if (!ro) {
+        hub_store_cache_open(self, path);
     }
     self->err[0] = '\0';
     *out = self;
@@ -447,6 +451,7 @@ hub_store_destroy(hub_store_t **self_p)
     if (self->rtxn) {
         mdb_txn_abort(self->rtxn);
     }
+    hub_store_cache_close(self);
     if (self->env) {
         mdb_env_close(self->env);
     }
@@ -520,6 +525,8 @@ hub_store_commit(hub_store_t *self)
         self->txn = NULL; // freed by LMDB whatever the outcome
         if (rc) {
             hub_store_disc_forget(self, false); // what the batch wrote is not there
+        } else {
+            hub_store_cache_step(self);
         }
     }
     if (self->in_batch) {

@@ -230,6 +230,17 @@ hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acke
 int
 hub_store_set_map_size(hub_store_t *self, size_t map_size);
 
+// Drop-behind (hub_store_cache.c; docs/STORE.md "Drop-behind"): after
+// each hub_store_commit(), the pages written more than BEHIND bytes before
+// the end of the data file that nobody has read since are dropped from
+// the page cache (they are on the disk), so a growing store recycles
+// page-cache memory instead of taking new memory; 0 turns it off. Default
+// HUB_STORE_DROP_BEHIND_DEFAULT. Writable handles only; call while no
+// batch is open on another thread.
+#define HUB_STORE_DROP_BEHIND_DEFAULT ((size_t) 64 << 20)
+void
+hub_store_set_drop_behind(hub_store_t *self, size_t behind);
+
 // LMDB's words for the last LMDB error on this handle ("mdb_put queue:
 // MDB_MAP_FULL: Environment mapsize limit reached"), or "". Borrowed until
 // the next call on this store.

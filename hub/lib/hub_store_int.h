@@ -42,6 +42,14 @@ typedef struct {
 
 #define HUB_STORE_EPC_MAX 32
 
+// Drop-behind (hub_store_cache.c).
+typedef struct {
+    int fd; // our own read-only descriptor of data.mdb, or -1 (none: no dropping)
+    size_t behind; // bytes before the end kept cached even if unread (0: no dropping)
+    uint64_t psize; // LMDB's page size
+    uint64_t done; // the file before this offset has been dropped (or predates the handle)
+} hub_store_cache_t;
+
 struct hub_store {
     MDB_env *env;
     MDB_dbi dbi[HUB_STORE_DB_COUNT];
@@ -70,7 +78,17 @@ struct hub_store {
     char err[320]; // the last LMDB error, for hub_store_last_error()
     hub_store_epc_t epc[HUB_STORE_EPC_MAX]; // cursors the batch delivered to, not yet put
     size_t nepc;
+    hub_store_cache_t cache;
 };
+
+// Drop-behind (hub_store_cache.c). cache_open: at the opening of a
+// writable store (PATH: its directory); failing to open our descriptor is
+// no error, there is then no dropping. cache_step: after a commit that
+// succeeded, on the committing thread: drops the unread pages of the
+// stretch the file has grown past CACHE.behind before its end.
+void hub_store_cache_open(hub_store_t *self, const char *path);
+void hub_store_cache_close(hub_store_t *self);
+void hub_store_cache_step(hub_store_t *self);
 
 // Big-endian u64 keys, so mdb_dump and cursors order them numerically.
 void hub_store_be64(uint8_t out[8], uint64_t v);

@@ -1,7 +1,9 @@
 // The store's operations part (hub_store_ops.c) on a real LMDB environment
 // in a temporary directory: the operations log, rule-set versions with
 // their texts, dead letters dropped without reusing a sequence, cursors
-// rewound and the time-to-sequence search behind "replay from a time".
+// rewound and the time-to-sequence search behind "replay from a time";
+// drop-behind (hub_store_cache.c), seen through mincore(2).
+#define _DEFAULT_SOURCE // mincore
 #include "hub_codec.h"
 #include "hub_config.h"
 #include "hub_error.h"
@@ -15,10 +17,13 @@
 #include "testutil.h"
 
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static tu_store_fix_t s_f;
@@ -245,6 +250,97 @@ test_a_cursor_rewinds_and_a_time_finds_its_sequence(void)
     hub_store_destroy(&st);
 }
 
+// Pages of DIR/data.mdb in the page cache, out of *TOTAL, among those
+// before byte END (mincore on a mapping of our own: it faults nothing in).
+static size_t
+s_cached_before(const char *dir, uint64_t end, size_t *total)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    CU_ASSERT_FATAL(fd >= 0 && fstat(fd, &sb) == 0);
+    size_t len = (size_t) (end < (uint64_t) sb.st_size ? end : (uint64_t) sb.st_size);
+    long page = sysconf(_SC_PAGESIZE);
+    *total = len / (size_t) page;
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    CU_ASSERT_FATAL(map != MAP_FAILED);
+    static unsigned char vec[1 << 16];
+    CU_ASSERT_FATAL(*total <= sizeof vec);
+    CU_ASSERT_EQUAL_FATAL(mincore(map, len, vec), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < *total; i++) {
+        n += vec[i] & 1;
+    }
+    munmap(map, len);
+    return n;
+}
+
+// Fills a store with BATCHES batches of 200 dropouts, drop-behind BEHIND.
+static void
+s_fill(hub_store_t *st, size_t behind, int batches)
+{
+    hub_store_set_drop_behind(st, behind);
+    for (int b = 0; b < batches; b++) {
+        CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+        for (uint64_t i = 0; i < 200; i++) {
+            char id[33];
+            snprintf(id, sizeof id, "%032llx", (unsigned long long) (b * 200 + i + 1));
+            hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
+            hub_store_result_t res;
+            CU_ASSERT_EQUAL_FATAL(tu_store_ingest(&s_f, st, s_key, NULL, "v1", 1, &res), HUB_OK);
+        }
+        CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    }
+}
+
+// Drop-behind: with it, the pages written more than BEHIND before the end
+// that nobody read leave the page cache, and every record reads back the
+// same (from the disk) as from a store filled the same way without it (0),
+// whose pages all stay cached.
+static void
+test_drop_behind_hands_back_unread_pages_and_loses_nothing(void)
+{
+    const size_t behind = (size_t) 1 << 20;
+    char dir[2][sizeof s_f.dir];
+    size_t total[2], cached[2];
+    for (int off = 0; off < 2; off++) {
+        hub_store_t *st = s_open(0);
+        memcpy(dir[off], s_f.dir, sizeof dir[off]);
+        s_fill(st, off ? 0 : behind, 20); // 4,000 messages: ~12 MB
+        hub_store_destroy(&st);
+        struct stat sb;
+        char path[256];
+        snprintf(path, sizeof path, "%s/data.mdb", dir[off]);
+        CU_ASSERT_FATAL(stat(path, &sb) == 0);
+        cached[off] = s_cached_before(dir[off], (uint64_t) sb.st_size - behind, &total[off]);
+    }
+    CU_ASSERT(total[0] > 1000);
+    // A third or more handed back: LMDB read the rest since it was written
+    // (branch pages, the leaves a later put went to). Without: all kept.
+    CU_ASSERT(cached[0] * 3 < total[0] * 2);
+    CU_ASSERT(cached[1] * 10 > total[1] * 9);
+    hub_store_t *a = NULL, *b = NULL;
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&a, dir[0], 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&b, dir[1], 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
+    static const hub_store_seqdb_t dbs[] = {HUB_STORE_LOG, HUB_STORE_AUDIT};
+    for (size_t d = 0; d < 2; d++) {
+        for (uint64_t seq = 1; seq <= 4000; seq++) {
+            const void *ra, *rb;
+            size_t la, lb;
+            CU_ASSERT_EQUAL_FATAL(hub_store_record(a, dbs[d], seq, &ra, &la), HUB_OK);
+            uint8_t copy[4096];
+            CU_ASSERT_FATAL(la <= sizeof copy);
+            memcpy(copy, ra, la); // lent until the next call
+            CU_ASSERT_EQUAL_FATAL(hub_store_record(b, dbs[d], seq, &rb, &lb), HUB_OK);
+            CU_ASSERT_FATAL(la == lb && memcmp(copy, rb, la) == 0);
+        }
+    }
+    hub_store_destroy(&a);
+    hub_store_destroy(&b);
+}
+
 void
 test_store_ops_register(void)
 {
@@ -257,6 +353,8 @@ test_store_ops_register(void)
                 test_a_dropped_dead_letter_number_is_never_given_again);
     CU_add_test(s, "dropping from the top down never lowers the highest number given",
                 test_dropping_from_the_top_down_never_lowers_the_highest_number);
+    CU_add_test(s, "drop-behind hands back unread pages and loses nothing",
+                test_drop_behind_hands_back_unread_pages_and_loses_nothing);
     CU_add_test(s, "a cursor rewinds, and a time finds the sequence to replay from",
                 test_a_cursor_rewinds_and_a_time_finds_its_sequence);
 }
