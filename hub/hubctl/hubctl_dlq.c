@@ -376,6 +376,14 @@ s_s(const json_t *o, const char *key)
 }
 
 // One retry outcome for people; true when the letter is stored now.
+// True for the outcomes of a retry that took the letter out: stored.
+static bool
+s_retried(const char *outcome)
+{
+    return strcmp(outcome, "stored") == 0 || strcmp(outcome, "duplicate") == 0 ||
+           strcmp(outcome, "same_event") == 0;
+}
+
 static bool
 s_print_outcome(const json_t *r)
 {
@@ -386,6 +394,9 @@ s_print_outcome(const json_t *r)
         printf("dead letter %lld: stored as log %lld, routed under the rules in force\n", seq, log);
     } else if (strcmp(outcome, "duplicate") == 0) {
         printf("dead letter %lld: a duplicate of log %lld (stored before); removed\n", seq, log);
+    } else if (strcmp(outcome, "same_event") == 0) {
+        printf("dead letter %lld: stored as log %lld, a later report of an event stored before: "
+               "delivered to nobody; removed\n", seq, log);
     } else if (strcmp(outcome, "refused") == 0) {
         printf("dead letter %lld: refused again: %s: %s (kept)\n", seq, s_s(r, "code"),
                s_s(r, "reason"));
@@ -394,7 +405,7 @@ s_print_outcome(const json_t *r)
     } else {
         printf("dead letter %lld: %s\n", seq, outcome);
     }
-    return strcmp(outcome, "stored") == 0 || strcmp(outcome, "duplicate") == 0;
+    return s_retried(outcome);
 }
 
 static int
@@ -409,9 +420,7 @@ s_retry(const hubctl_ops_opts_t *opts, const hub_config_t *cfg, const json_t *se
         json_array_foreach(json_object_get(reply, "results"), i, r)
         {
             json_array_append(all, r);
-            done += opts->json ? strcmp(s_s(r, "outcome"), "stored") == 0 ||
-                                     strcmp(s_s(r, "outcome"), "duplicate") == 0
-                               : s_print_outcome(r);
+            done += opts->json ? s_retried(s_s(r, "outcome")) : s_print_outcome(r);
         }
         json_decref(reply);
         reply = NULL;

@@ -439,6 +439,21 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
     return rc;
 }
 
+int
+hubd_store_settings(hubd_t *self, const hubd_conf_t *conf)
+{
+    hub_store_set_drop_behind(self->store, conf->cfg.store_drop_behind);
+    const char *types[64];
+    size_t n = 0;
+    for (size_t i = 0; i < hub_schemas_count(conf->schemas); i++) {
+        const hub_schema_t *s = hub_schemas_at(conf->schemas, i);
+        if (s->one_event && n < sizeof types / sizeof types[0]) {
+            types[n++] = s->type;
+        }
+    }
+    return hub_store_set_event_types(self->store, types, n);
+}
+
 static int
 s_start(hubd_t *self, hub_diag_t *diag)
 {
@@ -446,9 +461,7 @@ s_start(hubd_t *self, hub_diag_t *diag)
     rc = rc ? rc : hub_config_read_key(self->conf.cfg.hash_key, self->hash_key, diag);
     rc = rc ? rc : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size,
                                   0, self->hash_key, diag);
-    if (!rc) {
-        hub_store_set_drop_behind(self->store, self->conf.cfg.store_drop_behind);
-    }
+    rc = rc ? rc : hubd_store_settings(self, &self->conf);
     rc = rc ? rc : s_sockets(self, diag);
     rc = rc ? rc : hubd_admin_open(self, diag);
     rc = rc ? rc : hubd_metrics_open(self, diag);

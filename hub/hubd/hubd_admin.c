@@ -210,8 +210,8 @@ hubd_reload(hubd_t *self, const char *user, bool *changed)
         hubd_log(rc ? "error" : "info", "map_size", "bytes=%zu result=\"%s\"",
                  fresh.cfg.store_map_size, hub_strerror(rc));
     }
-    if (!self->flight) { // the writer is drained: the store is this thread's
-        hub_store_set_drop_behind(self->store, fresh.cfg.store_drop_behind);
+    if (!self->flight && hubd_store_settings(self, &fresh) != HUB_OK) {
+        hubd_log("error", "reload", "the store settings could not be changed: out of memory");
     }
     *changed = strcmp(hub_rules_version(fresh.rules), hub_rules_version(self->conf.rules)) != 0;
     s_timers_adopt(self, &fresh.cfg);

@@ -71,7 +71,7 @@ s_nack_map(hub_mpw_t *w, const uint64_t *ref, const char *id, const char *code,
 static void
 s_ack_map(hubd_t *self, hub_mpw_t *w, const hubd_pending_t *p, const uint64_t *ref)
 {
-    hub_mpw_map(w, 3 + (ref != NULL));
+    hub_mpw_map(w, 3 + (ref != NULL) + (p->same_event != 0));
     hub_mpw_cstr(w, "duplicate");
     hub_mpw_bool(w, p->duplicate);
     hub_mpw_cstr(w, "id");
@@ -81,6 +81,10 @@ s_ack_map(hubd_t *self, hub_mpw_t *w, const hubd_pending_t *p, const uint64_t *r
     if (ref) {
         hub_mpw_cstr(w, "ref");
         hub_mpw_uint(w, *ref);
+    }
+    if (p->same_event) { // "same_event" sorts after "ref": the map stays canonical
+        hub_mpw_cstr(w, "same_event");
+        hub_mpw_uint(w, p->same_event);
     }
     self->stats_acked++;
     self->snap.duplicates += p->duplicate;
@@ -268,6 +272,7 @@ s_pend(hubd_t *self, const s_to_t *to, const char *id)
     snprintf(p->id, sizeof p->id, "%s", id);
     p->log_seq = 0;
     p->duplicate = false;
+    p->same_event = 0;
     p->rc = HUB_OK;
     b->npending++;
 }

@@ -45,8 +45,9 @@ typedef struct {
     size_t rid_len;
     uint64_t ref;
     char id[72];
-    uint64_t log_seq;                // set by the writer, with DUPLICATE and RC
+    uint64_t log_seq;                // set by the writer, with DUPLICATE, SAME_EVENT and RC
     bool duplicate;
+    uint64_t same_event;             // not 0: the log seq of the first report of its event
     int rc;                          // how applying it went (HUB_OK: ack it)
     size_t req;                      // 1 + its PUBLISH_BATCH's index in reqs; 0: a PUBLISH
     size_t slot;                     // its place in that PUBLISH_BATCH's messages
@@ -324,6 +325,12 @@ hubd_epstat(hubd_t *self, const char *endpoint);
 // (each after hubd_drain()).
 void
 hubd_ops_tick(hubd_t *self);
+
+// Hands the store what CONF says about it: drop-behind (hub.yaml) and the
+// one-event types (schemas with one_event_per_subject). At the start, and
+// at a reload with the writer drained. Errors: HUB_ENOMEM (the old ones stay).
+int
+hubd_store_settings(hubd_t *self, const hubd_conf_t *conf);
 
 // Reads hub.yaml's audit_sign_key (sets sign_ok). HUB_EIO when there is
 // none: checkpoints are off, and the log says so.

@@ -311,7 +311,7 @@ s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_r
         snprintf(out->reason, sizeof out->reason, "%s", hub_strerror(rc));
         return;
     }
-    out->outcome = res.duplicate ? "duplicate" : "stored";
+    out->outcome = res.duplicate ? "duplicate" : res.same_event ? "same_event" : "stored";
     out->code = "";
     out->reason[0] = '\0';
     out->log_seq = res.log_seq;

@@ -102,6 +102,7 @@ s_apply_op(hub_store_t *st, hubd_batch_t *b, uint8_t kind, const uint8_t *p, siz
         q->rc = hub_store_apply(st, p, len, &res);
         q->log_seq = res.log_seq;
         q->duplicate = res.duplicate;
+        q->same_event = res.same_event;
         return;
     }
     const uint8_t *end = p + len;

@@ -84,6 +84,8 @@ typedef struct {
     hub_field_spec_t subject[HUB_SUBJ_COUNT];
     const hub_field_spec_t *fields;  // the body, sorted by name
     size_t nfields;
+    bool one_event;            // one_event_per_subject: a later message of this type about the
+                               // same person is the same event (logged, delivered to nobody)
 } hub_schema_t;
 
 typedef struct hub_schemas hub_schemas_t;

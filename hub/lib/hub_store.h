@@ -84,6 +84,8 @@ typedef struct {
     bool duplicate;              // seen before (source + id): nothing written
     uint64_t log_seq;            // the message's log sequence (the old one if duplicate)
     size_t deliveries;           // queue entries written
+    uint64_t same_event;         // not 0: a later report of the event logged as this log seq
+                                 // (hub_store_set_event_types()): logged, delivered to nobody
 } hub_store_result_t;
 
 // Opens (creating when missing, unless RDONLY) the environment in directory
@@ -114,8 +116,11 @@ hub_store_begin(hub_store_t *self);
 // next endpoint sequence, one audit record per delivery (message id, rule
 // ids, rule-set version, purposes, legal bases, endpoint, endpoint seq,
 // released fields with their rule and masking, time, previous record's
-// hash), and the subject index entry. Errors: HUB_EFULL (the map is full:
-// the batch must be aborted; the caller nacks "store full"), HUB_EIO.
+// hash), and the subject index entry. A message of a one-event type
+// (hub_store_set_event_types()) whose subject has such a message logged
+// already, from any source, is logged with "same_event" and delivered to
+// nobody (RES->same_event). Errors: HUB_EFULL (the map is full: the batch
+// must be aborted; the caller nacks "store full"), HUB_EIO.
 int
 hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res);
 
@@ -159,6 +164,17 @@ hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_resul
 int
 hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t len,
                const char *code, const char *reason, uint64_t now_ms);
+
+// The message types of which there is one event per subject (a schema's
+// `one_event_per_subject`: a death): the first message of such a type about
+// a subject (its keyed citizen-ID hash) is routed; a later one, from any
+// source, is logged with "same_event" naming the first's log seq and
+// delivered to nobody. The first's entry stays for good (dedup purge
+// leaves it). TYPES (N of them) are copied; a new call replaces the set.
+// Needs no batch; call while no batch is open on another thread. Errors:
+// HUB_ENOMEM (the old set is kept).
+int
+hub_store_set_event_types(hub_store_t *self, const char *const *types, size_t n);
 
 // Forgets, in the open batch, dedup entries older than OLDER_THAN_MS (ms
 // since the epoch): the dedup window. Visits at most MAX entries, starting

@@ -6,6 +6,8 @@
 #include "hub_store.h"
 #include "hub_store_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_PENDING_BYTES (8u << 20) // hub_store_pending(): bytes read at a time
@@ -29,13 +31,47 @@ s_key2(uint8_t key[HUB_STORE_KEY_MAX], size_t *klen, const char *a, const void *
 
 // ---------------------------------------------------------------- records
 
+int
+hub_store_set_event_types(hub_store_t *self, const char *const *types, size_t n)
+{
+    char **set = n ? calloc(n, sizeof *set) : NULL;
+    bool ok = !n || set;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = (set[i] = strdup(types[i])) != NULL;
+    }
+    if (!ok) {
+        for (size_t i = 0; set && i < n; i++) {
+            free(set[i]);
+        }
+        free(set);
+        return HUB_ENOMEM;
+    }
+    hub_store_event_types_free(self);
+    self->event_types = set;
+    self->nevent_types = n;
+    return HUB_OK;
+}
+
+void
+hub_store_event_types_free(hub_store_t *self)
+{
+    for (size_t i = 0; i < self->nevent_types; i++) {
+        free(self->event_types[i]);
+    }
+    free(self->event_types);
+    self->event_types = NULL;
+    self->nevent_types = 0;
+}
+
+// The log record of message IN, log seq SEQ; SAME_EVENT (not 0): the log
+// seq of the first report of its event.
 static int
-s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq)
+s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq, uint64_t same_event)
 {
     hub_mpw_t w;
     self->rec.len = 0;
     hub_mpw_init(&w, &self->rec);
-    hub_mpw_map(&w, 6);
+    hub_mpw_map(&w, same_event ? 7 : 6);
     hub_mpw_cstr(&w, "id");
     hub_mpw_cstr(&w, in->id);
     hub_mpw_cstr(&w, "msg");
@@ -44,6 +80,10 @@ s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq)
     hub_mpw_uint(&w, in->now_ms);
     hub_mpw_cstr(&w, "ruleset");
     hub_mpw_cstr(&w, in->ruleset);
+    if (same_event) {
+        hub_mpw_cstr(&w, "same_event");
+        hub_mpw_uint(&w, same_event);
+    }
     hub_mpw_cstr(&w, "source");
     hub_mpw_cstr(&w, in->source);
     hub_mpw_cstr(&w, "type");
@@ -60,13 +100,13 @@ s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq)
                          MDB_APPEND);
 }
 
-// Claims source + id for log seq SEQ: the dedup entry goes in unless one
-// is there (seen before, maybe earlier in this very batch), which
-// MDB_NOOVERWRITE finds in the same descent; then *DUP is set and
-// RES->log_seq names the first copy. Errors break the batch.
+// Claims dedup KEY for log seq SEQ: the entry goes in unless one is there
+// (seen before, maybe earlier in this very batch), which MDB_NOOVERWRITE
+// finds in the same descent; then *FIRST gets the log seq it names (else
+// 0). Errors break the batch.
 static int
-s_dedup_claim(hub_store_t *self, const hub_store_ingest_t *in, uint8_t *key, size_t klen,
-              uint64_t seq, hub_store_result_t *res)
+s_claim(hub_store_t *self, const uint8_t *key, size_t klen, uint64_t seq, uint64_t now_ms,
+        uint64_t *first)
 {
     hub_mpw_t w;
     self->rec.len = 0;
@@ -75,22 +115,43 @@ s_dedup_claim(hub_store_t *self, const hub_store_ingest_t *in, uint8_t *key, siz
     hub_mpw_cstr(&w, "log_seq");
     hub_mpw_uint(&w, seq);
     hub_mpw_cstr(&w, "received_ms");
-    hub_mpw_uint(&w, in->now_ms);
+    hub_mpw_uint(&w, now_ms);
     int rc = hub_mpw_error(&w);
     if (rc) {
         return hub_store_fail(self, rc);
     }
-    MDB_val k = {klen, key}, v = {self->rec.len, self->rec.data};
+    *first = 0;
+    MDB_val k = {klen, (void *) key}, v = {self->rec.len, self->rec.data};
     int mrc = mdb_put(self->txn, self->dbi[HUB_STORE_DB_DEDUP], &k, &v, MDB_NOOVERWRITE);
     if (mrc == MDB_KEYEXIST) { // V is the entry already there: write nothing
-        res->duplicate = true;
-        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", &res->log_seq)) {
+        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "log_seq", first) || !*first) {
             snprintf(self->err, sizeof self->err, "dedup: a damaged record");
             return hub_store_fail(self, HUB_EIO);
         }
         return HUB_OK;
     }
     return mrc ? hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_put dedup")) : HUB_OK;
+}
+
+// An event entry's key: 0x01 (no source begins so), the type, 0, and the
+// subject key. *KLEN 0 when message IN is not of a one-event type.
+static void
+s_event_key(const hub_store_t *self, const hub_store_ingest_t *in, const uint8_t *subject,
+            uint8_t key[HUB_STORE_KEY_MAX], size_t *klen)
+{
+    *klen = 0;
+    size_t tlen = strlen(in->type);
+    bool one = false;
+    for (size_t i = 0; i < self->nevent_types && !one; i++) {
+        one = strcmp(self->event_types[i], in->type) == 0;
+    }
+    if (!one || !subject || 2 + tlen + HUB_STORE_HASH_SIZE > HUB_STORE_KEY_MAX) {
+        return;
+    }
+    key[0] = HUB_STORE_EVENT_KEY;
+    memcpy(key + 1, in->type, tlen + 1);
+    memcpy(key + 2 + tlen, subject, HUB_STORE_HASH_SIZE);
+    *klen = 2 + tlen + HUB_STORE_HASH_SIZE;
 }
 
 // ENDPOINT's cursor from the lookup's outcome (RC, V): the next sequence
@@ -333,15 +394,22 @@ hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_resul
     if (rc) {
         return rc; // refused before anything is written: the batch goes on
     }
-    *res = (hub_store_result_t){false, 0, 0};
+    *res = (hub_store_result_t){false, 0, 0, 0};
     uint64_t seq = self->next_log;
-    rc = s_dedup_claim(self, &in, key, klen, seq, res);
+    rc = s_claim(self, key, klen, seq, in.now_ms, &res->log_seq);
+    res->duplicate = res->log_seq != 0;
     if (rc || res->duplicate) {
         return rc;
     }
-    rc = s_put_log(self, &in, seq);
-    for (uint32_t i = 0; i < n && !rc; i++) {
+    s_event_key(self, &in, subject, key, &klen);
+    rc = klen ? s_claim(self, key, klen, seq, in.now_ms, &res->same_event) : HUB_OK;
+    rc = rc ? rc : s_put_log(self, &in, seq, res->same_event);
+    for (uint32_t i = 0; i < n && !rc && !res->same_event; i++) {
         rc = s_deliver(self, &r, &in, seq, subject);
+    }
+    if (res->same_event) {
+        n = 0;
+        r.p = r.end; // its deliveries were worked out, but it is the same event: none
     }
     rc = rc ? rc : r.p != r.end ? HUB_EINVAL : HUB_OK;
     if (rc) {
@@ -570,7 +638,8 @@ hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, uin
         uint64_t when = 0;
         *resume_len = k.mv_size <= 256 ? k.mv_size : 0;  // the next slice starts after it
         memcpy(resume, k.mv_data, *resume_len);
-        if (hub_mpr_get_uint(v.mv_data, v.mv_size, "received_ms", &when) == HUB_OK &&
+        bool event = k.mv_size > 0 && *(const uint8_t *) k.mv_data == HUB_STORE_EVENT_KEY;
+        if (!event && hub_mpr_get_uint(v.mv_data, v.mv_size, "received_ms", &when) == HUB_OK &&
             when < older_than_ms) {
             if ((mrc = mdb_cursor_del(c, 0)) != MDB_SUCCESS) {
                 break;

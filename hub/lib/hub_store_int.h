@@ -15,6 +15,10 @@
 // before anything is written.
 #define HUB_STORE_KEY_MAX 511
 
+// The first byte of a dedup key that is an event entry (type, subject key:
+// hub_store_set_event_types()), not a source's message id.
+#define HUB_STORE_EVENT_KEY 0x01
+
 // The named databases (the layout in hub_store.h).
 typedef enum {
     HUB_STORE_DB_LOG = 0,
@@ -79,6 +83,8 @@ struct hub_store {
     hub_store_epc_t epc[HUB_STORE_EPC_MAX]; // cursors the batch delivered to, not yet put
     size_t nepc;
     hub_store_cache_t cache;
+    char **event_types; // hub_store_set_event_types()
+    size_t nevent_types;
 };
 
 // Drop-behind (hub_store_cache.c). cache_open: at the opening of a
@@ -89,6 +95,9 @@ struct hub_store {
 void hub_store_cache_open(hub_store_t *self, const char *path);
 void hub_store_cache_close(hub_store_t *self);
 void hub_store_cache_step(hub_store_t *self);
+
+// Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
+void hub_store_event_types_free(hub_store_t *self);
 
 // Big-endian u64 keys, so mdb_dump and cursors order them numerically.
 void hub_store_be64(uint8_t out[8], uint64_t v);

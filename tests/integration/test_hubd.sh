@@ -63,6 +63,22 @@ run "$HUB_TOOLS/hubc_tool" outbox "$URL" cfg/keys/hub.pub cfg/keys health@513400
     "$MSGS/invalid/cid_check_char.json"
 expect_out_has "outbox acked 0 duplicate 1 rejected 1 retry 0 pending 0 cursor 2"
 
+# One event per subject (schemas/person.death.yaml): the same death reported
+# by public security after health is logged and acknowledged, but civil
+# affairs receives the death once.
+sed -e 's/"id": "[0-9a-f]*"/"id": "00000000000000000000000000d3a7b2"/' \
+    -e 's/"source": "health"/"source": "public_security"/' death.json >death_ps.json
+pub public_security@513400 death_ps.json
+expect_out_has "ack death_ps.json log_seq"
+expect_out_lacks "duplicate"
+DDIV=$(sed -n 's/.*"hukou_division": "\([0-9]*\)".*/\1/p' death.json | head -1)
+sub "civil_affairs@$DDIV" 10 1000
+expect_out_has "person.death"
+check "civil affairs receives the death once" test "$(grep -c 'person.death' "$OUT")" = 1
+# The second report's log record names the first ("same_event", in hex).
+check "the log says which report came first" sh -c \
+    "mdb_dump -s log var/store | grep -q 73616d655f6576656e74"
+
 # SIGTERM: finish, exit 0; the store keeps everything for the next start.
 hubd_stop TERM
 check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0

@@ -21,6 +21,8 @@ test_the_shipped_schemas_describe_all_thirteen_types(void)
         const hub_schema_t *s = hub_schemas_find(set, types[i], strlen(types[i]));
         CU_ASSERT_PTR_NOT_NULL(s);
         CU_ASSERT(s && s->version >= 1 && s->nfields > 0);
+        // A death is one event whoever reports it; nothing else is so marked.
+        CU_ASSERT(s && s->one_event == (strcmp(types[i], "person.death") == 0));
     }
     const hub_schema_t *hiv = hub_schemas_find(set, "health.hiv_followup", 19);
     for (int i = 0; hiv && i < HUB_SUBJ_COUNT; i++) {
@@ -104,6 +106,12 @@ test_broken_schemas_are_reported_at_file_line_and_column(void)
          "unknown_key", "x.y.yaml:6:", "did you mean 'citizen_id'"},
         {"type: x.y\nversion: zero\ntitle: {zh: 甲, en: A}\nsensitivity: personal\nfields: {}\n",
          "wrong_type", "x.y.yaml:2:", "must be an integer"},
+        {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\n"
+         "one_event_per_subject: true\nfields: {}\n",
+         "bad_value", "x.y.yaml:5:", "needs subject.citizen_id"},
+        {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\n"
+         "one_event_per_subject: sometimes\nfields: {}\n",
+         "wrong_type", "x.y.yaml:5:", "true or false"},
     };
     hub_diag_t *diag = hub_diag_new();
     hub_yaml_t *codes_doc = NULL;

@@ -67,14 +67,7 @@ s_open(const char *dir, size_t map, const uint8_t *key)
 static void
 s_load(const char *name)
 {
-    char path[256];
-    static char text[65536];
-    snprintf(path, sizeof path, "tests/data/messages/%s", name);
-    FILE *f = fopen(path, "rb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    size_t n = fread(text, 1, sizeof text, f);
-    fclose(f);
-    CU_ASSERT_EQUAL_FATAL(hub_json_to_msg(s_f.msg, text, n, path, NULL), HUB_OK);
+    tu_load_msg(s_f.msg, name);
 }
 
 // Gives s_f.msg the id made from N (32 hex digits), so copies differ.

@@ -341,6 +341,79 @@ test_drop_behind_hands_back_unread_pages_and_loses_nothing(void)
     hub_store_destroy(&b);
 }
 
+// Loads tests/data/messages/NAME into s_f.msg, with id N and source SOURCE.
+static void
+s_load_as(const char *name, uint64_t n, const char *source)
+{
+    char id[33];
+    tu_load_msg(s_f.msg, name);
+    snprintf(id, sizeof id, "%032llx", (unsigned long long) n);
+    hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
+    hub_msg_set_env_str(s_f.msg, HUB_ENV_SOURCE, source);
+}
+
+// Ingests s_f.msg (its citizen ID as the subject) in a batch of its own.
+static hub_store_result_t
+s_ingest_one(hub_store_t *st)
+{
+    const hub_val_t *cid = hub_msg_subj(s_f.msg, HUB_SUBJ_CITIZEN_ID);
+    hub_store_result_t res;
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(tu_store_ingest(&s_f, st, s_key, cid->u.s, "v1", 5, &res), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    return res;
+}
+
+// One event per subject: the second report of a death about the same
+// person, from the other department, is logged with "same_event" and
+// delivered to nobody, and the dedup purge keeps the event's entry; another
+// person's death, and a type not so marked, go on as before.
+static void
+test_a_second_report_of_the_same_death_is_logged_not_delivered(void)
+{
+    hub_store_t *st = s_open(0);
+    static const char *const types[] = {"person.death"};
+    CU_ASSERT_EQUAL(hub_store_set_event_types(st, types, 1), HUB_OK);
+    s_load_as("person.death.json", 1, "health");
+    hub_store_result_t first = s_ingest_one(st);
+    CU_ASSERT(first.deliveries >= 2 && !first.same_event && !first.duplicate);
+    s_load_as("person.death.json", 2, "public_security");
+    hub_store_result_t second = s_ingest_one(st);
+    CU_ASSERT_FALSE(second.duplicate);
+    CU_ASSERT_EQUAL(second.same_event, first.log_seq);
+    CU_ASSERT_EQUAL(second.deliveries, 0);
+    CU_ASSERT_EQUAL(second.log_seq, first.log_seq + 1);
+    const void *rec;
+    size_t len;
+    uint64_t v = 0;
+    CU_ASSERT_EQUAL(hub_store_record(st, HUB_STORE_LOG, second.log_seq, &rec, &len), HUB_OK);
+    CU_ASSERT_EQUAL(hub_mpr_get_uint(rec, len, "same_event", &v), HUB_OK);
+    CU_ASSERT_EQUAL(v, first.log_seq);
+    CU_ASSERT_EQUAL(hub_store_record(st, HUB_STORE_LOG, first.log_seq, &rec, &len), HUB_OK);
+    CU_ASSERT_NOT_EQUAL(hub_mpr_get_uint(rec, len, "same_event", &v), HUB_OK);
+    // The purge of old dedup entries leaves the event's.
+    uint8_t resume[256];
+    size_t rlen = 0, purged = 0;
+    CU_ASSERT_EQUAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_dedup_purge(st, UINT64_MAX, 100, resume, &rlen, &purged), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
+    CU_ASSERT_EQUAL(purged, 2); // the two messages' ids, not the event
+    s_load_as("person.death.json", 3, "health");
+    CU_ASSERT_EQUAL(s_ingest_one(st).same_event, first.log_seq);
+    // Another person: a death of its own.
+    s_load_as("person.death.json", 4, "health");
+    hub_val_t other = hub_val_str("513401195806110238", 18);
+    CU_ASSERT_EQUAL(hub_msg_set_subj(s_f.msg, HUB_SUBJ_CITIZEN_ID, &other), HUB_OK);
+    hub_store_result_t third = s_ingest_one(st);
+    CU_ASSERT(third.deliveries >= 2 && !third.same_event);
+    // Without the mark, the same person's second report is delivered again.
+    CU_ASSERT_EQUAL(hub_store_set_event_types(st, NULL, 0), HUB_OK);
+    s_load_as("person.death.json", 5, "public_security");
+    hub_store_result_t fourth = s_ingest_one(st);
+    CU_ASSERT(fourth.deliveries >= 2 && !fourth.same_event);
+    hub_store_destroy(&st);
+}
+
 void
 test_store_ops_register(void)
 {
@@ -353,6 +426,8 @@ test_store_ops_register(void)
                 test_a_dropped_dead_letter_number_is_never_given_again);
     CU_add_test(s, "dropping from the top down never lowers the highest number given",
                 test_dropping_from_the_top_down_never_lowers_the_highest_number);
+    CU_add_test(s, "a second report of the same death is logged, not delivered",
+                test_a_second_report_of_the_same_death_is_logged_not_delivered);
     CU_add_test(s, "drop-behind hands back unread pages and loses nothing",
                 test_drop_behind_hands_back_unread_pages_and_loses_nothing);
     CU_add_test(s, "a cursor rewinds, and a time finds the sequence to replay from",

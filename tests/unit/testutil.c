@@ -3,6 +3,7 @@
 #include "hub_codec.h"
 #include "hub_diag.h"
 #include "hub_error.h"
+#include "hub_json.h"
 
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -16,6 +17,19 @@ tu_rand(uint64_t *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return *s * 2685821657736338717ULL;
+}
+
+void
+tu_load_msg(hub_msg_t *msg, const char *name)
+{
+    char path[256];
+    static char text[65536];
+    snprintf(path, sizeof path, "tests/data/messages/%s", name);
+    FILE *f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(hub_json_to_msg(msg, text, n, path, NULL), HUB_OK);
 }
 
 void

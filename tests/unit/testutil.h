@@ -17,6 +17,10 @@
 // 15-field body and subject. Resets MSG first.
 void tu_dropout(hub_msg_t *msg);
 
+// Reads tests/data/messages/NAME (JSON, up to 64 KiB) into MSG; a test
+// failure (fatal) when it cannot. Not thread-safe (one static buffer).
+void tu_load_msg(hub_msg_t *msg, const char *name);
+
 // A deterministic pseudo-random message from SEED: random keys, kinds,
 // lengths (including multi-byte UTF-8 and 4-byte characters) and lists.
 void tu_random_msg(hub_msg_t *msg, uint64_t seed);
