@@ -382,6 +382,7 @@ s_loop(hubd_t *self)
         hubd_dedup_purge(self);  // joins the fill batch now and then
         hubd_flush(self);        // to the writer, unless it is busy: then it gathers on
         hubd_pump(self);
+        hub_store_drop_behind(self->store); // what the commits made due, acks out
         s_timers(self);
         hubd_ops_tick(self);
         if (items[2].revents & ZMQ_POLLIN) {

@@ -527,7 +527,7 @@ hub_store_commit(hub_store_t *self)
         if (rc) {
             hub_store_disc_forget(self, false); // what the batch wrote is not there
         } else {
-            hub_store_cache_step(self);
+            hub_store_cache_note(self);
         }
     }
     if (self->in_batch) {

@@ -246,16 +246,24 @@ hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acke
 int
 hub_store_set_map_size(hub_store_t *self, size_t map_size);
 
-// Drop-behind (hub_store_cache.c; docs/STORE.md "Drop-behind"): after
-// each hub_store_commit(), the pages written more than BEHIND bytes before
-// the end of the data file that nobody has read since are dropped from
-// the page cache (they are on the disk), so a growing store recycles
-// page-cache memory instead of taking new memory; 0 turns it off. Default
-// HUB_STORE_DROP_BEHIND_DEFAULT. Writable handles only; call while no
-// batch is open on another thread.
-#define HUB_STORE_DROP_BEHIND_DEFAULT ((size_t) 64 << 20)
+// Drop-behind (hub_store_cache.c; docs/STORE.md "Drop-behind"): the pages
+// written more than BEHIND bytes before the end of the data file that
+// nobody has read since are dropped from the page cache (they are on the
+// disk), so a growing store recycles page-cache memory instead of taking
+// new memory; 0 (the default) leaves the page cache to the kernel.
+// Writable handles only. set: on the thread that calls
+// hub_store_drop_behind(), or with no other thread using the store.
 void
 hub_store_set_drop_behind(hub_store_t *self, size_t behind);
+
+// Drops what the commits since the last call made due, once it adds up to
+// a sixteenth of BEHIND (at most 4 MB): one system call of ~0.2-0.3 ms, so
+// call it off the path from a commit to its acks (hubd: its main thread's
+// loop). One thread at a time; may run while another thread has a batch
+// open (it reads only what the last commit noted). Never fails (a hint the
+// kernel cannot take only leaves the pages cached).
+void
+hub_store_drop_behind(hub_store_t *self);
 
 // LMDB's words for the last LMDB error on this handle ("mdb_put queue:
 // MDB_MAP_FULL: Environment mapsize limit reached"), or "". Borrowed until

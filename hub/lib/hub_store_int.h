@@ -9,6 +9,7 @@
 #include "hub_store.h"
 
 #include <lmdb.h>
+#include <stdatomic.h>
 
 // LMDB's default (and compiled-in) largest key. Sources, ids and endpoint
 // names are short, so a key that would exceed it is a caller's bug, refused
@@ -52,6 +53,7 @@ typedef struct {
     size_t behind; // bytes before the end kept cached even if unread (0: no dropping)
     uint64_t psize; // LMDB's page size
     uint64_t done; // the file before this offset has been dropped (or predates the handle)
+    _Atomic uint64_t used; // the end of the pages in use at the last commit
 } hub_store_cache_t;
 
 struct hub_store {
@@ -89,12 +91,12 @@ struct hub_store {
 
 // Drop-behind (hub_store_cache.c). cache_open: at the opening of a
 // writable store (PATH: its directory); failing to open our descriptor is
-// no error, there is then no dropping. cache_step: after a commit that
-// succeeded, on the committing thread: drops the unread pages of the
-// stretch the file has grown past CACHE.behind before its end.
+// no error, there is then no dropping. cache_note: after a commit that
+// succeeded, on the committing thread: notes where the pages in use end,
+// for hub_store_drop_behind().
 void hub_store_cache_open(hub_store_t *self, const char *path);
 void hub_store_cache_close(hub_store_t *self);
-void hub_store_cache_step(hub_store_t *self);
+void hub_store_cache_note(hub_store_t *self);
 
 // Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
 void hub_store_event_types_free(hub_store_t *self);

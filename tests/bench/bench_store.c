@@ -5,7 +5,10 @@
 // fsync'd, for about 2 s on a temporary directory. Prints one line:
 // messages/s and commits/s over the whole loop, and the share of the time
 // spent in the store (the rest is routing and encoding). Run from the
-// repository root.
+// repository root. HUB_BENCH_SECONDS=N runs N seconds instead of 2 (a
+// store that grows past the memory the kernel has just freed: see
+// docs/STORE.md "Drop-behind"); HUB_BENCH_DROP_BEHIND=BYTES sets the
+// store's drop-behind (default 0: off).
 #include "bench_util.h"
 #include "hub_codec.h"
 #include "hub_config.h"
@@ -76,7 +79,9 @@ s_run(s_bench_t *b, hub_store_t *st, const uint8_t *key, uint64_t *msgs, uint64_
 {
     double t0 = bench_now();
     int rc = HUB_OK;
-    while (!rc && bench_now() - t0 < 2.0) {
+    const char *env = getenv("HUB_BENCH_SECONDS");
+    double limit = env && atof(env) > 0 ? atof(env) : 2.0;
+    while (!rc && bench_now() - t0 < limit) {
         double s0 = bench_now();
         rc = hub_store_begin(st);
         b->store_s += bench_now() - s0;
@@ -85,6 +90,7 @@ s_run(s_bench_t *b, hub_store_t *st, const uint8_t *key, uint64_t *msgs, uint64_
         }
         s0 = bench_now();
         rc = rc ? rc : hub_store_commit(st);
+        hub_store_drop_behind(st); // as hubd does, between commits
         b->store_s += bench_now() - s0;
         *msgs += rc ? 0 : S_BATCH;
         *commits += rc == HUB_OK;
@@ -116,6 +122,10 @@ main(void)
     int rc = mkdtemp(dir) ? hub_store_open(&st, dir, (size_t) 16 << 30, 0, key, diag) : HUB_EIO;
     uint64_t msgs = 0, commits = 0;
     double secs = 1;
+    const char *behind = getenv("HUB_BENCH_DROP_BEHIND");
+    if (!rc && behind && *behind) {
+        hub_store_set_drop_behind(st, (size_t) strtoull(behind, NULL, 10));
+    }
     rc = rc ? rc : s_run(&b, st, key, &msgs, &commits, &secs);
     if (rc) {
         hub_diag_print(diag, stderr);

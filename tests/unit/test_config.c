@@ -233,7 +233,7 @@ test_writer_inline_max_takes_0_to_65536(void)
     hub_diag_destroy(&diag);
 }
 
-// store_drop_behind: 64 MiB unless said; 0 (never drop) up to 1 TiB taken;
+// store_drop_behind: 0 (never drop) unless said; up to 1 TiB taken;
 // below 0 refused where it is said.
 static void
 test_store_drop_behind_takes_0_and_sizes(void)
@@ -241,10 +241,10 @@ test_store_drop_behind_takes_0_and_sizes(void)
     hub_config_t cfg;
     hub_diag_t *diag = hub_diag_new();
     CU_ASSERT_EQUAL_FATAL(s_load("batch_max: 512\n", &cfg, diag), HUB_OK);
-    CU_ASSERT_EQUAL(cfg.store_drop_behind, (size_t) 64 << 20);
-    hub_config_free(&cfg);
-    CU_ASSERT_EQUAL_FATAL(s_load("store_drop_behind: 0\n", &cfg, diag), HUB_OK);
     CU_ASSERT_EQUAL(cfg.store_drop_behind, 0);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL_FATAL(s_load("store_drop_behind: 67108864\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.store_drop_behind, (size_t) 64 << 20);
     hub_config_free(&cfg);
     CU_ASSERT_EQUAL_FATAL(s_load("store_drop_behind: 1073741824\n", &cfg, diag), HUB_OK);
     CU_ASSERT_EQUAL(cfg.store_drop_behind, (size_t) 1 << 30);

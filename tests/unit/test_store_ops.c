@@ -292,6 +292,7 @@ s_fill(hub_store_t *st, size_t behind, int batches)
             CU_ASSERT_EQUAL_FATAL(tu_store_ingest(&s_f, st, s_key, NULL, "v1", 1, &res), HUB_OK);
         }
         CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+        hub_store_drop_behind(st);
     }
 }
 
