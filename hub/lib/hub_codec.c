@@ -161,7 +161,7 @@ s_layout(const hub_msg_t *msg)
         const hub_val_t *v = hub_msg_subj(msg, (hub_subj_t) i);
         if (v->kind != HUB_VAL_NONE) {
             l.subj_keys++;
-            l.total += s_str_size(strlen(hub_subj_name((hub_subj_t) i))) + s_val_size(v);
+            l.total += s_str_size(hub_subj_name_len((hub_subj_t) i)) + s_val_size(v);
         }
     }
     if (l.subj_keys) {
@@ -172,7 +172,7 @@ s_layout(const hub_msg_t *msg)
         const hub_val_t *v = hub_msg_env(msg, (hub_env_t) i);
         if (v->kind != HUB_VAL_NONE) {
             l.top_keys++;
-            l.total += s_str_size(strlen(hub_env_name((hub_env_t) i))) + s_val_size(v);
+            l.total += s_str_size(hub_env_name_len((hub_env_t) i)) + s_val_size(v);
         }
     }
     size_t nbody = hub_msg_body_count(msg);
@@ -192,8 +192,8 @@ s_put_subject(uint8_t *p, const hub_msg_t *msg, size_t n)
     for (int i = 0; i < HUB_SUBJ_COUNT; i++) {  // enum order is sorted order
         const hub_val_t *v = hub_msg_subj(msg, (hub_subj_t) i);
         if (v->kind != HUB_VAL_NONE) {
-            const char *name = hub_subj_name((hub_subj_t) i);
-            p = s_put_val(s_put_str(p, name, strlen(name)), v);
+            hub_subj_t k = (hub_subj_t) i;
+            p = s_put_val(s_put_str(p, hub_subj_name(k), hub_subj_name_len(k)), v);
         }
     }
     return p;
@@ -227,8 +227,8 @@ hub_codec_encode(const hub_msg_t *msg, hub_buf_t *out)
         } else if (key == -2) {
             p = l.subj_keys ? s_put_subject(p, msg, l.subj_keys) : p;
         } else if (hub_msg_env(msg, (hub_env_t) key)->kind != HUB_VAL_NONE) {
-            const char *name = hub_env_name((hub_env_t) key);
-            p = s_put_val(s_put_str(p, name, strlen(name)), hub_msg_env(msg, (hub_env_t) key));
+            hub_env_t k = (hub_env_t) key;
+            p = s_put_val(s_put_str(p, hub_env_name(k), hub_env_name_len(k)), hub_msg_env(msg, k));
         }
     }
     out->len = (size_t) (p - out->data);

@@ -230,6 +230,22 @@ hub_codes_file(const hub_codes_t *self)
     return self->file;
 }
 
+// hub_bytes_cmp(Z, strlen(Z), B, LEN) in one pass: validation and routing
+// look codes up for every message, and a strlen per probe was half the cost.
+static int
+s_cmp_z(const char *z, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (z[i] == '\0') {
+            return -1; // Z is the shorter
+        }
+        if (z[i] != b[i]) {
+            return (unsigned char) z[i] < (unsigned char) b[i] ? -1 : 1;
+        }
+    }
+    return z[len] != '\0';
+}
+
 const hub_code_t *
 hub_codes_find(const hub_codes_t *self, const char *code, size_t len)
 {
@@ -237,7 +253,7 @@ hub_codes_find(const hub_codes_t *self, const char *code, size_t len)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *c = self->codes[mid].code;
-        int cmp = hub_bytes_cmp(c, strlen(c), code, len);
+        int cmp = s_cmp_z(c, code, len);
         if (cmp == 0) {
             return &self->codes[mid];
         }

@@ -108,6 +108,18 @@ s_find(const char *const *names, const uint8_t *lens, int count, const char *nam
     return -1;
 }
 
+size_t
+hub_env_name_len(hub_env_t which)
+{
+    return (unsigned) which < HUB_ENV_COUNT ? s_env_lens[which] : 1;
+}
+
+size_t
+hub_subj_name_len(hub_subj_t which)
+{
+    return (unsigned) which < HUB_SUBJ_COUNT ? s_subj_lens[which] : 1;
+}
+
 int
 hub_env_find(const char *name, size_t len)
 {
@@ -432,19 +444,79 @@ hub_msg_equal(const hub_msg_t *a, const hub_msg_t *b)
     return true;
 }
 
+hub_path_t
+hub_path_parse(const char *path)
+{
+    hub_path_t p = {HUB_PATH_NONE, -1, NULL, 0};
+    if (strncmp(path, "subject.", 8) == 0) {
+        p.slot = hub_subj_find(path + 8, strlen(path + 8));
+        p.kind = p.slot < 0 ? HUB_PATH_NONE : HUB_PATH_SUBJ;
+    } else if (strncmp(path, "body.", 5) == 0) {
+        p = (hub_path_t){HUB_PATH_BODY, -1, path + 5, strlen(path + 5)};
+    } else {
+        p.slot = hub_env_find(path, strlen(path));
+        p.kind = p.slot < 0 ? HUB_PATH_NONE : HUB_PATH_ENV;
+    }
+    return p;
+}
+
+const hub_val_t *
+hub_msg_get_at(const hub_msg_t *self, const hub_path_t *p)
+{
+    switch (p->kind) {
+    case HUB_PATH_ENV:
+        return &self->env[p->slot];
+    case HUB_PATH_SUBJ:
+        return &self->subj[p->slot];
+    case HUB_PATH_BODY: {
+        const hub_val_t *v = hub_msg_body_get(self, p->name, p->len);
+        return v ? v : &s_none;
+    }
+    default:
+        return NULL;
+    }
+}
+
+const hub_val_t *
+hub_msg_get_at_hint(const hub_msg_t *self, const hub_path_t *p, size_t *hint)
+{
+    if (p->kind != HUB_PATH_BODY) {
+        return hub_msg_get_at(self, p);
+    }
+    // Body names are unique: the field at the hint, if it has the name, is it.
+    const hub_field_t *f = *hint < self->body_count ? &self->body[*hint] : NULL;
+    if (f && f->name_len == p->len && memcmp(f->name, p->name, p->len) == 0) {
+        return &f->val;
+    }
+    bool found;
+    size_t i = s_body_search(self, p->name, p->len, &found);
+    if (!found) {
+        return &s_none;
+    }
+    *hint = i;
+    return &self->body[i].val;
+}
+
+int
+hub_msg_set_at(hub_msg_t *self, const hub_path_t *p, const hub_val_t *v)
+{
+    switch (p->kind) {
+    case HUB_PATH_ENV:
+        return hub_msg_set_env(self, (hub_env_t) p->slot, v);
+    case HUB_PATH_SUBJ:
+        return hub_msg_set_subj(self, (hub_subj_t) p->slot, v);
+    case HUB_PATH_BODY:
+        return hub_msg_body_set(self, p->name, p->len, v);
+    default:
+        return HUB_EINVAL;
+    }
+}
+
 const hub_val_t *
 hub_msg_get_path(const hub_msg_t *self, const char *path)
 {
-    if (strncmp(path, "subject.", 8) == 0) {
-        int i = hub_subj_find(path + 8, strlen(path + 8));
-        return i < 0 ? NULL : &self->subj[i];
-    }
-    if (strncmp(path, "body.", 5) == 0) {
-        const hub_val_t *v = hub_msg_body_get(self, path + 5, strlen(path + 5));
-        return v ? v : &s_none;
-    }
-    int i = hub_env_find(path, strlen(path));
-    return i < 0 ? NULL : &self->env[i];
+    hub_path_t p = hub_path_parse(path);
+    return hub_msg_get_at(self, &p);
 }
 
 hub_val_t

@@ -170,6 +170,52 @@ hub_msg_set_subj_owned(hub_msg_t *self, hub_subj_t which, const hub_val_t *v);
 const hub_val_t *
 hub_msg_get_path(const hub_msg_t *self, const char *path);
 
+// A field path parsed once, for code that reads or writes the same path of
+// every message (a rule set parses its paths when it loads): the section
+// and key are found here, not per message.
+typedef enum {
+    HUB_PATH_NONE = 0,  // names no possible key
+    HUB_PATH_ENV,
+    HUB_PATH_SUBJ,
+    HUB_PATH_BODY,
+} hub_path_kind_t;
+
+typedef struct {
+    hub_path_kind_t kind;
+    int slot;          // ENV: a hub_env_t; SUBJ: a hub_subj_t
+    const char *name;  // BODY: the field name, inside the parsed path
+    size_t len;        // BODY: its length
+} hub_path_t;
+
+// PATH parsed as hub_msg_get_path() reads it. The result points into PATH,
+// which must outlive it.
+hub_path_t
+hub_path_parse(const char *path);
+
+// The value at parsed path P: exactly hub_msg_get_path() of the text P was
+// parsed from. Borrowed.
+const hub_val_t *
+hub_msg_get_at(const hub_msg_t *self, const hub_path_t *p);
+
+// As hub_msg_get_at(), for a loop that reads the same path of message
+// after similar message: *HINT (any value; start with 0) remembers where
+// the body field was, and when it is there again the lookup is one
+// comparison instead of a search.
+const hub_val_t *
+hub_msg_get_at_hint(const hub_msg_t *self, const hub_path_t *p, size_t *hint);
+
+// Sets the value at parsed path P to a copy of V, as hub_msg_set_env(),
+// hub_msg_set_subj() or hub_msg_body_set() would. Errors: theirs;
+// HUB_EINVAL when P names no possible key.
+int
+hub_msg_set_at(hub_msg_t *self, const hub_path_t *p, const hub_val_t *v);
+
+// The length of hub_env_name(WHICH) and hub_subj_name(WHICH) (1 for "?").
+size_t
+hub_env_name_len(hub_env_t which);
+size_t
+hub_subj_name_len(hub_subj_t which);
+
 // Compares the ALEN bytes at A with the BLEN bytes at B: bytewise, the
 // shorter first on a common prefix (the order of body fields and of every
 // sorted name table). Embedded NULs compare like any byte.

@@ -16,6 +16,8 @@ typedef struct {
     const hub_msg_t *from;                   // the message its values come from
     const hub_rule_t *rules[S_MAX_RULES];
     hub_release_t fields[HUB_ROUTE_MAX_FIELDS];
+    const hub_path_t *at[HUB_ROUTE_MAX_FIELDS];  // FIELDS[i]'s path, parsed by the rule set
+    size_t hint[HUB_ROUTE_MAX_FIELDS];           // where FIELDS[i] was in the last message
 } s_delivery_t;
 
 struct hub_route {
@@ -28,6 +30,7 @@ struct hub_route {
     size_t ntrace, trace_cap;
     bool explain;                            // format trace notes
     uint64_t rules_serial;                   // the set of the last run
+    const hub_codes_t *divisions;            // this run's division table (looked up once)
 };
 
 hub_route_t *
@@ -117,21 +120,6 @@ s_trace(hub_route_t *self, const hub_rule_t *r)
     return t;
 }
 
-// Sets the value at PATH (envelope key, subject.x or body.x) of MSG.
-static int
-s_set_path(hub_msg_t *msg, const char *path, const hub_val_t *v)
-{
-    if (strncmp(path, "subject.", 8) == 0) {
-        int i = hub_subj_find(path + 8, strlen(path + 8));
-        return i < 0 ? HUB_EINVAL : hub_msg_set_subj(msg, (hub_subj_t) i, v);
-    }
-    if (strncmp(path, "body.", 5) == 0) {
-        return hub_msg_body_set(msg, path + 5, strlen(path + 5), v);
-    }
-    int i = hub_env_find(path, strlen(path));
-    return i < 0 ? HUB_EINVAL : hub_msg_set_env(msg, (hub_env_t) i, v);
-}
-
 // A literal of a derive rule as a value of the target field's type.
 static hub_val_t
 s_literal(const char *lit, hub_ftype_t t)
@@ -200,14 +188,13 @@ s_derive(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
     *rc = s_derive_envelope(r, msg, out);
     for (size_t i = 0; !*rc && i < r->nderive; i++) {
         const hub_derive_field_t *f = &r->derive_fields[i];
-        const hub_field_spec_t *spec = hub_schema_path(r->derive, f->target);
         hub_val_t lit;
-        const hub_val_t *v = f->from ? hub_msg_get_path(msg, f->from) : NULL;
+        const hub_val_t *v = f->from ? hub_msg_get_at(msg, &f->from_at) : NULL;
         if (!f->from) {
-            lit = s_literal(f->literal, spec->type);
+            lit = s_literal(f->literal, hub_schema_path(r->derive, f->target)->type);
             v = &lit;
         }
-        *rc = v && v->kind != HUB_VAL_NONE ? s_set_path(out, f->target, v) : HUB_OK;
+        *rc = v && v->kind != HUB_VAL_NONE ? hub_msg_set_at(out, &f->target_at, v) : HUB_OK;
     }
     if (!*rc && hub_validate(schemas, out, 0, diag) != HUB_OK) {
         *rc = HUB_EINVALID;
@@ -219,9 +206,8 @@ s_derive(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
 // The division to route by: retired county codes (会理县 513425) route as
 // their successor (会理市 513402), since the code in an ID never changes.
 static const char *
-s_route_division(const hub_schemas_t *schemas, const hub_val_t *v, char buf[16])
+s_route_division(const hub_codes_t *div, const hub_val_t *v, char buf[16])
 {
-    const hub_codes_t *div = hub_schemas_codes(schemas, "division");
     const hub_code_t *c = div && v->len >= 6 ? hub_codes_find(div, v->u.s, 6) : NULL;
     if (c && c->successor && v->len < 16) {
         memcpy(buf, v->u.s, v->len + 1);
@@ -270,8 +256,9 @@ s_add_rule(s_delivery_t *d, const hub_rule_t *r)
     for (size_t i = 0; i < r->nfields; i++) {
         const hub_rule_field_t *f = &r->fields[i];
         hub_release_t *have = NULL;
+        // The set interns its field paths: equal text, equal pointers.
         for (size_t k = 0; k < d->pub.nfields && !have; k++) {
-            have = strcmp(d->fields[k].path, f->path) == 0 ? &d->fields[k] : NULL;
+            have = d->fields[k].path == f->path ? &d->fields[k] : NULL;
         }
         if (have) {
             if (f->mask != HUB_MASK_DROP && (have->mask == HUB_MASK_DROP ||
@@ -281,6 +268,7 @@ s_add_rule(s_delivery_t *d, const hub_rule_t *r)
         } else if (d->pub.nfields == HUB_ROUTE_MAX_FIELDS) {
             return HUB_ELIMIT;
         } else {
+            d->at[d->pub.nfields] = &f->at;
             d->fields[d->pub.nfields++] = (hub_release_t){f->path, r, f->mask, false};
         }
     }
@@ -290,18 +278,18 @@ s_add_rule(s_delivery_t *d, const hub_rule_t *r)
 // The endpoint recipient TO of rule R names for MSG, or NULL (noted in T).
 static const hub_endpoint_t *
 s_resolve(const hub_route_t *self, const hub_recipient_t *to, const hub_msg_t *msg,
-          const hub_depts_t *depts, const hub_schemas_t *schemas, hub_route_trace_t *t)
+          const hub_depts_t *depts, hub_route_trace_t *t)
 {
     if (to->endpoint) {
         return to->endpoint;
     }
-    const hub_val_t *v = hub_msg_get_path(msg, to->by);
+    const hub_val_t *v = hub_msg_get_at(msg, &to->by_at);
     if (!v || v->kind != HUB_VAL_STR) {
         S_NOTE(self, t, "%s is absent: no %s endpoint by jurisdiction", to->by, to->department);
         return NULL;
     }
     char buf[16];
-    const char *div = s_route_division(schemas, v, buf);
+    const char *div = s_route_division(self->divisions, v, buf);
     const hub_endpoint_t *e = hub_depts_resolve(depts, to->department, div, strlen(div), to->level);
     if (e && to->exact && e->level != to->level) {
         S_NOTE(self, t, "no %s endpoint at %s level serves division %s", to->department,
@@ -329,7 +317,7 @@ s_apply_rule(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
         return rc == HUB_EINVALID ? HUB_OK : rc;
     }
     for (size_t i = 0; i < r->nto && !rc; i++) {
-        const hub_endpoint_t *e = s_resolve(self, &r->to[i], msg, depts, schemas, t);
+        const hub_endpoint_t *e = s_resolve(self, &r->to[i], msg, depts, t);
         s_delivery_t *d = e ? s_delivery_for(self, e, r, from, &rc) : NULL;
         bool again = false;  // two recipients resolving to one endpoint
         for (size_t k = 0; d && k < d->pub.nrules; k++) {
@@ -348,6 +336,15 @@ static const hub_env_t s_env_delivered[] = {HUB_ENV_ID, HUB_ENV_TYPE, HUB_ENV_SC
                                             HUB_ENV_SOURCE, HUB_ENV_EVENT_DATE,
                                             HUB_ENV_RECORDED_AT};
 
+// The type of the message FROM, for masking: looked up only when a field
+// is masked (most deliveries mask nothing).
+static const hub_schema_t *
+s_from_schema(const hub_schemas_t *schemas, const hub_msg_t *from)
+{
+    const char *type = hub_msg_env_str(from, HUB_ENV_TYPE);
+    return hub_schemas_find(schemas, type, strlen(type));
+}
+
 static int
 s_build(s_delivery_t *d, const hub_schemas_t *schemas, const uint8_t *key)
 {
@@ -359,23 +356,27 @@ s_build(s_delivery_t *d, const hub_schemas_t *schemas, const uint8_t *key)
         rc |= hub_msg_set_env(out, s_env_delivered[i], hub_msg_env(from, s_env_delivered[i]));
     }
     const char *event = hub_msg_env_str(from, HUB_ENV_EVENT_DATE);
-    const hub_schema_t *s = hub_schemas_find(schemas, hub_msg_env_str(from, HUB_ENV_TYPE),
-                                             strlen(hub_msg_env_str(from, HUB_ENV_TYPE)));
+    const hub_schema_t *s = NULL;
+    bool have_s = false;
     for (size_t i = 0; !rc && i < d->pub.nfields; i++) {
         hub_release_t *f = &d->fields[i];
-        const hub_val_t *v = hub_msg_get_path(from, f->path);
+        const hub_val_t *v = hub_msg_get_at_hint(from, d->at[i], &d->hint[i]);
         f->present = false;
         if (!v || v->kind == HUB_VAL_NONE || f->mask == HUB_MASK_DROP) {
             continue;
         }
         hub_val_t masked = *v;
         char buf[HUB_MASK_OUT_MAX];
+        if (f->mask != HUB_MASK_NONE && !have_s) {
+            s = s_from_schema(schemas, from);
+            have_s = true;
+        }
         if (f->mask != HUB_MASK_NONE && v->kind == HUB_VAL_STR && s) {
             hub_ftype_t t = hub_schema_path(s, f->path)->type;
             size_t n = hub_mask_apply(f->mask, t, v->u.s, v->len, key, event, buf);
             masked = hub_val_str(buf, n);
         }
-        rc = s_set_path(out, f->path, &masked);
+        rc = hub_msg_set_at(out, d->at[i], &masked);
         f->present = rc == HUB_OK;
     }
     return rc;
@@ -388,6 +389,7 @@ hub_route_run(hub_route_t *self, const hub_rules_t *rules, const hub_depts_t *de
 {
     self->ndel = self->nderived = self->ntrace = 0;
     self->rules_serial = hub_rules_serial(rules);
+    self->divisions = hub_schemas_codes(schemas, "division");
     size_t n;
     const hub_rule_t *const *cands = hub_rules_for(rules, hub_msg_env_str(msg, HUB_ENV_SOURCE),
                                                    hub_msg_env_str(msg, HUB_ENV_TYPE), &n);

@@ -303,7 +303,8 @@ s_parse_recipient(hub_rules_t *self, const hub_yaml_t *doc, int item, hub_rule_t
                        hub_ftype_name(f->type));
         f = NULL;
     }
-    *to = (hub_recipient_t){NULL, s_dup(self, dept), s_dup(self, by), (hub_level_t) lv, exact};
+    *to = (hub_recipient_t){.department = s_dup(self, dept), .by = s_dup(self, by),
+                            .level = (hub_level_t) lv, .exact = exact};
     return f ? HUB_OK : HUB_ECONFIG;
 }
 
@@ -398,7 +399,8 @@ s_parse_derive_field(hub_rules_t *self, const hub_yaml_t *doc, int key, int val,
     if (literal && !s_literal_ok(self, ts, literal, doc, val, r, diag)) {
         return HUB_ECONFIG;
     }
-    *f = (hub_derive_field_t){s_dup(self, target), s_dup(self, from), s_dup(self, literal)};
+    *f = (hub_derive_field_t){
+        .target = s_dup(self, target), .from = s_dup(self, from), .literal = s_dup(self, literal)};
     return HUB_OK;
 }
 
@@ -468,7 +470,7 @@ s_parse_fields(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r
             rc = HUB_ECONFIG;
             continue;
         }
-        r->fields[i] = (hub_rule_field_t){f->path, f, HUB_MASK_NONE};
+        r->fields[i] = (hub_rule_field_t){.path = f->path, .spec = f, .mask = HUB_MASK_NONE};
     }
     return rc;
 }
@@ -739,6 +741,9 @@ s_load_all(hub_rules_t *self, const char *config_dir, hub_diag_t *diag)
     free(one);
     free(dir);
     s_finish_version(self, &sha);
+    if (rc == HUB_OK) {
+        rc = hub_rules_resolve_paths(self);
+    }
     if (rc == HUB_OK) {
         rc = s_build_index(self);
     }

@@ -28,6 +28,7 @@ typedef struct {
     const char *path;               // in the delivered message: "subject.citizen_id"
     const hub_field_spec_t *spec;   // its field in the delivered type
     hub_mask_t mask;
+    hub_path_t at;                  // PATH parsed (routing reads no text per message)
 } hub_rule_field_t;
 
 typedef struct {
@@ -36,6 +37,7 @@ typedef struct {
     const char *by;                  // ... for the division at this path
     hub_level_t level;               // ... at this level (or the nearest above)
     bool exact;                      // ... at exactly this level, no fallback
+    hub_path_t by_at;                // BY parsed
 } hub_recipient_t;
 
 // One field of a derived message: copied from a path of the source message,
@@ -44,6 +46,8 @@ typedef struct {
     const char *target;      // path in the derived message
     const char *from;        // path in the source message, or NULL
     const char *literal;     // or a literal value
+    hub_path_t target_at;    // TARGET parsed
+    hub_path_t from_at;      // FROM parsed (kind HUB_PATH_NONE without FROM)
 } hub_derive_field_t;
 
 typedef struct {

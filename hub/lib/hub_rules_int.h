@@ -36,6 +36,12 @@ hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yam
 void
 hub_rules_check_set(const hub_rules_t *self, hub_diag_t *diag);
 
+// Parses every path of every rule (hub_rule_field_t.at, ...) and interns
+// the released field paths: within the set, equal path text means equal
+// pointers. Called once, after every rule loaded. Errors: HUB_ENOMEM.
+int
+hub_rules_resolve_paths(hub_rules_t *self);
+
 // Feeds the canonical content of DOC into the SHA-256 state ST (a
 // crypto_hash_sha256_state). Bounded in depth and size.
 void

@@ -44,7 +44,6 @@ struct hub_store_prep {
     size_t n;
     hub_buf_t sig; // scratch: a signature
     hub_buf_t desc; // scratch: a descriptor
-    hub_buf_t enc; // scratch: a delivered message
 };
 
 int
@@ -79,7 +78,6 @@ hub_store_prep_destroy(hub_store_prep_t **self_p)
     s_forget(self);
     hub_buf_free(&self->sig);
     hub_buf_free(&self->desc);
-    hub_buf_free(&self->enc);
     free(self);
     *self_p = NULL;
 }
@@ -350,6 +348,21 @@ s_put_bytes(hub_buf_t *out, const void *p, size_t n)
     return rc ? rc : hub_buf_append(out, p, n);
 }
 
+// MSG encoded straight into OUT after its u32 length (no scratch copy).
+static int
+s_put_msg(hub_buf_t *out, const hub_msg_t *msg)
+{
+    size_t at = out->len;
+    uint32_t n32 = 0;
+    int rc = hub_buf_append(out, &n32, sizeof n32);
+    rc = rc ? rc : hub_codec_encode(msg, out);
+    if (rc == HUB_OK) {
+        n32 = (uint32_t) (out->len - at - sizeof n32);
+        memcpy(out->data + at, &n32, sizeof n32);
+    }
+    return rc;
+}
+
 // One delivery, prepared.
 static int
 s_delivery(hub_store_prep_t *self, const hub_store_ingest_t *in, const hub_delivery_t *d,
@@ -366,15 +379,13 @@ s_delivery(hub_store_prep_t *self, const hub_store_ingest_t *in, const hub_deliv
     x.id = *x.id ? x.id : in->id;
     x.type = *x.type ? x.type : in->type;
     s_disclosed(&x);
-    self->enc.len = 0;
-    int rc = hub_codec_encode(d->msg, &self->enc);
-    rc = rc ? rc : s_describe(self, in, &x, &desc, &dlen);
+    int rc = s_describe(self, in, &x, &desc, &dlen);
     rc = rc ? rc : s_put_str(out, d->endpoint->id);
     rc = rc ? rc : s_put_str(out, x.id);
     rc = rc ? rc : s_put_str(out, x.type);
     rc = rc ? rc : hub_buf_append(out, x.disc, sizeof x.disc);
     rc = rc ? rc : s_put_bytes(out, desc, dlen);
-    return rc ? rc : s_put_bytes(out, self->enc.data, self->enc.len);
+    return rc ? rc : s_put_msg(out, d->msg);
 }
 
 // Refuses what cannot be stored: parts missing, or keys LMDB cannot hold

@@ -12,6 +12,7 @@ void test_schema_register(void);
 void test_validate_register(void);
 void test_expr_register(void);
 void test_rules_register(void);
+void test_route_register(void);
 void test_store_register(void);
 void test_store_ops_register(void);
 void test_store_disc_register(void);
