@@ -4,6 +4,7 @@
 #include "hub_error.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ struct hub_schemas {
     size_t nschemas, schemas_cap;
     regex_t **regexes;        // to regfree
     size_t nregex, regex_cap;
+    bool sorted;              // finished since the last addition: lookups may bisect
 };
 
 static const char *const s_ftype_names[HUB_FT_COUNT] = {
@@ -168,6 +170,7 @@ hub_schemas_add_codes(hub_schemas_t *self, const hub_yaml_t *doc, hub_diag_t *di
         hub_codes_destroy(&codes);
         return HUB_ECONFIG;
     }
+    self->sorted = false;
     rc = s_push((void ***) &self->codes, &self->ncodes, &self->codes_cap, codes);
     if (rc) {
         hub_codes_destroy(&codes);
@@ -601,6 +604,7 @@ hub_schemas_add_schema(hub_schemas_t *self, const hub_yaml_t *doc, hub_diag_t *d
     if (rc) {
         return rc == HUB_ENOMEM ? rc : HUB_ECONFIG;
     }
+    self->sorted = false;
     return s_push((void ***) &self->schemas, &self->nschemas, &self->schemas_cap, s);
 }
 
@@ -626,6 +630,7 @@ hub_schemas_finish(hub_schemas_t *self)
     if (self->ncodes) {
         qsort(self->codes, self->ncodes, sizeof *self->codes, s_codes_ptr_cmp);
     }
+    self->sorted = true;
 }
 
 static int
@@ -745,9 +750,49 @@ hub_schemas_load(hub_schemas_t **out, const char *dir, hub_diag_t *diag)
     return HUB_OK;
 }
 
+// Bisects the N sorted names NAME(i) for KEY (LEN bytes); -1 when absent.
+static ptrdiff_t
+s_bisect(const void *const *items, size_t n, const char *(*name)(const void *), const char *key,
+         size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = name(items[mid]);
+        int c = hub_bytes_cmp(m, strlen(m), key, len);
+        if (c == 0) {
+            return (ptrdiff_t) mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+static const char *
+s_schema_name(const void *s)
+{
+    return ((const hub_schema_t *) s)->type;
+}
+
+static const char *
+s_codes_name(const void *c)
+{
+    return hub_codes_name(c);
+}
+
+// Once finished (sorted), by bisection: both run for every message.
 const hub_schema_t *
 hub_schemas_find(const hub_schemas_t *self, const char *type, size_t len)
 {
+    if (self->sorted) {
+        ptrdiff_t i = s_bisect((const void *const *) self->schemas, self->nschemas,
+                               s_schema_name, type, len);
+        return i < 0 ? NULL : self->schemas[i];
+    }
     for (size_t i = 0; i < self->nschemas; i++) {
         const char *t = self->schemas[i]->type;
         if (hub_bytes_cmp(t, strlen(t), type, len) == 0) {
@@ -760,6 +805,11 @@ hub_schemas_find(const hub_schemas_t *self, const char *type, size_t len)
 const hub_codes_t *
 hub_schemas_codes(const hub_schemas_t *self, const char *name)
 {
+    if (name && self->sorted) {
+        ptrdiff_t i = s_bisect((const void *const *) self->codes, self->ncodes, s_codes_name,
+                               name, strlen(name));
+        return i < 0 ? NULL : self->codes[i];
+    }
     for (size_t i = 0; name && i < self->ncodes; i++) {
         if (strcmp(hub_codes_name(self->codes[i]), name) == 0) {
             return self->codes[i];
