@@ -161,8 +161,12 @@ format:
 clean:
 	rm -rf build bin
 
+# Every object's header dependencies (the fuzz replays and tools too: a
+# header that changes a struct must rebuild whatever reads it).
 -include $(LIB_OBJ:.o=.d) $(HUBCTL_OBJ:.o=.d) $(HUBD_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
-    $(CLIENT_OBJ:.o=.d) $(ADAPTER_OBJ:.o=.d) $(SINK_OBJ:.o=.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%.d)
+    $(CLIENT_OBJ:.o=.d) $(ADAPTER_OBJ:.o=.d) $(SINK_OBJ:.o=.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%.d) \
+    $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.d) $(BUILD)/tests/fuzz/replay_main.d \
+    $(wildcard $(BUILD)/tests/tools/*.d)
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=$(PREFIX)/lib/systemd/system]
 # Binaries, the schemas, the shipped configuration as an example (never its
