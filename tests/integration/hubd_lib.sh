@@ -116,6 +116,46 @@ gen_dropouts() {
     check "generated $1 distinct ids" test "$(sort -u ids.txt | wc -l)" -eq "$1"
 }
 
+# gen_deaths DIR FIRST N TAG: deaths FIRST..FIRST+N-1 (person.death from
+# health, the sample's hukou county 513401) into DIR/NNNN.json, each of its
+# own person: a death is one event per person (schemas/person.death.yaml),
+# so a second death of the same person would be delivered to nobody. Ids
+# "dead" + the number; source_ref death_cert/TAG-i; the citizen ID keeps
+# the sample's county and birth date, its sequence is the number's (odd:
+# the sample is a man, and never the sample's own 021), so numbers up to
+# 399 give distinct people. Prints the ids.
+gen_deaths() {
+    mkdir -p "$1"
+    awk -v dir="$1" -v first="$2" -v n="$3" -v tag="$4" '
+        function cid(i,    base, w, s, k) {  # GB 11643: MOD 11-2 check character
+            base = sprintf("51340119580611%03d", 201 + 2 * (i % 400))
+            split("7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2", w, " ")
+            s = 0
+            for (k = 1; k <= 17; k++) s += substr(base, k, 1) * w[k]
+            return base substr("10X98765432", s % 11 + 1, 1)
+        }
+        { line[NR] = $0 }
+        END {
+            for (i = first; i < first + n; i++) {
+                id = sprintf("dead%028x", i)
+                f = sprintf("%s/%04d.json", dir, i)
+                for (j = 1; j <= NR; j++) {
+                    l = line[j]
+                    if (l ~ /^  "id": /) {
+                        l = "  \"id\": \"" id "\","
+                    } else if (l ~ /^  "source_ref": /) {
+                        l = "  \"source_ref\": \"death_cert/" tag "-" i "\","
+                    } else if (l ~ /^    "citizen_id": /) {
+                        l = "    \"citizen_id\": \"" cid(i) "\","
+                    }
+                    print l > f
+                }
+                close(f)
+                print id
+            }
+        }' "$MSGS/person.death.json"
+}
+
 # pub_paced MS NAME FILE...: publish as endpoint NAME in slices of 4 with
 # MS ms between them (a publisher under load; output on stdout/stderr).
 pub_paced() {

@@ -23,28 +23,11 @@ inbox_check() {
     run "$PY" "$CHECK" "$@"
 }
 
-# deaths N: N more deaths (person.death from health) into deaths/, each
-# with its own id; they reach civil_affairs@513401 and
-# poverty_alleviation@513401 (the sample's hukou county is 513401).
+# deaths N: N more deaths into deaths/ (gen_deaths: each of its own
+# person); they reach civil_affairs@513401 and poverty_alleviation@513401
+# (the sample's hukou county is 513401).
 deaths() {
-    mkdir -p deaths
-    awk -v n="$1" -v base="$(ls deaths | wc -l)" '
-        { line[NR] = $0 }
-        END {
-            for (i = base + 1; i <= base + n; i++) {
-                f = sprintf("deaths/%04d.json", i)
-                for (j = 1; j <= NR; j++) {
-                    l = line[j]
-                    if (l ~ /^  "id": /) {
-                        l = sprintf("  \"id\": \"dead%028x\",", i)
-                    } else if (l ~ /^  "source_ref": /) {
-                        l = "  \"source_ref\": \"death_cert/test-" i "\","
-                    }
-                    print l > f
-                }
-                close(f)
-            }
-        }' "$MSGS/person.death.json"
+    gen_deaths deaths "$(($(ls deaths 2>/dev/null | wc -l) + 1))" "$1" test >/dev/null
 }
 
 # ---- usage

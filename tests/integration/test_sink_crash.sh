@@ -34,27 +34,8 @@ rnd() {
 
 hubd_setup
 
-# N deaths of the sample person, each with its own id; ids.txt lists them.
-mkdir m
-awk -v n="$N" '
-    { line[NR] = $0 }
-    END {
-        for (i = 1; i <= n; i++) {
-            id = sprintf("dead%028x", i)
-            f = sprintf("m/%04d.json", i)
-            for (j = 1; j <= NR; j++) {
-                l = line[j]
-                if (l ~ /^  "id": /) {
-                    l = "  \"id\": \"" id "\","
-                } else if (l ~ /^  "source_ref": /) {
-                    l = "  \"source_ref\": \"death_cert/crash-" i "\","
-                }
-                print l > f
-            }
-            close(f)
-            print id
-        }
-    }' "$MSGS/person.death.json" >ids.txt
+# N deaths, each of its own person and id (gen_deaths); ids.txt lists them.
+gen_deaths m 1 "$N" crash >ids.txt
 
 published=0
 # publish_next [COUNT]: the next COUNT (default CHUNK) messages.
