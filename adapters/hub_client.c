@@ -31,6 +31,7 @@ struct hubc {
     uint64_t next_ref;       // refs are unique per connection, so a late
                              // answer to an earlier call is never misfiled
     char endpoint[128];      // the endpoint subscribed to (DACKs name it)
+    char store_id[33];       // SUBSCRIBED store_id ("": none, or an older hub)
     char error[256];         // the last ERROR received: "code: reason"
     uint64_t max_batch;      // WELCOME max_batch (0: the hub takes only PUBLISH)
     bool plain;              // connected with PLAIN (security: plain), not CURVE
@@ -596,6 +597,32 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
     return HUB_OK;
 }
 
+// Reads SUBSCRIBED's BODY: *ACKED and *LAST (each may be NULL), and keeps
+// its store_id when it is one (32 lower-case hex digits); anything else
+// counts as none: unknown, as from an older hub.
+static void
+s_subscribed(hubc_t *self, const void *body, size_t len, uint64_t *acked, uint64_t *last)
+{
+    char id[40];
+    if (acked) {
+        hub_mpr_get_uint(body, len, "acked", acked);
+    }
+    if (last) {
+        hub_mpr_get_uint(body, len, "last", last);
+    }
+    s_get_str(body, len, "store_id", id, sizeof id);
+    size_t n = strlen(id);
+    bool ok = n == 32 && strspn(id, "0123456789abcdef") == n;
+    memcpy(self->store_id, id, ok ? n + 1 : 0);
+    self->store_id[ok ? n : 0] = '\0';
+}
+
+const char *
+hubc_store_id(const hubc_t *self)
+{
+    return self->store_id;
+}
+
 int
 hubc_subscribe(hubc_t *self, uint64_t credit, uint64_t *acked, uint64_t *last, int timeout_ms)
 {
@@ -638,12 +665,7 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
     }
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
     const void *body = s_body(self, &blen);
-    if (acked) {
-        hub_mpr_get_uint(body, blen, "acked", acked);
-    }
-    if (last) {
-        hub_mpr_get_uint(body, blen, "last", last);
-    }
+    s_subscribed(self, body, blen, acked, last);
     return HUB_OK;
 }
 

@@ -151,6 +151,20 @@ int
 hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t *acked,
                   uint64_t *last, int timeout_ms);
 
+// The store_id of the last SUBSCRIBED: which history of endpoint
+// sequences the hub's numbers belong to (32 lower-case hex digits); ""
+// before a subscription, or from an older hub that sends none. A consumer
+// keeps the last seq it processed TOGETHER with this id (docs/PROTOCOL.md,
+// "Consuming"): when a SUBSCRIBED brings another id than the one kept, the
+// hub's store was restored from a backup, and the sequences after the
+// hub's acked are issued again, possibly to other messages. Then forget
+// the kept seq: pass the hub's acked (not your last) as hubc_recv()'s
+// LAST_DONE, take everything after it as new (drop by message id what you
+// already have), and keep the new id with your next seq. "" (unknown):
+// keep dropping by seq as before. Borrowed until the next subscribe.
+const char *
+hubc_store_id(const hubc_t *self);
+
 // The last ERROR the hub sent this client, as "code: reason" ("" if none).
 const char *
 hubc_error(const hubc_t *self);

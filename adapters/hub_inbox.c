@@ -14,12 +14,14 @@
 
 #define S_NAME_MAX 256 // an inbox file's name
 #define S_EP_MAX 128 // an endpoint's name
+#define S_ID_HEX 32 // a store id: 32 lower-case hex digits
 
 struct hubc_inbox {
     char *dir;
     int dirfd; // for fsync after renames and creates
     int lockfd; // .ENDPOINT.lock, write-locked while open
     char endpoint[S_EP_MAX];
+    char store_id[S_ID_HEX + 1]; // .ENDPOINT.store_id ("": none)
     hubc_inbox_opts_t opts; // header points into HEADER
     hub_buf_t header;
     int fd; // the part file (O_APPEND)
@@ -89,11 +91,10 @@ s_ts_time(const char ts[16])
 }
 
 static void
-s_ts_now(char ts[16], time_t *now)
+s_ts_of(time_t t, char ts[16])
 {
     struct tm tm;
-    *now = time(NULL);
-    gmtime_r(now, &tm);
+    gmtime_r(&t, &tm);
     strftime(ts, 16, "%Y%m%dT%H%M%S", &tm);
 }
 
@@ -147,104 +148,6 @@ s_name(char out[S_NAME_MAX], const char *ep, const char *ts, uint64_t first, boo
              part ? ".part" : "");
 }
 
-// ---------------------------------------------------------------- scanning
-
-void
-hubc_inbox_scan_init(hubc_inbox_scan_t *self, bool csv, uint64_t first)
-{
-    memset(self, 0, sizeof *self);
-    self->csv = csv;
-    self->last = first - 1;
-    self->line = 1;
-    self->rec_line = 1;
-}
-
-// The sequence a record begins with, from its first bytes; 0 when it does
-// not begin with one.
-static uint64_t
-s_head_seq(const hubc_inbox_scan_t *self)
-{
-    static const char json_head[] = "{\"seq\":";
-    size_t i = 0, start;
-    if (!self->csv) {
-        if (self->head_len < sizeof json_head ||
-            memcmp(self->head, json_head, sizeof json_head - 1) != 0) {
-            return 0;
-        }
-        i = sizeof json_head - 1;
-    }
-    start = i;
-    uint64_t v = 0;
-    while (i < self->head_len && self->head[i] >= '0' && self->head[i] <= '9' && i - start < 20) {
-        v = v * 10 + (uint64_t) (self->head[i++] - '0');
-    }
-    uint8_t end = i < self->head_len ? self->head[i] : 0;
-    bool ended = end == ',' || (self->csv ? end == '\r' : end == '}');
-    return i > start && ended ? v : 0;
-}
-
-// A record ended with the byte at offset AT - 1.
-static void
-s_record_end(hubc_inbox_scan_t *self)
-{
-    if (self->csv && self->header_len == 0) {
-        self->header_len = self->good_len = self->at;
-    } else if (s_head_seq(self) == self->last + 1 && self->last + 1 != 0) {
-        self->records++;
-        self->last++;
-        self->good_len = self->at;
-    } else {
-        self->bad_line = self->rec_line;
-        self->stopped = true;
-    }
-    self->head_len = 0;
-    self->rec_line = self->line;
-}
-
-void
-hubc_inbox_scan_feed(hubc_inbox_scan_t *self, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    for (size_t i = 0; i < len && !self->stopped; i++) {
-        uint8_t b = p[i];
-        if (self->head_len < sizeof self->head) {
-            self->head[self->head_len++] = b;
-        }
-        self->at++;
-        if (self->csv && b == '"') {
-            self->quoted = !self->quoted; // "" inside a cell toggles twice
-        } else if (b == '\n') {
-            self->line++;
-            if (!self->quoted) {
-                s_record_end(self);
-            }
-        }
-    }
-}
-
-// Scans the open file FD from its start.
-static int
-s_scan_fd(int fd, bool csv, uint64_t first, hubc_inbox_scan_t *scan, uint64_t *size)
-{
-    uint8_t chunk[65536];
-    hubc_inbox_scan_init(scan, csv, first);
-    *size = 0;
-    for (;;) {
-        ssize_t n = pread(fd, chunk, sizeof chunk, (off_t) *size);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return HUB_EIO;
-        }
-        if (n == 0) {
-            return HUB_OK;
-        }
-        hubc_inbox_scan_feed(scan, chunk, (size_t) n);
-        *size += (uint64_t) n;
-    }
-}
-
 // ---------------------------------------------------------------- files
 
 static int
@@ -280,14 +183,35 @@ s_write_all(int fd, const void *p, size_t len)
     return HUB_OK;
 }
 
+// Names the part file of FIRST with the time now into NAME (*STARTED
+// gets that time): a name that no other file of the inbox has, finished
+// or not. After a restart (hubc_inbox_restart()) FIRST repeats an earlier
+// file's; should that file be of this very second, the time goes on a
+// second, so that a rename never replaces a file.
+static void
+s_part_name(const hubc_inbox_t *self, uint64_t first, char name[S_NAME_MAX], time_t *started)
+{
+    char ts[16], done[S_NAME_MAX];
+    *started = time(NULL);
+    for (int i = 0; i < 1000; i++, (*started)++) {
+        s_ts_of(*started, ts);
+        s_name(name, self->endpoint, ts, first, self->opts.csv, true);
+        s_name(done, self->endpoint, ts, first, self->opts.csv, false);
+        bool other = strcmp(name, self->part) != 0 && faccessat(self->dirfd, name, F_OK, 0) == 0;
+        if (!other && faccessat(self->dirfd, done, F_OK, 0) != 0) {
+            return;
+        }
+    }
+}
+
 // Creates the empty part file for FIRST, named with the time now, holding
 // the header, durable; the directory is fsynced by the caller.
 static int
 s_create_part(hubc_inbox_t *self, uint64_t first, hub_diag_t *diag)
 {
-    char ts[16];
-    s_ts_now(ts, &self->started);
-    s_name(self->part, self->endpoint, ts, first, self->opts.csv, true);
+    char name[S_NAME_MAX];
+    s_part_name(self, first, name, &self->started);
+    memcpy(self->part, name, sizeof name);
     int fd =
         openat(self->dirfd, self->part, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
     if (fd < 0) {
@@ -378,10 +302,9 @@ hubc_inbox_rotate(hubc_inbox_t *self, hub_diag_t *diag)
 static int
 s_restart_part(hubc_inbox_t *self, uint64_t seq, hub_diag_t *diag)
 {
-    char ts[16], name[S_NAME_MAX];
+    char name[S_NAME_MAX];
     time_t now;
-    s_ts_now(ts, &now);
-    s_name(name, self->endpoint, ts, seq, self->opts.csv, true);
+    s_part_name(self, seq, name, &now);
     if (strcmp(name, self->part) == 0) {
         return HUB_OK;
     }
@@ -432,6 +355,95 @@ hubc_inbox_rotate_due(const hubc_inbox_t *self, time_t now)
     uint64_t age = self->opts.rotate_seconds;
     return self->records > 0 && age && now >= self->started &&
            (uint64_t) (now - self->started) >= age;
+}
+
+// ------------------------------------------------------ the store's id
+
+int
+hubc_inbox_restart(hubc_inbox_t *self, uint64_t after, hub_diag_t *diag)
+{
+    int rc = hubc_inbox_rotate(self, diag); // what was written stays, finished
+    if (rc) {
+        return rc;
+    }
+    self->last = self->durable = after;
+    return s_restart_part(self, after + 1, diag);
+}
+
+static bool
+s_id_ok(const char *id, size_t n)
+{
+    return n == S_ID_HEX && strspn(id, "0123456789abcdef") >= n;
+}
+
+// Reads .ENDPOINT.store_id (missing: none) into self->store_id.
+static int
+s_id_read(hubc_inbox_t *self, hub_diag_t *diag)
+{
+    char name[S_EP_MAX + 16], buf[S_ID_HEX + 2] = "";
+    snprintf(name, sizeof name, ".%s.store_id", self->endpoint);
+    int fd = openat(self->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return errno == ENOENT ? HUB_OK : s_io_error(self, diag, "cannot open", name);
+    }
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n != S_ID_HEX + 1 || buf[S_ID_HEX] != '\n' || !s_id_ok(buf, S_ID_HEX)) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "inbox_store_id", self->dir,
+                     "%s is not a store id (32 hex digits and a line feed): remove it, and the "
+                     "hub's next id is taken as this inbox's",
+                     name);
+        return HUB_EIO;
+    }
+    memcpy(self->store_id, buf, S_ID_HEX);
+    self->store_id[S_ID_HEX] = '\0';
+    return HUB_OK;
+}
+
+// Writes ID and a line feed to the new file TMP, durably.
+static int
+s_id_write(hubc_inbox_t *self, const char *tmp, const char *id, hub_diag_t *diag)
+{
+    char line[S_ID_HEX + 1];
+    memcpy(line, id, S_ID_HEX);
+    line[S_ID_HEX] = '\n';
+    int fd = openat(self->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return s_io_error(self, diag, "cannot create", tmp);
+    }
+    int rc = s_write_all(fd, line, sizeof line) != HUB_OK || fsync(fd) != 0
+                 ? s_io_error(self, diag, "cannot write", tmp)
+                 : HUB_OK;
+    close(fd);
+    return rc;
+}
+
+int
+hubc_inbox_set_store_id(hubc_inbox_t *self, const char *store_id, hub_diag_t *diag)
+{
+    if (!store_id || !s_id_ok(store_id, strlen(store_id))) {
+        return HUB_EINVAL;
+    }
+    char name[S_EP_MAX + 16], tmp[S_EP_MAX + 24];
+    snprintf(name, sizeof name, ".%s.store_id", self->endpoint);
+    snprintf(tmp, sizeof tmp, "%s.tmp", name);
+    // A new file renamed over the old one: a crash leaves the old id or the
+    // new one, never a part of either.
+    int rc = s_id_write(self, tmp, store_id, diag);
+    if (rc == HUB_OK && renameat(self->dirfd, tmp, self->dirfd, name) != 0) {
+        rc = s_io_error(self, diag, "cannot rename", tmp);
+    }
+    rc = rc ? rc : s_sync_dir(self, diag);
+    if (rc == HUB_OK) {
+        memcpy(self->store_id, store_id, S_ID_HEX + 1);
+    }
+    return rc;
+}
+
+const char *
+hubc_inbox_store_id(const hubc_inbox_t *self)
+{
+    return self->store_id;
 }
 
 // ---------------------------------------------------------------- opening
@@ -530,7 +542,7 @@ static int
 s_repair(hubc_inbox_t *self, int fd, const s_found_t *f, hubc_inbox_scan_t *scan, hub_diag_t *diag)
 {
     uint64_t size;
-    if (s_scan_fd(fd, f->csv, f->first, scan, &size) != HUB_OK) {
+    if (hubc_inbox_scan_fd(fd, f->csv, f->first, scan, &size) != HUB_OK) {
         return s_io_error(self, diag, "cannot read", f->name);
     }
     if (size == scan->good_len) {
@@ -638,7 +650,7 @@ s_start_after(hubc_inbox_t *self, const char *name, hub_diag_t *diag)
         hubc_inbox_scan_t scan;
         hubc_inbox_parse_name(name, self->endpoint, ts, &first, &csv, &part);
         int fd = openat(self->dirfd, name, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || s_scan_fd(fd, csv, first, &scan, &size) != HUB_OK) {
+        if (fd < 0 || hubc_inbox_scan_fd(fd, csv, first, &scan, &size) != HUB_OK) {
             int rc = s_io_error(self, diag, "cannot read", name);
             if (fd >= 0) {
                 close(fd);
@@ -706,6 +718,7 @@ hubc_inbox_open(hubc_inbox_t **out, const char *dir, const char *endpoint,
     char newest[S_NAME_MAX];
     int rc = s_open_dir(self, dir, diag);
     rc = rc ? rc : s_lock(self, diag);
+    rc = rc ? rc : s_id_read(self, diag);
     rc = rc ? rc : s_list(self, &found, &n, newest, diag);
     rc = rc ? rc : n > 0 ? s_recover(self, found, n, diag) : s_start_after(self, newest, diag);
     rc = rc ? rc : s_sync_dir(self, diag);

@@ -20,6 +20,13 @@
 // is not the next one (damage after a power loss) ends the good part, and
 // the bytes from it on are kept aside in PART.OFFSET.damaged.
 //
+// Beside it the inbox keeps the id of the hub's store whose sequences it
+// holds (.ENDPOINT.store_id; docs/PROTOCOL.md, "Consuming"). When the hub's
+// store was restored from a backup, its sequences after its cursor are
+// issued again: hubc_inbox_restart() then goes on from the cursor in new
+// files, keeping every file written before (a new file never takes an old
+// one's name; FIRST repeats, the time in the name tells them apart).
+//
 // One inbox object per endpoint and directory (a lock file,
 // .ENDPOINT.lock, keeps a second writer out); one thread.
 #ifndef HUB_INBOX_H
@@ -47,10 +54,10 @@ typedef struct {
 // parent must exist) and recovers it: every part file but the newest is
 // finished, the newest has a torn tail cut (DIAG gets a note), and a part
 // file is created when there is none, continuing after the newest finished
-// file of ENDPOINT (or at 1). A CSV part file whose header differs from
+// file of ENDPOINT by FIRST (or at 1). The remembered store id is read. A CSV part file whose header differs from
 // OPTS->header is finished (or, holding no record, rewritten). OPTS is
 // copied. Errors: HUB_EIO (DIAG says which file and why; also when another
-// process holds the inbox), HUB_EINVAL (an ENDPOINT that cannot be part of
+// process holds the inbox, or .ENDPOINT.store_id is damaged), HUB_EINVAL (an ENDPOINT that cannot be part of
 // a file name), HUB_ENOMEM.
 int
 hubc_inbox_open(hubc_inbox_t **out, const char *dir, const char *endpoint,
@@ -108,6 +115,28 @@ hubc_inbox_written(const hubc_inbox_t *self);
 const char *
 hubc_inbox_part(const hubc_inbox_t *self);
 
+// ---- the hub's store id
+
+// The store id remembered with the inbox (32 lower-case hex digits), ""
+// when none is. Borrowed until the next call that changes SELF.
+const char *
+hubc_inbox_store_id(const hubc_inbox_t *self);
+
+// Remembers STORE_ID (32 lower-case hex digits) durably: written to a new
+// file, fsynced, renamed over .ENDPOINT.store_id, the directory fsynced.
+// Errors: HUB_EINVAL (not a store id), HUB_EIO (with DIAG).
+int
+hubc_inbox_set_store_id(hubc_inbox_t *self, const char *store_id, hub_diag_t *diag);
+
+// A new generation, for a hub whose store was restored: commits and
+// finishes the part file (nothing written is lost or rewritten), and goes
+// on as if AFTER were the last delivery: hubc_inbox_last() is AFTER, and
+// the next record, AFTER + 1 or later, begins a new file. Call it before
+// remembering the new store id, so that a crash between the two only
+// makes the next start do it again. Errors: as hubc_inbox_rotate().
+int
+hubc_inbox_restart(hubc_inbox_t *self, uint64_t after, hub_diag_t *diag);
+
 // ---- reading an inbox file, for recovery (and tests)
 
 // A scan of one file's bytes, fed in pieces of any size. The result
@@ -136,6 +165,12 @@ hubc_inbox_scan_init(hubc_inbox_scan_t *self, bool csv, uint64_t first);
 // Feeds the next LEN bytes of the file.
 void
 hubc_inbox_scan_feed(hubc_inbox_scan_t *self, const void *data, size_t len);
+
+// Scans the open file FD from its start (pread: its offset stays) as a
+// file whose first record should carry FIRST; *SIZE gets its bytes.
+// Errors: HUB_EIO (a read failed).
+int
+hubc_inbox_scan_fd(int fd, bool csv, uint64_t first, hubc_inbox_scan_t *scan, uint64_t *size);
 
 // Parses the name of an inbox file of ENDPOINT: "ENDPOINT-TS-FIRST.EXT"
 // with ".part" or not. False when NAME is not one. TS gets the 15

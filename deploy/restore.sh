@@ -13,10 +13,14 @@
 #      deleted) and puts the backup's store in its place (mode 0700/0600,
 #      owned by the hub's user when run as root)
 #   5. checks the restored store opens and holds what MANIFEST says
-#   6. with --start: `systemctl start hubd`
+#   6. gives it a new store id (`hubctl store reissue-id`): the sequences
+#      issued after the backup are issued again, and consumers that see the
+#      new id take them as new instead of dropping them (hub-sink does)
+#   7. with --start: `systemctl start hubd`
 #
 # usage: restore.sh BACKUP [--config DIR] [--store DIR] [--with-config]
 #                   [--pid PID | --no-stop] [--service NAME] [--user NAME] [--start]
+#                   [--hubctl PATH]
 #   BACKUP         a backup directory (DEST/hub-YYYYMMDDTHHMMSSZ)
 #   --config DIR   the hub's configuration directory (default /etc/hub)
 #   --store DIR    where the store goes (default: `store` in DIR/hub.yaml)
@@ -26,6 +30,8 @@
 #   --service NAME the systemd unit to stop and start (default hubd)
 #   --user NAME    the owner of the restored store when run as root (default hub)
 #   --start        start the unit afterwards
+#   --hubctl PATH  the hubctl to reissue the store id with (default: $PREFIX/bin/hubctl,
+#                  the repository's bin/hubctl, or hubctl on PATH)
 # Exit status: 0 restored, 1 failure (the store in place is untouched when
 # the failure comes before step 4), 2 bad usage.
 set -eu
@@ -39,11 +45,13 @@ SERVICE=hubd
 HUBUSER=hub
 START=no
 STOP=yes
+HUBCTL=
+here=$(cd "$(dirname "$0")" && pwd -P)
 
 usage() {
     echo "restore.sh: $*" >&2
     echo "usage: restore.sh BACKUP [--config DIR] [--store DIR] [--with-config]" \
-        "[--pid PID | --no-stop] [--service NAME] [--user NAME] [--start]" >&2
+        "[--pid PID | --no-stop] [--service NAME] [--user NAME] [--start] [--hubctl PATH]" >&2
     exit 2
 }
 die() {
@@ -56,7 +64,7 @@ say() {
 
 while [ $# -gt 0 ]; do
     case $1 in
-    --config | --store | --pid | --service | --user)
+    --config | --store | --pid | --service | --user | --hubctl)
         [ $# -ge 2 ] || usage "option $1 needs a value"
         case $1 in
         --config) CONFIG=$2 ;;
@@ -67,6 +75,7 @@ while [ $# -gt 0 ]; do
             ;;
         --service) SERVICE=$2 ;;
         --user) HUBUSER=$2 ;;
+        --hubctl) HUBCTL=$2 ;;
         esac
         shift 2
         ;;
@@ -86,6 +95,16 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$BACKUP" ] || usage "which backup? (a directory made by backup.sh)"
+# The hubctl of this installation: step 6 needs it, so it is found first.
+if [ -z "$HUBCTL" ]; then
+    for c in "$here/../../../bin/hubctl" "$here/../bin/hubctl" "$(command -v hubctl || true)"; do
+        if [ -n "$c" ] && [ -x "$c" ]; then
+            HUBCTL=$c
+            break
+        fi
+    done
+fi
+[ -n "$HUBCTL" ] && [ -x "$HUBCTL" ] || die "no hubctl found (give --hubctl PATH)"
 
 # ---- 1. the backup is whole
 for f in MANIFEST SHA256SUMS store/data.mdb; do
@@ -188,9 +207,19 @@ got=$(db_entries "$STORE") || die "the restored store does not open (mdb_stat -a
 want=$(sed -n '/^databases/,$p' "$BACKUP/MANIFEST" | sed '1d; s/^  //')
 [ "$got" = "$want" ] || die "the restored store's entries differ from MANIFEST: $got"
 say "the store opens: $(printf '%s\n' "$got" | grep -E '^(log|queue|audit) ' | tr '\n' ' ')"
-rm -f "$STORE/lock.mdb"   # mdb_stat made one as this user; hubd makes its own
 
-# ---- 6. started again (only when asked)
+# ---- 6. a new store id: the endpoint sequences after the backup are issued
+# again, to other messages; consumers that see the new id take them as new
+ids=$("$HUBCTL" store reissue-id --config "$CONFIG" --store "$STORE" --timeout 2000) ||
+    die "the store is restored, but its id was not reissued (above): run" \
+        "'$HUBCTL store reissue-id --config $CONFIG --store $STORE' before starting hubd"
+rm -f "$STORE/lock.mdb"   # mdb_stat and hubctl made one as this user; hubd makes its own
+new_id=$(printf '%s\n' "$ids" | sed -n 's/^store .*: id .* -> //p')
+old_id=$(printf '%s\n' "$ids" | sed -n 's/^store .*: id \(.*\) -> .*/\1/p')
+say "new store id $new_id (was $old_id): consumers take the sequences after their" \
+    "acknowledged cursor as new (hub-sink does so by itself)"
+
+# ---- 7. started again (only when asked)
 if [ "$START" = yes ]; then
     systemctl start "$SERVICE" || die "systemctl start $SERVICE failed"
     say "started $SERVICE"

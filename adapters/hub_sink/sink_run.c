@@ -45,8 +45,40 @@ s_report(sink_t *self)
     hub_diag_reset(self->diag);
 }
 
-// Connects and subscribes. HUB_EINVAL: the hub refused the subscription
-// (fatal); another error: try again later.
+// Compares the hub's store id (SUBSCRIBED) with the inbox's. None kept:
+// this one is kept. Another: the hub's store was restored from a backup
+// and issues the sequences after ACKED again, to other messages; the inbox
+// goes on after ACKED in new files (docs/ADAPTERS.md, "hub-sink"). A hub
+// that sends no id (older) changes nothing. HUB_EINVAL: the inbox failed
+// (fatal, reported).
+static int
+s_store_check(sink_t *self, uint64_t acked)
+{
+    const char *id = hubc_store_id(self->hub), *had = hubc_inbox_store_id(self->inbox);
+    if (!id[0] || strcmp(id, had) == 0) {
+        return HUB_OK;
+    }
+    int rc = HUB_OK;
+    if (had[0]) {
+        fprintf(stderr,
+                "hub-sink: %s: the hub's store was restored (store id %s -> %s): sequences "
+                "after %llu (the hub's acked) are taken as new; the inbox goes on in new "
+                "files\n",
+                self->args.endpoint, had, id, (unsigned long long) acked);
+        rc = hubc_inbox_restart(self->inbox, acked, self->diag);
+    }
+    rc = rc ? rc : hubc_inbox_set_store_id(self->inbox, id, self->diag);
+    if (rc) {
+        s_report(self);
+        fprintf(stderr, "hub-sink: %s: the inbox cannot take the hub's store id %s (%s)\n",
+                self->args.endpoint, id, hub_strerror(rc));
+        return HUB_EINVAL;
+    }
+    return HUB_OK;
+}
+
+// Connects and subscribes. HUB_EINVAL: the hub refused the subscription,
+// or the inbox failed (fatal); another error: try again later.
 static int
 s_session(sink_t *self)
 {
@@ -62,6 +94,7 @@ s_session(sink_t *self)
         fprintf(stderr, "hub-sink: %s: no session with the hub at %s yet (%s)\n", ep, self->url,
                 hub_strerror(rc));
     }
+    rc = rc ? rc : s_store_check(self, acked);
     if (rc) {
         hubc_destroy(&self->hub);
         return rc;
@@ -189,9 +222,11 @@ s_probe(sink_t *self, int64_t now, int64_t *probed, int64_t *resubscribed)
 {
     if (now - *resubscribed >= S_RESUB_MS) {
         *resubscribed = *probed = now;
-        return hubc_subscribe(self->hub, self->args.credit, NULL, NULL, S_CONNECT_MS) == HUB_OK
-                   ? HUB_ENOTFOUND
-                   : HUB_EIO;
+        // Another store id: a new session, which compares the ids first.
+        int rc = hubc_subscribe(self->hub, self->args.credit, NULL, NULL, S_CONNECT_MS);
+        const char *id = hubc_store_id(self->hub);
+        bool moved = id[0] && strcmp(id, hubc_inbox_store_id(self->inbox)) != 0;
+        return rc == HUB_OK && !moved ? HUB_ENOTFOUND : HUB_EIO;
     }
     if (now - *probed >= S_PROBE_MS) {
         hubc_dack(self->hub, hubc_inbox_durable(self->inbox));

@@ -25,7 +25,8 @@ hubctl_ops_main(int argc, char **argv)
     } cmds[] = {{"status", hubctl_status},
                 {"dlq", hubctl_dlq},
                 {"cursor", hubctl_cursor},
-                {"reload", hubctl_reload}};
+                {"reload", hubctl_reload},
+                {"store", hubctl_store}};
     for (size_t i = 0; argc > 0 && i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[0], cmds[i].name) == 0) {
             return cmds[i].run(argc - 1, argv + 1);
@@ -118,6 +119,7 @@ s_set(hubctl_ops_opts_t *o, const char *name, const char *value)
                             : strcmp(name, "source") == 0   ? &o->source
                             : strcmp(name, "code") == 0     ? &o->code
                             : strcmp(name, "endpoint") == 0 ? &o->endpoint
+                            : strcmp(name, "store") == 0    ? &o->store
                                                             : &o->to;
         *slot = value;
     }

@@ -40,12 +40,13 @@ typedef struct {
     bool all; // --all
     const char *endpoint; // --endpoint E
     const char *to; // --to SEQ|TIME (resolved by the command)
+    const char *store; // --store DIR (store reissue-id: another store than hub.yaml's)
     const char *args[HUBCTL_OPS_MAX_ARGS]; // positional arguments
     size_t nargs;
 } hubctl_ops_opts_t;
 
 // Runs the operations command named by ARGV[0] (status, dlq, cursor,
-// reload; rules history and rules diff) with the rest of ARGV, and
+// reload, store; rules history and rules diff) with the rest of ARGV, and
 // returns its exit status; -1 when ARGV is none of them. Each answers
 // -h/--help with its own usage.
 int hubctl_ops_main(int argc, char **argv);
@@ -55,6 +56,7 @@ int hubctl_status(int argc, char **argv);
 int hubctl_dlq(int argc, char **argv);
 int hubctl_cursor(int argc, char **argv);
 int hubctl_reload(int argc, char **argv);
+int hubctl_store(int argc, char **argv); // store reissue-id (hubctl_store.c)
 
 // rules history / rules diff V1 V2 (ARGV starts after "history"/"diff").
 int hubctl_rules_history(int argc, char **argv);

@@ -14,7 +14,7 @@ static const char s_help[] =
     "usage: hubctl status [--config DIR] [--endpoint E] [--timeout MS] [--format json]\n"
     "\n"
     "How the hub is doing: the rule-set version in force, the ingest rate and counts,\n"
-    "dead letters, the store's size and map usage, and per endpoint its queue depth\n"
+    "dead letters, the store's size, map usage and id, and per endpoint its queue depth\n"
     "(deliveries not yet acknowledged), the age of the oldest of them, its delivery\n"
     "rate and how many consumers are connected. Asks hubd over its admin socket; when\n"
     "hubd does not answer, reads the store and says 'hubd: not running'.\n"
@@ -106,6 +106,10 @@ s_from_store(const hub_config_t *cfg)
                   cfg->store, "map_size", (json_int_t) map, "used_bytes", (json_int_t) used,
                   "dead_letters", "dead_letters_stored", (json_int_t) s_dead_count(store));
     s_last_ruleset(store, st);
+    char id[33];
+    // HUB_ENOTFOUND: a store older than the id that hubd has not opened yet.
+    json_object_set_new(st, "store_id", hub_store_id(store, id) == HUB_OK ? json_string(id)
+                                                                          : json_null());
     json_object_set_new(st, "endpoints", s_store_endpoints(store, depts, now));
     hub_store_destroy(&store);
     hub_depts_destroy(&depts);
@@ -171,6 +175,8 @@ s_print_head(const json_t *st)
     hubctl_format_bytes(m, map, sizeof map);
     printf("store: %s: %s used of a %s map (%.1f%%)\n", s_s(store, "path"), used, map,
            m ? 100.0 * (double) u / (double) m : 0.0);
+    const char *id = json_string_value(json_object_get(st, "store_id"));
+    printf("store id: %s\n", id ? id : "(none yet: hubd gives it at its next start)");
     json_t *dead = json_object_get(st, "dead_letters_stored");
     if (json_is_integer(dead)) {
         printf("dead letters: %lld in the store%s\n", (long long) json_integer_value(dead),

@@ -462,6 +462,7 @@ s_start(hubd_t *self, hub_diag_t *diag)
     rc = rc ? rc : hub_config_read_key(self->conf.cfg.hash_key, self->hash_key, diag);
     rc = rc ? rc : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size,
                                   0, self->hash_key, diag);
+    rc = rc ? rc : hub_store_id(self->store, self->store_id);
     rc = rc ? rc : hubd_store_settings(self, &self->conf);
     rc = rc ? rc : s_sockets(self, diag);
     rc = rc ? rc : hubd_admin_open(self, diag);
@@ -551,8 +552,10 @@ main(int argc, char **argv)
         hub_diag_destroy(&self.diag);
         return 1;
     }
-    hubd_log("info", "started", "listen=%s admin=%s store=%s ruleset=%s rules=%zu keys=%zu",
-             self.conf.cfg.listen, self.conf.cfg.admin, self.conf.cfg.store, hub_rules_version(self.conf.rules),
+    hubd_log("info", "started",
+             "listen=%s admin=%s store=%s store_id=%s ruleset=%s rules=%zu keys=%zu",
+             self.conf.cfg.listen, self.conf.cfg.admin, self.conf.cfg.store, self.store_id,
+             hub_rules_version(self.conf.rules),
              hub_rules_count(self.conf.rules), hubd_keys_count(self.conf.keys));
     s_loop(&self);
     hubd_drain(&self); // the batches in hand, committed and answered

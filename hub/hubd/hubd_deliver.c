@@ -63,13 +63,18 @@ hubd_on_subscribe(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
-    hub_mpw_map(&w, 3);
+    hub_mpw_map(&w, 4);
     hub_mpw_cstr(&w, "acked");
     hub_mpw_uint(&w, acked);
     hub_mpw_cstr(&w, "endpoint");
     hub_mpw_cstr(&w, peer->endpoint->id);
     hub_mpw_cstr(&w, "last");
     hub_mpw_uint(&w, last);
+    // Which history these sequences belong to: a consumer that sees another
+    // id than it remembers takes the sequences after ACKED as new (a
+    // restored store issues them again; docs/PROTOCOL.md, "Consuming").
+    hub_mpw_cstr(&w, "store_id");
+    hub_mpw_cstr(&w, self->store_id);
     hubd_send(self, peer->rid, peer->rid_len, "SUBSCRIBED", self->out.data, self->out.len);
     hubd_log("info", "subscribed", "peer=%s acked=%llu last=%llu credit=%llu batch=%llu",
              peer->endpoint->id, (unsigned long long) acked, (unsigned long long) last,

@@ -141,6 +141,7 @@ typedef struct {
     hubd_conf_t conf;
     uint8_t hash_key[32];
     hub_store_t *store;
+    char store_id[33];               // the store's id, read at start (SUBSCRIBED, status)
     void *ctx, *router, *zap, *admin;
     hubd_peer_t peers[HUBD_MAX_PEERS];
     hubd_batch_t batches[2];

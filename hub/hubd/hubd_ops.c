@@ -185,7 +185,7 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
 {
     size_t map = 0, used = 0, neps = hub_depts_endpoint_count(self->conf.depts);
     hub_store_usage(self->store, &map, &used);
-    hub_mpw_map(w, 8);
+    hub_mpw_map(w, 9);
     hub_mpw_cstr(w, "dead_letters");
     hub_mpw_uint(w, self->stats_dead);
     hub_mpw_cstr(w, "endpoints");
@@ -227,6 +227,8 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
     hub_mpw_cstr(w, self->conf.cfg.store);
     hub_mpw_cstr(w, "used_bytes");
     hub_mpw_uint(w, used);
+    hub_mpw_cstr(w, "store_id");
+    hub_mpw_cstr(w, self->store_id);
 }
 
 // ----------------------------------------------------------- dead letters

@@ -377,6 +377,9 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     bool fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;
     rc = rc ? rc : s_format(self, txn, diag, path);
     rc = rc ? rc : s_subject_hash(self, txn, fresh);
+    if (!rc && !ro && (rc = hub_store_id_ensure(self, txn)) != HUB_OK) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "%s", self->err);
+    }
     if (rc) {
         mdb_txn_abort(txn);
         return rc;

@@ -411,6 +411,34 @@ hub_store_count(hub_store_t *self, hub_store_seqdb_t db, uint64_t *n);
 int
 hub_store_usage(hub_store_t *self, size_t *map_size, size_t *used);
 
+// ---- the store's identity (hub_store_ops.c)
+//
+// Meta "store_id" names this store's history of sequence numbers: 16
+// random bytes as 32 lower-case hex digits, made when a writable handle
+// creates the store (or first opens one older than the id). A store
+// restored from a backup issues the endpoint sequences after the backup
+// again, to possibly other messages; reissuing the id then tells every
+// consumer (SUBSCRIBED store_id, docs/PROTOCOL.md "Consuming") to take
+// the sequences after its cursor as new.
+
+// The store's id into OUT (NUL-terminated; "" on error), as committed.
+// Any handle, read-only ones too; the thread that reads. Errors:
+// HUB_ENOTFOUND (a read-only handle on a store no writable handle has
+// opened since the id came: it has none yet), HUB_EIO (unreadable or
+// damaged: hub_store_last_error() says which).
+int
+hub_store_id(hub_store_t *self, char out[33]);
+
+// Replaces the store's id with a new random one, in a durable transaction
+// of its own; OLD_ID gets the id it had ("" when none, or a damaged one),
+// NEW_ID the new one (both NUL-terminated; NEW_ID "" on error). For
+// `hubctl store reissue-id` after a restore, while no hubd has the store
+// open (hubd keeps the id it read at its start). A writable handle with
+// no batch open. Errors: HUB_EINVAL (read-only handle, or a batch open),
+// HUB_EFULL, HUB_EIO.
+int
+hub_store_reissue_id(hub_store_t *self, char old_id[33], char new_id[33]);
+
 // ---- retention and checkpoints (hub_store_retain.c)
 
 // Appends a signed checkpoint of the audit chain's head to `checkpoint`:

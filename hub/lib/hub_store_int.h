@@ -141,6 +141,12 @@ int hub_store_dead_high(hub_store_t *self, MDB_txn *txn, uint64_t *seq);
 int hub_store_write_begin(hub_store_t *self, bool *own);
 int hub_store_write_end(hub_store_t *self, bool own, int rc);
 
+// At the opening of a writable store, in its first transaction TXN:
+// records meta "store_id" (16 random bytes, 32 lower-case hex digits) when
+// it has none (a new store, or one older than the id) or a damaged one.
+// Errors: HUB_EIO, HUB_EFULL (hub_store_ops.c).
+int hub_store_id_ensure(hub_store_t *self, MDB_txn *txn);
+
 // Deletes KEY from DB in the open batch: HUB_ENOTFOUND when it is not
 // there (the batch goes on); any other failure breaks the batch.
 int hub_store_del(hub_store_t *self, hub_store_db_t db, const void *key, size_t klen);

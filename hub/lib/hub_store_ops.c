@@ -6,11 +6,14 @@
 #include "hub_store.h"
 #include "hub_store_int.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-
 static const char s_dead_high[] = "dead_high";
+static const char s_store_id[] = "store_id";
+
+#define S_ID_HEX 32 // meta "store_id": 16 random bytes as lower-case hex
 
 int
 hub_store_write_begin(hub_store_t *self, bool *own)
@@ -374,4 +377,101 @@ hub_store_eseq_before(hub_store_t *self, const char *endpoint, uint64_t time_ms,
     hub_store_read_end(self);
     *eseq = rc ? 0 : lo;
     return rc == HUB_EINVAL ? HUB_OK : rc; // an endpoint never written: 0
+}
+
+// ------------------------------------------------------ store identity
+
+static bool
+s_id_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return false;
+        }
+    }
+    return n == S_ID_HEX;
+}
+
+// Meta "store_id" as TXN sees it, into OUT. Errors: HUB_ENOTFOUND,
+// HUB_EINVALID (not a str of 32 hex digits), HUB_EIO.
+static int
+s_id_read(hub_store_t *self, MDB_txn *txn, char out[S_ID_HEX + 1])
+{
+    MDB_val v;
+    hub_mpr_t r;
+    const char *s = NULL;
+    size_t n = 0;
+    int rc = hub_store_get(self, txn, HUB_STORE_DB_META, s_store_id, sizeof s_store_id - 1, &v);
+    if (rc) {
+        return rc;
+    }
+    hub_mpr_init(&r, v.mv_data, v.mv_size);
+    if (hub_mpr_str(&r, &s, &n) != HUB_OK || !s_id_ok(s, n) || v.mv_size != n + 2) {
+        snprintf(self->err, sizeof self->err, "meta %s: not a str of %d hex digits", s_store_id,
+                 S_ID_HEX);
+        return HUB_EINVALID;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return HUB_OK;
+}
+
+// Writes a new random meta "store_id" in TXN (a write transaction) and
+// gives it in OUT.
+static int
+s_id_write(hub_store_t *self, MDB_txn *txn, char out[S_ID_HEX + 1])
+{
+    uint8_t raw[S_ID_HEX / 2], val[2 + S_ID_HEX] = {0xd9, S_ID_HEX}; // str 8: its shortest form
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, S_ID_HEX + 1, raw, sizeof raw);
+    memcpy(val + 2, out, S_ID_HEX);
+    MDB_val k = {sizeof s_store_id - 1, (void *) s_store_id}, v = {sizeof val, val};
+    return hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &v, 0),
+                             "mdb_put meta store_id");
+}
+
+int
+hub_store_id_ensure(hub_store_t *self, MDB_txn *txn)
+{
+    char id[S_ID_HEX + 1];
+    int rc = s_id_read(self, txn, id);
+    // A damaged id is replaced too: a new id only makes consumers take the
+    // sequences after their cursor as new (docs/PROTOCOL.md, "Consuming").
+    return rc == HUB_ENOTFOUND || rc == HUB_EINVALID ? s_id_write(self, txn, id) : rc;
+}
+
+int
+hub_store_id(hub_store_t *self, char out[33])
+{
+    MDB_txn *txn;
+    out[0] = '\0';
+    int rc = hub_store_read_begin(self, &txn);
+    rc = rc ? rc : s_id_read(self, txn, out);
+    hub_store_read_end(self);
+    if (rc) {
+        out[0] = '\0';
+    }
+    return rc == HUB_EINVALID ? HUB_EIO : rc;
+}
+
+int
+hub_store_reissue_id(hub_store_t *self, char old_id[33], char new_id[33])
+{
+    old_id[0] = new_id[0] = '\0';
+    int rc = hub_store_begin(self); // HUB_EINVAL: read-only, or a batch is open
+    if (rc) {
+        return rc;
+    }
+    rc = s_id_read(self, self->txn, old_id);
+    if (rc == HUB_ENOTFOUND || rc == HUB_EINVALID) {
+        old_id[0] = '\0';
+        rc = HUB_OK;
+    }
+    rc = rc ? hub_store_fail(self, rc) : hub_store_fail(self, s_id_write(self, self->txn, new_id));
+    rc = rc ? rc : hub_store_commit(self);
+    hub_store_abort(self);
+    if (rc) {
+        new_id[0] = '\0';
+    }
+    return rc;
 }

@@ -255,7 +255,7 @@ test_a_cursor_rewinds_and_a_time_finds_its_sequence(void)
 static size_t
 s_cached_before(const char *dir, uint64_t end, size_t *total)
 {
-    char path[256];
+    char path[512];
     snprintf(path, sizeof path, "%s/data.mdb", dir);
     int fd = open(path, O_RDONLY);
     struct stat sb;
@@ -312,7 +312,7 @@ test_drop_behind_hands_back_unread_pages_and_loses_nothing(void)
         s_fill(st, off ? 0 : behind, 20); // 4,000 messages: ~12 MB
         hub_store_destroy(&st);
         struct stat sb;
-        char path[256];
+        char path[512];
         snprintf(path, sizeof path, "%s/data.mdb", dir[off]);
         CU_ASSERT_FATAL(stat(path, &sb) == 0);
         cached[off] = s_cached_before(dir[off], (uint64_t) sb.st_size - behind, &total[off]);
