@@ -441,6 +441,7 @@ s_fill(hubc_result_t *r, uint64_t ref, bool ack, const void *map, size_t len)
         r->duplicate = hub_mpr_find(&m, "duplicate") == HUB_OK && hub_mpr_next(&m, &o) == HUB_OK &&
                        o.kind == HUB_MP_BOOL && o.v.b;
         hub_mpr_get_uint(map, len, "log_seq", &r->log_seq);
+        hub_mpr_get_uint(map, len, "same_event", &r->same_event);
     } else {
         s_get_str(map, len, "code", r->code, sizeof r->code);
         s_get_str(map, len, "reason", r->reason, sizeof r->reason);

@@ -29,6 +29,9 @@ typedef struct {
     bool acked;            // ACK (durable in the hub) or NACK
     bool duplicate;        // the hub had it already
     uint64_t log_seq;
+    uint64_t same_event;   // not 0: stored, but a later report of an event the hub had
+                           // (docs/PROTOCOL.md ACK.same_event: its first report's log seq);
+                           // delivered to nobody. Nothing to resend.
     char code[32];         // NACK code ("invalid", "store_full", ...)
     char reason[256];      // NACK reason
 } hubc_result_t;

@@ -70,6 +70,7 @@ sed -e 's/"id": "[0-9a-f]*"/"id": "00000000000000000000000000d3a7b2"/' \
     -e 's/"source": "health"/"source": "public_security"/' death.json >death_ps.json
 pub public_security@513400 death_ps.json
 expect_out_has "ack death_ps.json log_seq"
+expect_out_has " same_event "
 expect_out_lacks "duplicate"
 DDIV=$(sed -n 's/.*"hukou_division": "\([0-9]*\)".*/\1/p' death.json | head -1)
 sub "civil_affairs@$DDIV" 10 1000

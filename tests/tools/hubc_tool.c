@@ -7,7 +7,8 @@
 // outbox puts the files into a durable outbox (with the cursor "files" set
 // to their count, in the same transaction), flushes it and prints
 // "outbox acked A duplicate D rejected R retry T pending P cursor C".
-// publish prints one line per message: "ack ID log_seq N [duplicate]",
+// publish prints one line per message: "ack ID log_seq N [duplicate]
+// [same_event M]",
 // "nack ID code reason", or "noanswer ID" when the hub fell silent (then
 // it exits 1); consume prints "deliver SEQ ID TYPE" per delivery,
 // acknowledging each, until COUNT arrived or nothing came for TIMEOUT_MS.
@@ -123,8 +124,12 @@ s_publish(hubc_t *c, int nfiles, char **files)
         if (res[i].ref == 0) {
             printf("noanswer %s\n", files[i]);
         } else if (res[i].acked) {
-            printf("ack %s log_seq %llu%s\n", files[i], (unsigned long long) res[i].log_seq,
+            printf("ack %s log_seq %llu%s", files[i], (unsigned long long) res[i].log_seq,
                    res[i].duplicate ? " duplicate" : "");
+            if (res[i].same_event) {
+                printf(" same_event %llu", (unsigned long long) res[i].same_event);
+            }
+            printf("\n");
         } else {
             printf("nack %s %s %s\n", files[i], res[i].code, res[i].reason);
         }
