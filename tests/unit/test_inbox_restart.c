@@ -7,6 +7,7 @@
 #include "hub_error.h"
 #include "hub_inbox.h"
 #include "suites.h"
+#include "testutil.h"
 
 #include <CUnit/CUnit.h>
 #include <dirent.h>
@@ -19,32 +20,24 @@
 #define ID_A "0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210"
 
-static struct {
-    char root[64]; // the suite's temporary directory
-    int ndirs; // inboxes made in it so far
-    char dir[128]; // the current test's inbox
-} s_f;
+static tu_tmp_t s_f;
 
 static int
 s_init(void)
 {
-    snprintf(s_f.root, sizeof s_f.root, "/tmp/hub-test-inbox.XXXXXX");
-    return mkdtemp(s_f.root) ? 0 : 1;
+    return tu_tmp_init(&s_f, "inbox");
 }
 
 static int
 s_cleanup(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_f.root);
-    return system(cmd) == 0 ? 0 : 1;
+    return tu_tmp_cleanup(&s_f);
 }
 
 static const char *
 s_newdir(void)
 {
-    snprintf(s_f.dir, sizeof s_f.dir, "%s/inbox%d", s_f.root, ++s_f.ndirs);
-    return s_f.dir;
+    return tu_tmp_dir(&s_f, "inbox");
 }
 
 static hubc_inbox_t *

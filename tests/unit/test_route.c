@@ -117,19 +117,6 @@ s_free(s_fix_t *f)
     rmdir(f->dir);
 }
 
-// Reads tests/data/messages/NAME (JSON) into MSG.
-static void
-s_read_msg(hub_msg_t *msg, const char *name)
-{
-    char path[128], text[16384];
-    snprintf(path, sizeof path, "tests/data/messages/%s", name);
-    FILE *in = fopen(path, "rb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(in);
-    size_t n = fread(text, 1, sizeof text, in);
-    fclose(in);
-    CU_ASSERT_EQUAL_FATAL(hub_json_to_msg(msg, text, n, NULL, NULL), HUB_OK);
-}
-
 // Delivery D as one line: endpoint, derived type, each released field
 // (path rule mask present), and the SHA-256 of the delivered bytes.
 static void
@@ -248,7 +235,7 @@ test_a_derived_alert_is_delivered_byte_for_byte(void)
     s_fix_t f;
     s_load(&f);
     hub_msg_t *msg = hub_msg_new();
-    s_read_msg(msg, "health.hospitalisation.json");
+    tu_load_msg(msg, "health.hospitalisation.json");
     s_check(&f, msg, s_want_alert);
     hub_msg_destroy(&msg);
     s_free(&f);
@@ -260,7 +247,7 @@ test_a_retired_county_routes_to_its_successor_byte_for_byte(void)
     s_fix_t f;
     s_load(&f);
     hub_msg_t *msg = hub_msg_new();
-    s_read_msg(msg, "retired_division_valid.json");
+    tu_load_msg(msg, "retired_division_valid.json");
     s_check(&f, msg, s_want_retired);
     hub_msg_destroy(&msg);
     s_free(&f);

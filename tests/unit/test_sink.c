@@ -27,34 +27,27 @@
 #define S(x) x, sizeof(x) - 1
 #define EP "education@513431"
 
-static struct {
-    char root[64]; // the suite's temporary directory
-    int ndirs; // inboxes made in it so far
-    char dir[128]; // the current test's inbox
-} s_f;
+static tu_tmp_t s_f;
 
 static int
 s_init(void)
 {
-    snprintf(s_f.root, sizeof s_f.root, "/tmp/hub-test-sink.XXXXXX");
-    return mkdtemp(s_f.root) ? 0 : 1;
+    return tu_tmp_init(&s_f, "sink");
 }
 
 static int
 s_cleanup(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_f.root);
-    return system(cmd) == 0 ? 0 : 1;
+    return tu_tmp_cleanup(&s_f);
 }
 
 // A fresh inbox directory name for the test (not created).
 static const char *
 s_newdir(void)
 {
-    snprintf(s_f.dir, sizeof s_f.dir, "%s/inbox%d", s_f.root, ++s_f.ndirs);
-    return s_f.dir;
+    return tu_tmp_dir(&s_f, "inbox");
 }
+
 
 static hubc_inbox_opts_t
 s_jsonl(uint64_t rotate_bytes)

@@ -19,6 +19,28 @@ tu_rand(uint64_t *s)
     return *s * 2685821657736338717ULL;
 }
 
+int
+tu_tmp_init(tu_tmp_t *t, const char *name)
+{
+    snprintf(t->root, sizeof t->root, "/tmp/hub-test-%s-XXXXXX", name);
+    return mkdtemp(t->root) ? 0 : 1;
+}
+
+int
+tu_tmp_cleanup(tu_tmp_t *t)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->root);
+    return system(cmd) == 0 ? 0 : 1;
+}
+
+const char *
+tu_tmp_dir(tu_tmp_t *t, const char *what)
+{
+    snprintf(t->dir, sizeof t->dir, "%s/%s%d", t->root, what, ++t->ndirs);
+    return t->dir;
+}
+
 void
 tu_load_msg(hub_msg_t *msg, const char *name)
 {

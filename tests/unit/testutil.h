@@ -17,6 +17,23 @@
 // 15-field body and subject. Resets MSG first.
 void tu_dropout(hub_msg_t *msg);
 
+// A suite's temporary directory with numbered directories in it (a
+// file-local static, zeroed; not thread-safe).
+typedef struct {
+    char root[64]; // /tmp/hub-test-NAME-XXXXXX, made by tu_tmp_init()
+    int ndirs; // directories named in it so far
+    char dir[128]; // the one tu_tmp_dir() named last
+} tu_tmp_t;
+
+// Makes T's root for suite NAME. Returns 0, else nonzero (a suite init's).
+int tu_tmp_init(tu_tmp_t *t, const char *name);
+
+// Removes T's root and all in it. Returns nonzero when it could not.
+int tu_tmp_cleanup(tu_tmp_t *t);
+
+// A fresh path ROOT/<WHAT><n> (not created): T->dir.
+const char *tu_tmp_dir(tu_tmp_t *t, const char *what);
+
 // Reads tests/data/messages/NAME (JSON, up to 64 KiB) into MSG; a test
 // failure (fatal) when it cannot. Not thread-safe (one static buffer).
 void tu_load_msg(hub_msg_t *msg, const char *name);
