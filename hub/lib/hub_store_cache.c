@@ -78,7 +78,10 @@ hub_store_cache_close(hub_store_t *self)
 void
 hub_store_cache_note(hub_store_t *self)
 {
-    if (self->cache.fd >= 0) {
+    // Off (the default): no work on the commit path. BEHIND changes only
+    // with the writer drained (hub_store_set_drop_behind()), so this
+    // thread reads it safely; turned on later, the next commit notes.
+    if (self->cache.fd >= 0 && self->cache.behind) {
         atomic_store(&self->cache.used, s_used_end(self));
     }
 }

@@ -8,7 +8,6 @@
 // receive: it must be deliberate.
 #include "hub_codec.h"
 #include "hub_error.h"
-#include "hub_json.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -18,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const char s_rules[] =
     "x-edu: &edu {from: education, types: student.enrolment_change, purpose: 控辍保学,\n"
@@ -79,42 +77,43 @@ static const char s_rules[] =
     "    legal_basis: 《社会救助暂行办法》第十条\n"
     "    share: conditional\n";
 
-typedef struct {
-    char dir[64], sub[80], file[96];
-    hub_depts_t *depts;
-    hub_rules_t *rules;
-} s_fix_t;
+// The suite's rule set: S_RULES written to ROOT/rules.d/x.yaml, loaded
+// once with the shipped departments.
+static tu_tmp_t s_t;
+static hub_depts_t *s_depts;
+static hub_rules_t *s_rules_set;
 
-static void
-s_load(s_fix_t *f)
+static int
+s_init(void)
 {
-    hub_diag_t *diag = hub_diag_new();
-    snprintf(f->dir, sizeof f->dir, "/tmp/hub_test_route.XXXXXX");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(f->dir));
-    snprintf(f->sub, sizeof f->sub, "%s/rules.d", f->dir);
-    snprintf(f->file, sizeof f->file, "%s/x.yaml", f->sub);
-    CU_ASSERT_EQUAL_FATAL(mkdir(f->sub, 0700), 0);
-    FILE *out = fopen(f->file, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    char sub[128], file[160];
+    if (tu_tmp_init(&s_t, "route")) {
+        return 1;
+    }
+    snprintf(sub, sizeof sub, "%s/rules.d", s_t.root);
+    snprintf(file, sizeof file, "%s/x.yaml", sub);
+    FILE *out = mkdir(sub, 0700) == 0 ? fopen(file, "w") : NULL;
+    if (!out) {
+        return 1;
+    }
     fputs(s_rules, out);
     fclose(out);
-    int rc = hub_depts_load(&f->depts, "config/departments.yaml", tu_schemas(), diag);
-    rc = rc ? rc : hub_rules_load(&f->rules, f->dir, tu_schemas(), f->depts, diag);
+    hub_diag_t *diag = hub_diag_new();
+    int rc = hub_depts_load(&s_depts, "config/departments.yaml", tu_schemas(), diag);
+    rc = rc ? rc : hub_rules_load(&s_rules_set, s_t.root, tu_schemas(), s_depts, diag);
     if (rc) {
         hub_diag_print(diag, stdout);
     }
-    CU_ASSERT_EQUAL_FATAL(rc, HUB_OK);
     hub_diag_destroy(&diag);
+    return rc != HUB_OK;
 }
 
-static void
-s_free(s_fix_t *f)
+static int
+s_cleanup(void)
 {
-    hub_rules_destroy(&f->rules);
-    hub_depts_destroy(&f->depts);
-    unlink(f->file);
-    rmdir(f->sub);
-    rmdir(f->dir);
+    hub_rules_destroy(&s_rules_set);
+    hub_depts_destroy(&s_depts);
+    return tu_tmp_cleanup(&s_t);
 }
 
 // Delivery D as one line: endpoint, derived type, each released field
@@ -157,12 +156,12 @@ s_expect(const char *const *want, size_t *k, const char *what, const char *got)
 // Routes MSG and compares every delivery, then every trace note, with
 // WANT (NULL ended).
 static void
-s_check(s_fix_t *f, hub_msg_t *msg, const char *const *want)
+s_check(hub_msg_t *msg, const char *const *want)
 {
     static const uint8_t key[HUB_MASK_KEY_SIZE] = {42};
     hub_route_t *route = hub_route_new();
     hub_route_set_explain(route, true);
-    CU_ASSERT_EQUAL_FATAL(hub_route_run(route, f->rules, f->depts, tu_schemas(), msg, key, NULL),
+    CU_ASSERT_EQUAL_FATAL(hub_route_run(route, s_rules_set, s_depts, tu_schemas(), msg, key, NULL),
                           HUB_OK);
     size_t k = 0;
     char got[2048];
@@ -217,46 +216,43 @@ static const char *const s_want_retired[] = {
     NULL,
 };
 
+// Routes tests/data/messages/NAME (the dropout of tu_dropout() when NULL)
+// and checks it against WANT.
+static void
+s_route(const char *name, const char *const *want)
+{
+    hub_msg_t *msg = hub_msg_new();
+    if (name) {
+        tu_load_msg(msg, name);
+    } else {
+        tu_dropout(msg);
+    }
+    s_check(msg, want);
+    hub_msg_destroy(&msg);
+}
+
 static void
 test_merged_masked_and_dropped_fields_are_delivered_byte_for_byte(void)
 {
-    s_fix_t f;
-    s_load(&f);
-    hub_msg_t *msg = hub_msg_new();
-    tu_dropout(msg);
-    s_check(&f, msg, s_want_dropout);
-    hub_msg_destroy(&msg);
-    s_free(&f);
+    s_route(NULL, s_want_dropout);
 }
 
 static void
 test_a_derived_alert_is_delivered_byte_for_byte(void)
 {
-    s_fix_t f;
-    s_load(&f);
-    hub_msg_t *msg = hub_msg_new();
-    tu_load_msg(msg, "health.hospitalisation.json");
-    s_check(&f, msg, s_want_alert);
-    hub_msg_destroy(&msg);
-    s_free(&f);
+    s_route("health.hospitalisation.json", s_want_alert);
 }
 
 static void
 test_a_retired_county_routes_to_its_successor_byte_for_byte(void)
 {
-    s_fix_t f;
-    s_load(&f);
-    hub_msg_t *msg = hub_msg_new();
-    tu_load_msg(msg, "retired_division_valid.json");
-    s_check(&f, msg, s_want_retired);
-    hub_msg_destroy(&msg);
-    s_free(&f);
+    s_route("retired_division_valid.json", s_want_retired);
 }
 
 void
 test_route_register(void)
 {
-    CU_pSuite su = CU_add_suite("hub_route", NULL, NULL);
+    CU_pSuite su = CU_add_suite("hub_route", s_init, s_cleanup);
     CU_add_test(su, "merged, masked and dropped fields are delivered byte for byte",
                 test_merged_masked_and_dropped_fields_are_delivered_byte_for_byte);
     CU_add_test(su, "a derived alert is delivered byte for byte",
