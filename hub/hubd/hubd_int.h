@@ -238,7 +238,9 @@ hubd_writer_done(const hubd_t *self);
 void
 hubd_flush(hubd_t *self);
 // When the writer is done with its batch (WAIT: waits for that), answers
-// it (hubd_batch_answer()) and marks the writer idle.
+// it (hubd_batch_answer()), hands it the fill batch (hubd_flush()) and
+// then sends the deliveries the commit made due (hubd_pump()): the writer
+// commits the next batch while the main thread delivers.
 void
 hubd_reap(hubd_t *self, bool wait);
 // Until nothing is waiting or at the writer: every batch applied,

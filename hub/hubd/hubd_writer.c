@@ -253,15 +253,22 @@ hubd_writer_fd(const hubd_t *self)
     return self->writer ? self->writer->efd : -1;
 }
 
-// The writer is done with B (or the main thread applied it itself):
-// answer it, empty it, and send what its commit made durable at once.
+// B is committed (or failed): answer it and empty it for the next fill.
 static void
-s_done(hubd_t *self, hubd_batch_t *b)
+s_answer(hubd_t *self, hubd_batch_t *b)
 {
     hubd_batch_answer(self, b);
     b->ops.len = 0;
     b->nops = 0;
     b->npending = 0;
+}
+
+// The main thread applied B itself: answer it, and send what its commit
+// made durable at once.
+static void
+s_done(hubd_t *self, hubd_batch_t *b)
+{
+    s_answer(self, b);
     hubd_pump(self);
 }
 
@@ -318,14 +325,19 @@ hubd_reap(hubd_t *self, bool wait)
     (void) ignored;
     self->flight = NULL;
     self->stats_commits_writer++;
-    s_done(self, b);
+    // The acks first; then what gathered goes to the writer before the
+    // deliveries this commit made due are sent, so the writer works while
+    // the main thread delivers instead of waiting for it.
+    s_answer(self, b);
+    hubd_flush(self);
+    hubd_pump(self);
 }
 
 void
 hubd_drain(hubd_t *self)
 {
-    hubd_reap(self, true);
-    if (self->fill && self->fill->nops && !self->fill->req_open) {
+    hubd_reap(self, true); // which may hand the fill batch over: wait for that too
+    while (self->flight || (self->fill && self->fill->nops && !self->fill->req_open)) {
         hubd_flush(self);
         hubd_reap(self, true);
     }
