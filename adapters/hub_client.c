@@ -142,6 +142,19 @@ s_get_str(const void *body, size_t len, const char *key, char *out, size_t size)
     }
 }
 
+// Copies the string at cursor R (may be NULL) into OUT ("" when there is
+// none, or it is not a string).
+static void
+s_copy_str(hub_mpr_t *r, char *out, size_t size)
+{
+    const char *s;
+    size_t n;
+    out[0] = '\0';
+    if (r && hub_mpr_str(r, &s, &n) == HUB_OK) {
+        snprintf(out, size, "%.*s", (int) n, s);
+    }
+}
+
 // KEY_DIR/NAME + EXT into PATH; HUB_ECONFIG (said in DIAG) when too long.
 static int
 s_key_path(char path[512], const char *key_dir, const char *name, const char *ext, hub_diag_t *diag)
@@ -738,11 +751,14 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
             return rc;
         }
         memset(out, 0, sizeof *out);
-        hub_mpr_t r;
+        // One pass over the map (each hub_mpr_find() would walk it again,
+        // its arrays of fields included).
+        static const char *const keys[] = {"seq", "message", "id", "type", "origin_id"};
+        hub_mpr_t r, v[5];
         hub_mpr_init(&r, body, blen);
-        if (hub_mpr_get_uint(body, blen, "seq", &out->seq) != HUB_OK ||
-            hub_mpr_find(&r, "message") != HUB_OK ||
-            hub_mpr_bin(&r, &out->message, &out->len) != HUB_OK) {
+        int64_t got = hub_mpr_pick(&r, keys, 5, v);
+        if (got < 0 || (got & 3) != 3 || hub_mpr_uint(&v[0], &out->seq) != HUB_OK ||
+            hub_mpr_bin(&v[1], &out->message, &out->len) != HUB_OK) {
             return HUB_EDECODE;
         }
         if (out->seq <= last_done) {
@@ -752,8 +768,9 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
             hubc_dack(self, out->seq);
             continue;
         }
-        s_get_str(body, blen, "id", out->id, sizeof out->id);
-        s_get_str(body, blen, "type", out->type, sizeof out->type);
+        s_copy_str(got & 4 ? &v[2] : NULL, out->id, sizeof out->id);
+        s_copy_str(got & 8 ? &v[3] : NULL, out->type, sizeof out->type);
+        s_copy_str(got & 16 ? &v[4] : NULL, out->origin_id, sizeof out->origin_id);
         out->body = body;
         out->body_len = blen;
         return HUB_OK;

@@ -42,8 +42,9 @@ typedef struct {
 // hubc_subscribe*) or hubc_destroy().
 typedef struct {
     uint64_t seq;          // endpoint sequence
-    char id[72];
+    char id[72];           // the delivered message's id (a derived message's own)
     char type[64];
+    char origin_id[72];    // the id of the message it came from (docs/PROTOCOL.md DELIVER)
     const void *message;
     size_t len;
     const void *body;      // this delivery's map: a DELIVER body, or the one

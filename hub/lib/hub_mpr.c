@@ -208,6 +208,48 @@ hub_mpr_find(hub_mpr_t *self, const char *key)
     return HUB_ENOTFOUND;
 }
 
+// Which of KEYS (N of them, lengths in LENS) the key K is: its index, or N.
+static size_t
+s_which(const hub_mp_obj_t *k, const char *const *keys, const size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (k->len == lens[i] && memcmp(k->data, keys[i], lens[i]) == 0) {
+            return i;
+        }
+    }
+    return n;
+}
+
+int64_t
+hub_mpr_pick(hub_mpr_t *self, const char *const *keys, size_t n, hub_mpr_t *vals)
+{
+    hub_mpr_t r = *self;
+    hub_mp_obj_t m, k;
+    size_t lens[32];
+    if (n > 32 || hub_mpr_next(&r, &m) || m.kind != HUB_MP_MAP) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = strlen(keys[i]);
+    }
+    int64_t found = 0;
+    for (uint32_t i = 0; i < m.len; i++) {
+        if (hub_mpr_next(&r, &k) || k.kind == HUB_MP_ARRAY || k.kind == HUB_MP_MAP) {
+            return -1;
+        }
+        size_t at = k.kind == HUB_MP_STR ? s_which(&k, keys, lens, n) : n;
+        if (at < n && !(found & (INT64_C(1) << at))) {
+            found |= INT64_C(1) << at;
+            vals[at] = r;
+        }
+        if (hub_mpr_skip(&r)) {
+            return -1;
+        }
+    }
+    *self = r;
+    return found;
+}
+
 static int
 s_expect(hub_mpr_t *self, hub_mp_kind_t kind, hub_mp_obj_t *o)
 {

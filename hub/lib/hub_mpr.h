@@ -75,6 +75,15 @@ int hub_mpr_skip(hub_mpr_t *self);
 // cursor does not move.
 int hub_mpr_find(hub_mpr_t *self, const char *key);
 
+// With the cursor at a map, one pass over its pairs instead of a
+// hub_mpr_find() per key: for each i < N (at most 32) whose string key
+// KEYS[i] the map holds, VALS[i] becomes a cursor at that value and bit i
+// of the result is set (a key the map repeats: its first pair). The
+// cursor moves past the whole map. Scalar keys that are not strings are
+// passed over. Errors (-1, the cursor does not move): not a map, a key
+// that is an array or map, malformed, or N over 32.
+int64_t hub_mpr_pick(hub_mpr_t *self, const char *const *keys, size_t n, hub_mpr_t *vals);
+
 // Typed reads of the next object; on a different kind HUB_EDECODE and the
 // cursor does not move. hub_mpr_uint accepts only non-negative integers;
 // hub_mpr_str and hub_mpr_bin lend the payload (borrowed from the input).

@@ -65,7 +65,7 @@ check "deliveries were audited" test -s endpoints.txt
 : >received.txt
 while read -r ep n; do
     sub "$ep" "$n" 1500
-    sed -n "s/^deliver \([0-9]*\) \([0-9a-f]*\) .*/$ep \1 \2/p" "$OUT" >>received.txt
+    sed -n "s/^deliver \([0-9]*\) \([0-9a-f]*\) [^ ]* \([0-9a-f]*\)$/$ep \1 \2 \3/p" "$OUT" >>received.txt
 done <endpoints.txt
 
 # ---------------------------------------------------------------- the report
@@ -78,8 +78,10 @@ recs = json.load(open(sys.argv[1]))["records"]
 report = json.load(open(sys.argv[2]))
 received = {tuple(l.split()) for l in open(sys.argv[3]) if l.strip()}
 p_ids = set(sys.argv[4].split())
-audited = {(r["endpoint"], str(r["eseq"]), r["message_id"]) for r in recs}
+audited = {(r["endpoint"], str(r["eseq"]), r["message_id"], r["origin_id"]) for r in recs}
 assert received == audited, ("consumers and audit differ", received ^ audited)
+assert any(r[2] != r[3] for r in received), "no derived delivery (its own id) was received"
+received = {r[:3] for r in received}
 want = {(r["endpoint"], str(r["eseq"]), r["message_id"]) for r in recs if r["origin_id"] in p_ids}
 got = {(r["endpoint"], str(r["eseq"]), r["message_id"]) for r in report["records"]}
 assert got == want, ("report", sorted(got), "expected", sorted(want))

@@ -10,7 +10,7 @@
 // publish prints one line per message: "ack ID log_seq N [duplicate]
 // [same_event M]",
 // "nack ID code reason", or "noanswer ID" when the hub fell silent (then
-// it exits 1); consume prints "deliver SEQ ID TYPE" per delivery,
+// it exits 1); consume prints "deliver SEQ ID TYPE ORIGIN_ID" per delivery,
 // acknowledging each, until COUNT arrived or nothing came for TIMEOUT_MS.
 // A delivery at or below LAST_DONE (default: the hub's acknowledged seq)
 // was processed already: consume prints "drop SEQ ID TYPE", acknowledges
@@ -168,8 +168,8 @@ s_consume(hubc_t *c, long count, int timeout_ms, const char *last_done)
             break;
         }
         bool again = d.seq <= done;
-        printf("%s %llu %s %s\n", again ? "drop" : "deliver", (unsigned long long) d.seq, d.id,
-               d.type);
+        printf("%s %llu %s %s %s\n", again ? "drop" : "deliver", (unsigned long long) d.seq,
+               d.id, d.type, d.origin_id);
         fflush(stdout); // "durable on our side" before the DACK
         s_pause(again ? 0 : s_env("HUBC_PACE_MS", 0));
         done = again ? done : d.seq;

@@ -191,6 +191,50 @@ test_find_moves_to_a_value_or_not_at_all(void)
     hub_buf_free(&b);
 }
 
+// pick finds what find finds, in one pass, and says which keys it found.
+static void
+test_pick_finds_what_find_finds_in_one_pass(void)
+{
+    hub_buf_t b = HUB_BUF_INIT;
+    hub_mpw_t w;
+    hub_mpw_init(&w, &b);
+    hub_mpw_map(&w, 5);
+    hub_mpw_uint(&w, 5); // a key that is not a string: passed over
+    hub_mpw_cstr(&w, "skipped");
+    hub_mpw_cstr(&w, "fields");
+    hub_mpw_array(&w, 1);
+    hub_mpw_map(&w, 1);
+    hub_mpw_cstr(&w, "seq"); // inside a value: not the map's own key
+    hub_mpw_uint(&w, 99);
+    hub_mpw_cstr(&w, "seq");
+    hub_mpw_uint(&w, 7);
+    hub_mpw_cstr(&w, "id");
+    hub_mpw_cstr(&w, "m-1");
+    hub_mpw_cstr(&w, "seq"); // repeated: the first pair counts
+    hub_mpw_uint(&w, 8);
+    static const char *const keys[] = {"id", "missing", "seq"};
+    hub_mpr_t r, v[3];
+    hub_mpr_init(&r, b.data, b.len);
+    int64_t got = hub_mpr_pick(&r, keys, 3, v);
+    CU_ASSERT_EQUAL(got, 1 | 4);
+    CU_ASSERT(hub_mpr_done(&r)); // past the whole map
+    uint64_t u = 0;
+    const char *str;
+    size_t n;
+    CU_ASSERT(hub_mpr_uint(&v[2], &u) == HUB_OK && u == 7);
+    CU_ASSERT(hub_mpr_str(&v[0], &str, &n) == HUB_OK && n == 3 && memcmp(str, "m-1", 3) == 0);
+    hub_mpr_init(&r, b.data + 1, b.len - 1); // not a map
+    CU_ASSERT_EQUAL(hub_mpr_pick(&r, keys, 3, v), -1);
+    CU_ASSERT_EQUAL(hub_mpr_offset(&r), 0);
+    hub_mpr_init(&r, b.data, b.len - 1); // cut short
+    CU_ASSERT_EQUAL(hub_mpr_pick(&r, keys, 3, v), -1);
+    CU_ASSERT_EQUAL(hub_mpr_offset(&r), 0);
+    static const uint8_t compound[] = {0x81, 0x91, 0x01, 0x02}; // {[1]: 2}
+    hub_mpr_init(&r, compound, sizeof compound);
+    CU_ASSERT_EQUAL(hub_mpr_pick(&r, keys, 3, v), -1);
+    hub_buf_free(&b);
+}
+
 // Every form msgpack-c writes, including ones the writer never uses.
 static void
 test_the_reader_reads_every_form(void)
@@ -303,6 +347,11 @@ test_random_bytes_never_lead_the_reader_astray(void)
         hub_mpr_init(&r, buf, n);
         hub_mpr_find(&r, "k");
         CU_ASSERT(hub_mpr_offset(&r) <= n);
+        static const char *const keys[] = {"k", "seq"};
+        hub_mpr_t v[2];
+        hub_mpr_init(&r, buf, n);
+        hub_mpr_pick(&r, keys, 2, v);
+        CU_ASSERT(hub_mpr_offset(&r) <= n);
         free(buf);
     }
 }
@@ -318,6 +367,8 @@ test_mpw_register(void)
     CU_add_test(s, "the reader reads what the writer wrote",
                 test_the_reader_reads_what_the_writer_wrote);
     CU_add_test(s, "find moves to a value or not at all", test_find_moves_to_a_value_or_not_at_all);
+    CU_add_test(s, "pick finds what find finds in one pass",
+                test_pick_finds_what_find_finds_in_one_pass);
     CU_add_test(s, "the reader reads every form", test_the_reader_reads_every_form);
     CU_add_test(s, "truncated input is refused without reading past it",
                 test_truncated_input_is_refused_without_reading_past_it);
