@@ -44,6 +44,14 @@
 // temporary directory (configuration, stores, hubd-curve.log and
 // hubd-plain.log); HUB_BENCH_ONLY=saturation or paced runs just that one,
 // HUB_BENCH_SECURITY=curve or plain just that security.
+// To measure something else (the lines' names then still say "window
+// 512"): HUB_BENCH_SECONDS=S makes each saturation run S seconds long (a
+// growing store's memory costs change after the first seconds: docs/STORE.md);
+// HUB_BENCH_CHUNK=N publishes N messages per hubc_publish call with
+// HUB_BENCH_WINDOW (default 512) in flight, so a publisher keeps its window
+// full instead of waiting for a whole chunk's answers before the next;
+// HUB_BENCH_HUB_YAML="key: value" adds lines to hub.yaml ("batch_max: 1024",
+// "store_drop_behind: 67108864").
 #include "hub_client.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
@@ -54,6 +62,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -68,7 +77,7 @@
 #include <unistd.h>
 
 #define S_MAX_PUB 4
-#define S_CAP 600000          // messages a run may publish (latency stamps)
+#define S_CAP 4000000         // messages a run may publish (latency stamps)
 #define S_DACK_EVERY 64
 #define S_CREDIT 1024
 #define S_ID_PLACEHOLDER "0123456789abcdef0123456789abcdef"
@@ -104,7 +113,8 @@ typedef struct {
     const char *name;
     double rate;          // total msg/s; 0: saturation
     double secs;
-    size_t window;        // saturation: chunk and window; paced: largest call
+    size_t window;        // saturation: messages in flight; paced: largest call
+    size_t chunk;         // saturation: messages per hubc_publish call (0: WINDOW)
     int npub;
     uint64_t tag;         // the first 16 hex digits of every id of the run
     _Atomic int64_t *sent_ns;  // per message index: when it was handed to the SDK
@@ -206,6 +216,16 @@ s_config(void)
     for (size_t i = 0; !rc && i < S_MAX_PUB; i++) {
         rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_publishers[i],
                   G.keys);
+    }
+    // HUB_BENCH_HUB_YAML: lines of one's own for hub.yaml (to measure a
+    // setting: "batch_max: 1024", "store_drop_behind: 67108864").
+    const char *extra = getenv("HUB_BENCH_HUB_YAML");
+    if (!rc && extra && *extra) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/cfg/hub.yaml", G.dir);
+        FILE *f = fopen(path, "a");
+        rc = !f || fprintf(f, "%s\n", extra) < 0;
+        rc |= f && fclose(f) != 0;
     }
     return rc ? -1 : 0;
 }
@@ -379,17 +399,13 @@ s_consumer(void *arg)
         int rc = hubc_recv(h, done, &d, 20);
         if (rc == HUB_OK) {
             int64_t now = s_ns();
-            hub_mpr_t r;
-            const char *oid;
-            size_t olen;
+            const char *oid = d.origin_id;
             uint64_t tag, idx;
-            hub_mpr_init(&r, d.body, d.body_len);
             done = d.seq;
             // Only this run's messages count (a redelivery of an earlier
             // run's would be acknowledged and otherwise ignored).
-            if (hub_mpr_find(&r, "origin_id") == HUB_OK && hub_mpr_str(&r, &oid, &olen) == HUB_OK &&
-                olen == 32 && s_hex64(oid, &tag) && tag == run->tag && s_hex64(oid + 16, &idx) &&
-                idx < S_CAP) {
+            if (strlen(oid) == 32 && s_hex64(oid, &tag) && tag == run->tag &&
+                s_hex64(oid + 16, &idx) && idx < S_CAP) {
                 int64_t t0 = atomic_load_explicit(&run->sent_ns[idx], memory_order_relaxed);
                 if (t0 > 0 && c->nlat < S_CAP) {
                     c->lat_us[c->nlat++] = (int32_t) ((now - t0) / 1000);
@@ -473,7 +489,7 @@ s_publisher(void *arg)
     s_run_t *run = p->run;
     hub_diag_t *diag = hub_diag_new();
     hubc_t *h = NULL;
-    size_t cap = run->window;
+    size_t cap = run->chunk ? run->chunk : run->window;
     uint8_t *buf = malloc(cap * G.tmpl_len);
     const void **ptrs = calloc(cap, sizeof *ptrs);
     size_t *lens = calloc(cap, sizeof *lens);
@@ -666,6 +682,17 @@ s_runs(hub_security_t security, uint64_t tag)
                      .window = 256,
                      .npub = 2,
                      .tag = tag | 2};
+    const char *secs = getenv("HUB_BENCH_SECONDS");  // the saturation runs' length
+    if (secs && *secs) {
+        sat.secs = sat4.secs = strtod(secs, NULL);
+    }
+    const char *chunk = getenv("HUB_BENCH_CHUNK"), *window = getenv("HUB_BENCH_WINDOW");
+    if (chunk && *chunk) {
+        sat.chunk = sat4.chunk = strtoul(chunk, NULL, 10);
+    }
+    if (window && *window) {
+        sat.window = sat4.window = strtoul(window, NULL, 10);
+    }
     const char *only = getenv("HUB_BENCH_ONLY");
     int rc = s_set_security(security) || s_hubd_start();
     // Paced first, on a young store, as a hub mostly runs; then saturation.
