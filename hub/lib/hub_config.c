@@ -94,7 +94,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
     const char *listen = "tcp://127.0.0.1:7400", *skey = "keys/hub.key", *keys = "keys",
                *store = "../var/store";
     uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512, dedup = 30, inl = 64;
-    uint64_t behind = 0;
+    uint64_t behind = 256ull << 20;
     int rc = 0;
     if (root) {
         rc |= hub_yaml_get_str(doc, root, "listen", false, &listen, diag) == HUB_ECONFIG;

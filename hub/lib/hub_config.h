@@ -39,7 +39,8 @@ typedef struct {
                              // 64; 0: every batch goes to the writer)
     size_t store_drop_behind; // bytes before the end of the store kept cached though unread; older
                              // unread pages are dropped from the page cache as it grows
-                             // (key 'store_drop_behind', default 0: never dropped, the kernel decides)
+                             // (key 'store_drop_behind', default 256 MiB; 0: never dropped, the
+                             // kernel decides)
     char *admin;        // hubd's admin socket for hubctl (key 'admin', default ipc://STORE/admin.sock)
     char *metrics;      // HTTP address for /metrics and /healthz, "host:port" (key 'metrics', default "": off)
     char *audit_sign_key;        // Ed25519 secret key signing audit checkpoints (key 'audit_sign_key', default keys/audit.sign)

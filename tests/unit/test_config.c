@@ -233,14 +233,17 @@ test_writer_inline_max_takes_0_to_65536(void)
     hub_diag_destroy(&diag);
 }
 
-// store_drop_behind: 0 (never drop) unless said; up to 1 TiB taken;
-// below 0 refused where it is said.
+// store_drop_behind: 256 MiB unless said; 0 (never drop) and up to 1 TiB
+// taken; below 0 refused where it is said.
 static void
-test_store_drop_behind_takes_0_and_sizes(void)
+test_store_drop_behind_is_256_mib_unless_said(void)
 {
     hub_config_t cfg;
     hub_diag_t *diag = hub_diag_new();
     CU_ASSERT_EQUAL_FATAL(s_load("batch_max: 512\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.store_drop_behind, (size_t) 256 << 20);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL_FATAL(s_load("store_drop_behind: 0\n", &cfg, diag), HUB_OK);
     CU_ASSERT_EQUAL(cfg.store_drop_behind, 0);
     hub_config_free(&cfg);
     CU_ASSERT_EQUAL_FATAL(s_load("store_drop_behind: 67108864\n", &cfg, diag), HUB_OK);
@@ -269,7 +272,7 @@ test_config_register(void)
                 test_only_addresses_on_this_machine_are_local);
     CU_add_test(s, "tokens match an independent BLAKE2b", test_tokens_match_an_independent_blake2b);
     CU_add_test(s, "writer_inline_max takes 0 to 65536", test_writer_inline_max_takes_0_to_65536);
-    CU_add_test(s, "store_drop_behind takes 0 and sizes", test_store_drop_behind_takes_0_and_sizes);
+    CU_add_test(s, "store_drop_behind is 256 MiB unless said", test_store_drop_behind_is_256_mib_unless_said);
     CU_add_test(s, "a token belongs to one endpoint and one hub key",
                 test_a_token_belongs_to_one_endpoint_and_one_hub_key);
 }
