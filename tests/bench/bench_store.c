@@ -9,6 +9,14 @@
 // store that grows past the memory the kernel has just freed: see
 // docs/STORE.md "Drop-behind"); HUB_BENCH_DROP_BEHIND=BYTES sets the
 // store's drop-behind (default 0: off).
+//
+// Two lines, each on a fresh store: first every message about the same
+// child with ids in sequence (as bench_hubd publishes); then ids as
+// hub-adapter makes them (a hash of the record's key: in no order) about
+// 1,000,000 different people. The dedup entry and the audit subject index
+// entries are keyed by those, so there each lands on a leaf of its own: a
+// page written per entry, at a scattered offset (docs/STORE.md
+// "Performance"). HUB_BENCH_PEOPLE=N changes the second line's people.
 #include "bench_util.h"
 #include "hub_codec.h"
 #include "hub_config.h"
@@ -45,14 +53,29 @@ typedef struct {
     hub_msg_t *msg;
     hub_buf_t enc;
     double store_s; // seconds inside hub_store_* calls
+    uint64_t people; // distinct subjects; 1: every message about the same child, ids in order
 } s_bench_t;
+
+// splitmix64: ids in no order, as hashes of record keys are.
+static uint64_t
+s_mix(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
 
 // Routes, encodes and ingests message number N into the open batch.
 static int
 s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
 {
-    char id[33];
-    snprintf(id, sizeof id, "%016llx%016llx", 0xbe7cULL, (unsigned long long) n);
+    char id[33], cid[19] = "51342920140302046X";
+    snprintf(id, sizeof id, "%016llx%016llx", b->people > 1 ? (unsigned long long) s_mix(n) : 0xbe7cULL,
+             (unsigned long long) n);
+    if (b->people > 1) { // another person's ID (its digits only: the store hashes it)
+        snprintf(cid, sizeof cid, "51342920%010llu", (unsigned long long) (s_mix(~n) % b->people));
+    }
     hub_msg_set_env_str(b->msg, HUB_ENV_ID, id);
     int rc = hub_route_run(b->route, b->rules, b->depts, b->schemas, b->msg, key, NULL);
     b->enc.len = 0;
@@ -62,7 +85,7 @@ s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
                              "student.enrolment_change",
                              b->enc.data,
                              b->enc.len,
-                             "51342920140302046X",
+                             cid,
                              hub_rules_version(b->rules),
                              (uint64_t) n,
                              b->route};
@@ -99,6 +122,47 @@ s_run(s_bench_t *b, hub_store_t *st, const uint8_t *key, uint64_t *msgs, uint64_
     return rc;
 }
 
+// One line: ingest on a fresh store in a temporary directory, about
+// PEOPLE people (1: one child, ids in order), removed afterwards.
+static int
+s_measure(s_bench_t *b, uint64_t people, const char *what, hub_diag_t *diag)
+{
+    static const uint8_t key[32] = {7};
+    char dir[] = "/tmp/hub-bench-store-XXXXXX";
+    hub_store_t *st = NULL;
+    // A map big enough for 2 s of ingest on a fast disk; it is sparse.
+    int rc = mkdtemp(dir) ? hub_store_open(&st, dir, (size_t) 16 << 30, 0, key, diag) : HUB_EIO;
+    uint64_t msgs = 0, commits = 0;
+    double secs = 1;
+    const char *behind = getenv("HUB_BENCH_DROP_BEHIND");
+    if (!rc && behind && *behind) {
+        hub_store_set_drop_behind(st, (size_t) strtoull(behind, NULL, 10));
+    }
+    b->people = people;
+    b->store_s = 0;
+    rc = rc ? rc : s_run(b, st, key, &msgs, &commits, &secs);
+    if (rc) {
+        hub_diag_print(diag, stderr);
+        fprintf(stderr, "bench store: %s %s\n", hub_error_name(rc),
+                st ? hub_store_last_error(st) : "");
+    } else {
+        char label[64];
+        snprintf(label, sizeof label, people > 1 ? "%s %llu" : "%s", what,
+                 (unsigned long long) people);
+        printf("bench store: ingest, group commit of %d msgs (2 deliveries + 2 audit records "
+               "each), fsync'd, %-32s %8.0f msg/s  %5.0f commits/s  (%.0f%% of the time in the "
+               "store, 1 core)\n",
+               S_BATCH, label, (double) msgs / secs, (double) commits / secs,
+               100 * b->store_s / secs);
+    }
+    hub_store_destroy(&st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    int ignored = system(cmd);
+    (void) ignored;
+    return rc;
+}
+
 int
 main(void)
 {
@@ -115,33 +179,11 @@ main(void)
         return 1;
     }
     b.route = hub_route_new();
-    static const uint8_t key[32] = {7};
-    char dir[] = "/tmp/hub-bench-store-XXXXXX";
-    hub_store_t *st = NULL;
-    // A map big enough for 2 s of ingest on a fast disk; it is sparse.
-    int rc = mkdtemp(dir) ? hub_store_open(&st, dir, (size_t) 16 << 30, 0, key, diag) : HUB_EIO;
-    uint64_t msgs = 0, commits = 0;
-    double secs = 1;
-    const char *behind = getenv("HUB_BENCH_DROP_BEHIND");
-    if (!rc && behind && *behind) {
-        hub_store_set_drop_behind(st, (size_t) strtoull(behind, NULL, 10));
-    }
-    rc = rc ? rc : s_run(&b, st, key, &msgs, &commits, &secs);
-    if (rc) {
-        hub_diag_print(diag, stderr);
-        fprintf(stderr, "bench store: %s %s\n", hub_error_name(rc),
-                st ? hub_store_last_error(st) : "");
-    } else {
-        printf("bench store: ingest, group commit of %d msgs (2 deliveries + 2 audit records "
-               "each), fsync'd  %10.0f msg/s  %6.0f commits/s  (%.0f%% of the time in the store, "
-               "1 core)\n",
-               S_BATCH, (double) msgs / secs, (double) commits / secs, 100 * b.store_s / secs);
-    }
-    hub_store_destroy(&st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    int ignored = system(cmd);
-    (void) ignored;
+    const char *people = getenv("HUB_BENCH_PEOPLE");
+    int rc = s_measure(&b, 1, "one child, ids in order", diag);
+    rc = rc ? rc
+            : s_measure(&b, people && *people ? strtoull(people, NULL, 10) : 1000000,
+                        "ids in no order, people", diag);
     hub_buf_free(&b.enc);
     hub_msg_destroy(&b.msg);
     hub_route_destroy(&b.route);
