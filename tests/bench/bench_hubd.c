@@ -24,7 +24,13 @@
 //               hubc_publish call, 512 in flight, the next sent as each is
 //               answered (as hub-adapter publishes its outbox: 4096 a round,
 //               256 in flight); a message's time in the publisher waiting
-//               for a window slot counts in its latency.
+//               for a window slot counts in its latency. Last, 4 publishers
+//               as the second line, but with ids in no order (as hub-adapter
+//               makes them, from a hash of the record's key) about 1,000,000
+//               different children (each a valid ID, birth date and student
+//               no. patched in): the dedup and audit subject indexes then
+//               write a page per entry (docs/STORE.md "Performance"); the
+//               lines before are about one child with ids in order.
 //   paced       10,000 msg/s over 2 publishers, small batches on a schedule
 //               (each call publishes what is due, stamped at the call)
 // Each run twice, each time against a fresh hubd and store: with CURVE
@@ -59,6 +65,7 @@
 // "store_drop_behind: 67108864").
 #include "hub_client.h"
 #include "hub_error.h"
+#include "hub_ids.h"
 #include "hub_mpr.h"
 
 #include "hub_codec.h"
@@ -86,6 +93,8 @@
 #define S_DACK_EVERY 64
 #define S_CREDIT 1024
 #define S_ID_PLACEHOLDER "0123456789abcdef0123456789abcdef"
+#define S_CID "51342920140302046X"  // the template child's ID (also in her student no.)
+#define S_BIRTH "2014-03-02"
 
 static const char *const s_consumers[] = {"education@513429", "public_security@513429"};
 #define S_NCONS (sizeof s_consumers / sizeof s_consumers[0])
@@ -104,6 +113,7 @@ static struct {
     pid_t hubd;
     uint8_t *tmpl;    // the encoded message, id placeholder at tmpl + id_off
     size_t tmpl_len, id_off;
+    size_t cid_off[4], ncid, birth_off;  // the child's ID (and student no.), birth date
 } G;
 
 static int64_t
@@ -120,6 +130,7 @@ typedef struct {
     double secs;
     size_t window;        // saturation: messages in flight; paced: largest call
     size_t chunk;         // saturation: messages per hubc_publish call (0: WINDOW)
+    uint64_t people;      // >1: ids in no order, about that many people (else one child)
     int npub;
     uint64_t tag;         // the first 16 hex digits of every id of the run
     _Atomic int64_t *sent_ns;  // per message index: when it was handed to the SDK
@@ -338,7 +349,16 @@ s_template(void)
     rc = rc ? rc : hub_codec_encode(m, &enc);
     hub_msg_destroy(&m);
     size_t plen = strlen(S_ID_PLACEHOLDER);
-    for (size_t i = 0; !rc && i + plen <= enc.len; i++) {
+    G.ncid = 0;
+    G.birth_off = 0;
+    for (size_t i = 0; !rc && i + 18 <= enc.len; i++) {  // where a person is patched in
+        if (memcmp(enc.data + i, S_CID, 18) == 0 && G.ncid < 4) {
+            G.cid_off[G.ncid++] = i;
+        } else if (memcmp(enc.data + i, S_BIRTH, 10) == 0) {
+            G.birth_off = i;
+        }
+    }
+    for (size_t i = 0; !rc && G.ncid && G.birth_off && i + plen <= enc.len; i++) {
         if (memcmp(enc.data + i, S_ID_PLACEHOLDER, plen) == 0) {
             G.tmpl = enc.data;
             G.tmpl_len = enc.len;
@@ -351,12 +371,59 @@ s_template(void)
     return -1;
 }
 
+// splitmix64's finalizer, a bijection on 64 bits, and its inverse: ids in
+// no order that still name their message's index.
+static uint64_t
+s_mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t
+s_unmix(uint64_t z)
+{
+    z = (z ^ (z >> 31) ^ (z >> 62)) * 0x319642b2d24d8ec3ULL;
+    z = (z ^ (z >> 27) ^ (z >> 54)) * 0x96de1b173f119089ULL;
+    return z ^ (z >> 30) ^ (z >> 60);
+}
+
+// Person K of G.people: a girl born K / 500 days after 2008-01-01 (the
+// template's sex, 2), sequence (K % 500) * 2, her ID's check character
+// computed; patched into the ID, the student no. (G + ID) and the birth
+// date, so that the message still validates.
 static void
-s_put_id(uint8_t *msg, uint64_t tag, uint64_t idx)
+s_put_person(uint8_t *msg, uint64_t k)
+{
+    int64_t z = 13879 + (int64_t) (k / 500) + 719468;  // 2008-01-01 in days since 1970, shifted
+    int64_t era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int d = (int) (doy - (153 * mp + 2) / 5 + 1), m = (int) (mp < 10 ? mp + 3 : mp - 9);
+    int y = (int) (yoe + era * 400 + (m <= 2));
+    char cid[20], birth[12];
+    snprintf(cid, sizeof cid, "513429%04d%02d%02d%03u", y, m, d, (unsigned) (k % 500) * 2);
+    cid[17] = hub_cid_check_char(cid);
+    snprintf(birth, sizeof birth, "%04d-%02d-%02d", y, m, d);
+    for (size_t i = 0; i < G.ncid; i++) {
+        memcpy(msg + G.cid_off[i], cid, 18);
+    }
+    memcpy(msg + G.birth_off, birth, 10);
+}
+
+// Message IDX of the run tagged TAG: its id (the index in the second half,
+// in order, or mixed when the run is about many people) and its person.
+static void
+s_put_id(uint8_t *msg, uint64_t tag, uint64_t idx, uint64_t people)
 {
     char id[40];
-    snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long) tag, (unsigned long long) idx);
+    snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long) tag,
+             (unsigned long long) (people > 1 ? s_mix(idx) : idx));
     memcpy(msg + G.id_off, id, 32);
+    if (people > 1) {
+        s_put_person(msg, s_mix(idx ^ tag) % people);
+    }
 }
 
 static bool
@@ -410,7 +477,7 @@ s_consumer(void *arg)
             // Only this run's messages count (a redelivery of an earlier
             // run's would be acknowledged and otherwise ignored).
             if (strlen(oid) == 32 && s_hex64(oid, &tag) && tag == run->tag &&
-                s_hex64(oid + 16, &idx) && idx < S_CAP) {
+                s_hex64(oid + 16, &idx) && (idx = run->people > 1 ? s_unmix(idx) : idx) < S_CAP) {
                 int64_t t0 = atomic_load_explicit(&run->sent_ns[idx], memory_order_relaxed);
                 if (t0 > 0 && c->nlat < S_CAP) {
                     c->lat_us[c->nlat++] = (int32_t) ((now - t0) / 1000);
@@ -462,7 +529,7 @@ s_publish(s_run_t *run, hubc_t *h, uint8_t *buf, const void **ptrs, size_t *lens
 {
     for (size_t i = 0; i < count; i++) {
         uint8_t *m = buf + i * G.tmpl_len;
-        s_put_id(m, run->tag, base + i);
+        s_put_id(m, run->tag, base + i, run->people);
         ptrs[i] = m;
         lens[i] = G.tmpl_len;
     }
@@ -688,6 +755,13 @@ s_runs(hub_security_t security, uint64_t tag)
                      .chunk = 4096,
                      .npub = 4,
                      .tag = tag | 5};
+    s_run_t sat4p = {.name = "saturation, 4 publishers, 1,000,000 people",
+                     .rate = 0,
+                     .secs = 3,
+                     .window = 512,
+                     .npub = 4,
+                     .people = 1000000,
+                     .tag = tag | 6};
     s_run_t paced = {.name = "paced 10000 msg/s, 2 publishers",
                      .rate = 10000,
                      .secs = 3,
@@ -696,7 +770,7 @@ s_runs(hub_security_t security, uint64_t tag)
                      .tag = tag | 2};
     const char *secs = getenv("HUB_BENCH_SECONDS");  // the saturation runs' length
     if (secs && *secs) {
-        sat.secs = sat4.secs = sat4f.secs = strtod(secs, NULL);
+        sat.secs = sat4.secs = sat4f.secs = sat4p.secs = strtod(secs, NULL);
     }
     const char *chunk = getenv("HUB_BENCH_CHUNK"), *window = getenv("HUB_BENCH_WINDOW");
     if (chunk && *chunk) {
@@ -712,6 +786,7 @@ s_runs(hub_security_t security, uint64_t tag)
     rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat);
     rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat4);
     rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat4f);
+    rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat4p);
     s_hubd_stop();
     // Its store goes, and its pages reach the disk, before the next
     // security's runs: the kernel writing them back would be charged to
