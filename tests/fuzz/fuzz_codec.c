@@ -3,11 +3,15 @@
 // docs/SCHEMAS.md on whatever it accepts:
 //   decode(x) = m  =>  decode(encode(m)) = m  and  encode(decode(encode(m))) = encode(m).
 // Accepted messages are also validated against the repository's schemas
-// ($HUB_SCHEMAS or ./schemas) and printed as JSON.
+// ($HUB_SCHEMAS or ./schemas) and printed as JSON. And on the same bytes
+// the msgpack reader's one-pass lookup agrees with its lookup by key:
+// where hub_mpr_pick reads a map, it finds exactly the keys hub_mpr_find
+// finds, at the same places.
 #include "fuzz_util.h"
 #include "hub_buf.h"
 #include "hub_codec.h"
 #include "hub_json.h"
+#include "hub_mpr.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -100,9 +104,36 @@ s_check_json(const hub_msg_t *m, hub_msg_t *scratch, hub_diag_t *diag)
     hub_buf_free(&text);
 }
 
+// hub_mpr_pick and hub_mpr_find agree on DATA.
+static void
+s_check_pick(const uint8_t *data, size_t size)
+{
+    static const char *const keys[] = {"id", "type", "source", "subject", "body", "seq"};
+    enum { N = sizeof keys / sizeof keys[0] };
+    hub_mpr_t r, v[N];
+    hub_mpr_init(&r, data, size);
+    int64_t got = hub_mpr_pick(&r, keys, N, v);
+    if (got < 0) {
+        if (hub_mpr_offset(&r) != 0) {
+            fu_fail("hub_mpr_pick failed and moved the cursor");
+        }
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        hub_mpr_t f;
+        hub_mpr_init(&f, data, size);
+        bool found = hub_mpr_find(&f, keys[i]) == HUB_OK;
+        if (found != ((got >> i) & 1) ||
+            (found && hub_mpr_offset(&f) != hub_mpr_offset(&v[i]))) {
+            fu_fail("hub_mpr_pick and hub_mpr_find disagree on '%s'", keys[i]);
+        }
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    s_check_pick(data, size);
     hub_msg_t *msg = fu_need(hub_msg_new());
     hub_msg_t *scratch = fu_need(hub_msg_new());
     hub_diag_t *diag = fu_need(hub_diag_new());
