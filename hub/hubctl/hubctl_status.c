@@ -158,9 +158,10 @@ s_print_head(const json_t *st)
         hubctl_format_age(s_u(st, "now_ms") - s_u(st, "started_ms"), age, sizeof age);
         printf("hubd: running since %s (up %s)\n", t, age);
         printf("rule set: %s\n", rs ? rs : "(none)");
-        printf("ingest: %.2f msg/s (last 60 s); since start %llu received, %llu acked, "
-               "%llu nacked, %llu dead\n",
+        printf("ingest: %.2f msg/s (last 60 s), the store committing %.0f%% of the time; since "
+               "start %llu received, %llu acked, %llu nacked, %llu dead\n",
                json_number_value(json_object_get(in, "per_s")),
+               100 * json_number_value(json_object_get(in, "commit_busy")),
                (unsigned long long) s_u(in, "received"), (unsigned long long) s_u(in, "acked"),
                (unsigned long long) s_u(in, "nacked"), (unsigned long long) s_u(in, "dead"));
     } else {

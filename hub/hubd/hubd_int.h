@@ -161,6 +161,8 @@ typedef struct {
     uint64_t stats_in, stats_acked, stats_nacked, stats_delivered, stats_dead;
     int64_t started_ms;              // wall clock
     hubd_rate_t acked_rate;
+    uint64_t stats_commit_us;        // time spent in group commits, all of them
+    hubd_rate_t commit_rate;         // of stats_commit_us: the share of the time committing
     hubd_epstat_t eps[HUBD_MAX_EPS];
     size_t neps;
     int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms;  // monotonic

@@ -135,6 +135,7 @@ hubd_ops_tick(hubd_t *self)
     }
     self->next_tick_ms = now + 1000;
     s_rate_tick(&self->acked_rate, now, self->stats_acked);
+    s_rate_tick(&self->commit_rate, now, self->stats_commit_us);
     for (size_t i = 0; i < self->neps; i++) {
         s_rate_tick(&self->eps[i].rate, now, self->eps[i].delivered);
     }
@@ -194,9 +195,13 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
         s_status_endpoint(self, hub_depts_endpoint_at(self->conf.depts, i), w);
     }
     hub_mpw_cstr(w, "ingest");
-    hub_mpw_map(w, 6);
+    hub_mpw_map(w, 7);
     hub_mpw_cstr(w, "acked");
     hub_mpw_uint(w, self->stats_acked);
+    // The share of the last minute spent committing: commits run one at a
+    // time, so near 1 the store is what holds ingest back.
+    hub_mpw_cstr(w, "commit_busy");
+    hub_mpw_double(w, s_rate(&self->commit_rate, self->stats_commit_us) / 1e6);
     hub_mpw_cstr(w, "commits"); // who committed the batches (docs/STORE.md, "hubd's two threads")
     hub_mpw_map(w, 2);
     hub_mpw_cstr(w, "main");
