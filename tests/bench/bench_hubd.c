@@ -60,7 +60,8 @@
 // growing store's memory costs change after the first seconds: docs/STORE.md);
 // HUB_BENCH_CHUNK=N publishes N messages per hubc_publish call with
 // HUB_BENCH_WINDOW (default 512) in flight, so a publisher keeps its window
-// full instead of waiting for a whole chunk's answers before the next;
+// full instead of waiting for a whole chunk's answers before the next (the
+// first two saturation lines; the others are defined by theirs);
 // HUB_BENCH_HUB_YAML="key: value" adds lines to hub.yaml ("batch_max: 1024",
 // "store_drop_behind: 67108864").
 #include "hub_client.h"
@@ -736,32 +737,13 @@ s_run(s_run_t *run)
 static int
 s_runs(hub_security_t security, uint64_t tag)
 {
-    s_run_t sat = {.name = "saturation, 2 publishers, window 512",
-                   .rate = 0,
-                   .secs = 3,
-                   .window = 512,
-                   .npub = 2,
-                   .tag = tag | 1};
-    s_run_t sat4 = {.name = "saturation, 4 publishers, window 512",
-                    .rate = 0,
-                    .secs = 3,
-                    .window = 512,
-                    .npub = 4,
-                    .tag = tag | 3};
-    s_run_t sat4f = {.name = "saturation, 4 publishers, window 512 kept full",
-                     .rate = 0,
-                     .secs = 3,
-                     .window = 512,
-                     .chunk = 4096,
-                     .npub = 4,
-                     .tag = tag | 5};
-    s_run_t sat4p = {.name = "saturation, 4 publishers, 1,000,000 people",
-                     .rate = 0,
-                     .secs = 3,
-                     .window = 512,
-                     .npub = 4,
-                     .people = 1000000,
-                     .tag = tag | 6};
+    // Saturation: publishers, chunk (0: the window), people (0: one child).
+    s_run_t sat[] = {
+        {.name = "saturation, 2 publishers, window 512", .npub = 2},
+        {.name = "saturation, 4 publishers, window 512", .npub = 4},
+        {.name = "saturation, 4 publishers, window 512 kept full", .npub = 4, .chunk = 4096},
+        {.name = "saturation, 4 publishers, 1,000,000 people", .npub = 4, .people = 1000000},
+    };
     s_run_t paced = {.name = "paced 10000 msg/s, 2 publishers",
                      .rate = 10000,
                      .secs = 3,
@@ -769,24 +751,26 @@ s_runs(hub_security_t security, uint64_t tag)
                      .npub = 2,
                      .tag = tag | 2};
     const char *secs = getenv("HUB_BENCH_SECONDS");  // the saturation runs' length
-    if (secs && *secs) {
-        sat.secs = sat4.secs = sat4f.secs = sat4p.secs = strtod(secs, NULL);
-    }
     const char *chunk = getenv("HUB_BENCH_CHUNK"), *window = getenv("HUB_BENCH_WINDOW");
-    if (chunk && *chunk) {
-        sat.chunk = sat4.chunk = strtoul(chunk, NULL, 10);
-    }
-    if (window && *window) {
-        sat.window = sat4.window = strtoul(window, NULL, 10);
+    for (size_t i = 0; i < sizeof sat / sizeof sat[0]; i++) {
+        s_run_t *r = &sat[i];
+        r->secs = secs && *secs ? strtod(secs, NULL) : 3;
+        r->window = 512;
+        r->tag = tag | (i == 0 ? 1 : 2 + i);  // 1, 3, 4, 5: never paced's 2
+        if (i < 2 && chunk && *chunk) {  // the knobs change the first two lines only
+            r->chunk = strtoul(chunk, NULL, 10);
+        }
+        if (i < 2 && window && *window) {
+            r->window = strtoul(window, NULL, 10);
+        }
     }
     const char *only = getenv("HUB_BENCH_ONLY");
     int rc = s_set_security(security) || s_hubd_start();
     // Paced first, on a young store, as a hub mostly runs; then saturation.
     rc = rc || (only && strcmp(only, "paced") != 0) ? rc : s_run(&paced);
-    rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat);
-    rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat4);
-    rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat4f);
-    rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat4p);
+    for (size_t i = 0; i < sizeof sat / sizeof sat[0]; i++) {
+        rc = rc || (only && strcmp(only, "saturation") != 0) ? rc : s_run(&sat[i]);
+    }
     s_hubd_stop();
     // Its store goes, and its pages reach the disk, before the next
     // security's runs: the kernel writing them back would be charged to
