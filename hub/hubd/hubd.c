@@ -455,6 +455,22 @@ hubd_store_settings(hubd_t *self, const hubd_conf_t *conf)
     return hub_store_set_event_types(self->store, types, n);
 }
 
+// The dedup window into memory, before any publish is taken.
+static int
+s_dedup_load(hubd_t *self, hub_diag_t *diag)
+{
+    int64_t t0 = hubd_mono_ms();
+    int rc = hub_store_dedup_load(self->store);
+    if (rc) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", self->conf.cfg.store,
+                     "loading the dedup window: %s", hub_store_last_error(self->store));
+        return rc;
+    }
+    hubd_log("info", "dedup_loaded", "entries=%zu ms=%lld", hub_store_dedup_size(self->store),
+             (long long) (hubd_mono_ms() - t0));
+    return HUB_OK;
+}
+
 static int
 s_start(hubd_t *self, hub_diag_t *diag)
 {
@@ -463,6 +479,7 @@ s_start(hubd_t *self, hub_diag_t *diag)
     rc = rc ? rc : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size,
                                   0, self->hash_key, diag);
     rc = rc ? rc : hub_store_id(self->store, self->store_id);
+    rc = rc ? rc : s_dedup_load(self, diag);
     rc = rc ? rc : hubd_store_settings(self, &self->conf);
     rc = rc ? rc : s_sockets(self, diag);
     rc = rc ? rc : hubd_admin_open(self, diag);

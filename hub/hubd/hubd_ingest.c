@@ -449,20 +449,16 @@ hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t 
     s_req_close(self);
 }
 
-// The dedup purge slice batch B held is done: where the next one goes
-// on. A slice a second while there is more; at the end of the table,
-// rest a minute before starting over (a batch that failed: a second).
+// The dedup purge slice batch B held is done. A slice a second while
+// more entries have left the window; when none is left, rest a minute (a
+// batch that failed: a second).
 static void
 s_purged(hubd_t *self, const hubd_batch_t *b)
 {
     bool done = b->rc == HUB_OK && b->purge;
     self->purge_queued = false;
-    if (done) {
-        memcpy(self->dedup_resume, b->resume, b->resume_len);
-        self->dedup_resume_len = b->resume_len;
-    }
     int64_t now = hubd_mono_ms();
-    self->dedup_next_ms = now + (!done || self->dedup_resume_len ? 1000 : 60000);
+    self->dedup_next_ms = now + (!done || b->purge_more ? 1000 : 60000);
     if (done && b->purged) {
         hubd_log("info", "dedup_purged", "entries=%zu", b->purged);
     }
@@ -511,8 +507,7 @@ hubd_dedup_purge(hubd_t *self)
     hub_buf_t *ops = &self->fill->ops;
     size_t at = hubd_op_open(self, HUBD_OP_PURGE);
     bool ok = hub_buf_append(ops, &older, sizeof older) == HUB_OK &&
-              hub_buf_append(ops, &max, sizeof max) == HUB_OK &&
-              hub_buf_append(ops, self->dedup_resume, self->dedup_resume_len) == HUB_OK;
+              hub_buf_append(ops, &max, sizeof max) == HUB_OK;
     ok = hubd_op_close(self, at, ok);
     self->purge_queued = ok;
     self->fill->has_purge = ok;

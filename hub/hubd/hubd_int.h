@@ -101,9 +101,9 @@ typedef struct {
     int rc;                          // HUB_OK, or what broke the batch (nothing of it stored)
     int64_t commit_us;               // begin to commit
     bool has_purge;                  // it holds a HUBD_OP_PURGE (set by the main thread)
-    bool purge;                      // that op was applied: where to go on, and how many went
-    uint8_t resume[256];
-    size_t resume_len, purged;
+    bool purge;                      // that op was applied: how many went, whether more are due
+    bool purge_more;
+    size_t purged;
 } hubd_batch_t;
 
 #define HUBD_RATE_SLOTS 60  // per-second samples: rates over the last minute
@@ -172,8 +172,6 @@ typedef struct {
     int64_t full_logged_ms;          // when too_many_connections was last logged
     bool sign_ok;                    // an audit signing key was loaded
     uint8_t sign_sk[64];             // Ed25519 secret key for checkpoints
-    uint8_t dedup_resume[256];       // where the dedup-window purge goes on
-    size_t dedup_resume_len;
     int64_t dedup_next_ms;           // when the next purge slice runs
 } hubd_t;
 

@@ -16,7 +16,7 @@
 //   INGEST  hub_store_prepare()'s bytes
 //   DEAD    source\0 code\0 reason\0 u64 now_ms, then the message's bytes
 //   ACK     endpoint\0 u64 eseq
-//   PURGE   u64 older_than_ms, u64 max, then the resume key
+//   PURGE   u64 older_than_ms, u64 max
 #include "hub_error.h"
 #include "hub_mpw.h"
 #include "hubd_int.h"
@@ -112,14 +112,12 @@ s_apply_op(hub_store_t *st, hubd_batch_t *b, uint8_t kind, const uint8_t *p, siz
         uint64_t eseq;
         memcpy(&eseq, z + 1, 8);
         hub_store_ack(st, a, eseq); // an old or impossible ack changes nothing
-    } else if (kind == HUBD_OP_PURGE && len >= 16 && len - 16 <= sizeof b->resume) {
+    } else if (kind == HUBD_OP_PURGE && len == 16) {
         uint64_t older, max;
         memcpy(&older, p, 8);
         memcpy(&max, p + 8, 8);
-        b->resume_len = len - 16;
-        memcpy(b->resume, p + 16, b->resume_len);
         b->purge = true;
-        hub_store_dedup_purge(st, older, (size_t) max, b->resume, &b->resume_len, &b->purged);
+        hub_store_dedup_purge(st, older, (size_t) max, &b->purged, &b->purge_more);
     } else if (kind == HUBD_OP_DEAD && z) {
         const char *code = (const char *) z + 1;
         const uint8_t *z2 = memchr(code, 0, (size_t) (end - (const uint8_t *) code));
@@ -138,7 +136,7 @@ static void
 s_apply(hub_store_t *st, hubd_batch_t *b)
 {
     int64_t t0 = hubd_mono_us();
-    b->purge = false;
+    b->purge = b->purge_more = false;
     b->rc = hub_store_begin(st);
     size_t k = 0;
     for (size_t at = 0; !b->rc && at + 5 <= b->ops.len;) {

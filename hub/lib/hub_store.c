@@ -15,13 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FORMAT 3 // meta "format": the record layout this code writes
-#define S_FORMAT_OLD 2 // read as it is; a writable open upgrades it (no rewrite)
+#define S_FORMAT 4 // meta "format": the record layout this code writes
+#define S_FORMAT_OLD 2 // formats from here up are read; a writable open upgrades them
+                       // (format 3's dedup entries move to dedup_seq, the rest stays)
 #define S_MAXDBS 16 // room for databases later versions may add
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
-    "oplog", "rulesets", "checkpoint", "disclosure",
+    "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq",
 };
 
 void
@@ -145,6 +146,7 @@ hub_store_fail(hub_store_t *self, int rc)
             self->txn = NULL;
             self->nepc = 0;
             hub_store_disc_forget(self, false);
+            hub_store_dedup_rollback(self);
         }
         if (!self->failed) {
             self->failed = rc;
@@ -310,14 +312,15 @@ s_format(hub_store_t *self, MDB_txn *txn, hub_diag_t *diag, const char *path)
         hub_mpr_init(&r, v.mv_data, v.mv_size);
         have = hub_mpr_uint(&r, &have) ? 0 : have;
     }
-    if (rc == HUB_OK && have != S_FORMAT && have != S_FORMAT_OLD) {
+    if (rc == HUB_OK && (have > S_FORMAT || have < S_FORMAT_OLD)) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "store_format", path,
-                     "the store's format is %llu; this hub reads formats %d and %d",
+                     "the store's format is %llu; this hub reads formats %d to %d",
                      (unsigned long long) have, S_FORMAT_OLD, S_FORMAT);
         return HUB_ECONFIG;
     }
-    // A new store, or one of format 2 (whose records stay as they are:
-    // readers take both layouts), gets this format when opened to write.
+    // A new store, or an older one (whose records stay as they are: readers
+    // take every layout; hub_store_dedup_migrate() moves format 3's dedup
+    // entries), gets this format when opened to write.
     if ((rc == HUB_ENOTFOUND || have != S_FORMAT) && !(self->flags & HUB_STORE_RDONLY)) {
         uint8_t one = S_FORMAT; // a positive fixint is its own msgpack
         MDB_val k = {sizeof key - 1, (void *) key}, val = {1, &one};
@@ -361,8 +364,8 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     int rc = HUB_OK;
     for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
-        if (mrc == MDB_NOTFOUND && i == HUB_STORE_DB_DISCLOSURE) {
-            continue; // a format 2 store, opened to read: nothing refers to one
+        if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ)) {
+            continue; // an older store, opened to read: nothing refers to one
         }
         self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
         if (mrc) {
@@ -431,6 +434,11 @@ hub_store_open(hub_store_t **out, const char *path, size_t map_size, unsigned fl
         hub_store_destroy(&self);
         return rc;
     }
+    if (!ro && (rc = hub_store_dedup_migrate(self)) != HUB_OK) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "moving the dedup entries: %s", self->err);
+        hub_store_destroy(&self);
+        return rc;
+    }
     if (!ro) {
         hub_store_cache_open(self, path);
     }
@@ -456,6 +464,7 @@ hub_store_destroy(hub_store_t **self_p)
     }
     hub_store_cache_close(self);
     hub_store_event_types_free(self);
+    hub_store_dedup_free(self);
     if (self->env) {
         mdb_env_close(self->env);
     }
@@ -531,6 +540,7 @@ hub_store_commit(hub_store_t *self)
             hub_store_disc_forget(self, false); // what the batch wrote is not there
         } else {
             hub_store_cache_note(self);
+            hub_store_dedup_committed(self);
         }
     }
     if (self->in_batch) {
@@ -547,6 +557,7 @@ hub_store_abort(hub_store_t *self)
         self->txn = NULL;
         hub_store_disc_forget(self, false);
     }
+    hub_store_dedup_rollback(self); // after a commit: nothing left to take back
     self->nepc = 0;
     self->in_batch = false;
     self->failed = HUB_OK;

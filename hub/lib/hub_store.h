@@ -177,14 +177,29 @@ int
 hub_store_set_event_types(hub_store_t *self, const char *const *types, size_t n);
 
 // Forgets, in the open batch, dedup entries older than OLDER_THAN_MS (ms
-// since the epoch): the dedup window. Visits at most MAX entries, starting
-// after the key in RESUME (RESUME_LEN bytes; 0 = from the start), and
-// writes where to resume next into RESUME (up to 256 bytes; *RESUME_LEN 0
-// when the end was reached), so a large table is purged a slice at a time
-// without stalling ingest. *PURGED gets how many went. Errors: as ingest.
+// since the epoch): the dedup window. The entries are in arrival order, so
+// it removes from the oldest and stops at the first one inside the window
+// (a clock set back leaves the entries after it until it passes them), or
+// after MAX, when *MORE is set, so a large backlog goes a slice at a time
+// without stalling ingest. *PURGED gets how many went. The handle's
+// in-memory table forgets them when the batch commits. Errors: as ingest.
 int
-hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, uint8_t resume[256],
-                      size_t *resume_len, size_t *purged);
+hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, size_t *purged,
+                      bool *more);
+
+// How many (source, id) pairs the handle's dedup table holds in memory: 0
+// until the first ingest or purge loads it. On the thread holding batches.
+size_t
+hub_store_dedup_size(const hub_store_t *self);
+
+// Loads the handle's dedup table now, from `dedup_seq` (a sequential read;
+// 16 to 43 bytes of memory per pair in the window), rather than in the first
+// batch that needs it; a no-op once loaded. hubd calls it before it takes
+// publishes. Call with no batch open on another thread. Errors: HUB_EINVAL
+// (read-only), HUB_ENOMEM, HUB_EIO (a damaged record: named in
+// hub_store_last_error()).
+int
+hub_store_dedup_load(hub_store_t *self);
 
 // Commits the batch durably (fsync). Errors: HUB_EFULL, HUB_EIO; on error
 // nothing of the batch is stored.

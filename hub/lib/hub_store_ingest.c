@@ -100,10 +100,11 @@ s_put_log(hub_store_t *self, const hub_store_ingest_t *in, uint64_t seq, uint64_
                          MDB_APPEND);
 }
 
-// Claims dedup KEY for log seq SEQ: the entry goes in unless one is there
-// (seen before, maybe earlier in this very batch), which MDB_NOOVERWRITE
-// finds in the same descent; then *FIRST gets the log seq it names (else
-// 0). Errors break the batch.
+// Claims event entry KEY (s_event_key()) for log seq SEQ: the entry goes
+// in unless one is there (seen before, maybe earlier in this very batch),
+// which MDB_NOOVERWRITE finds in the same descent; then *FIRST gets the log
+// seq it names (else 0). Errors break the batch. (A message's (source, id)
+// is claimed in memory first: hub_store_dedup.c.)
 static int
 s_claim(hub_store_t *self, const uint8_t *key, size_t klen, uint64_t seq, uint64_t now_ms,
         uint64_t *first)
@@ -396,7 +397,7 @@ hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_resul
     }
     *res = (hub_store_result_t){false, 0, 0, 0};
     uint64_t seq = self->next_log;
-    rc = s_claim(self, key, klen, seq, in.now_ms, &res->log_seq);
+    rc = hub_store_dedup_claim(self, in.source, in.id, seq, in.now_ms, &res->log_seq);
     res->duplicate = res->log_seq != 0;
     if (rc || res->duplicate) {
         return rc;
@@ -612,50 +613,4 @@ hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acke
     hub_store_read_end(self);
     *last = rc ? 0 : next - 1;
     return rc;
-}
-
-int
-hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, uint8_t resume[256],
-                      size_t *resume_len, size_t *purged)
-{
-    *purged = 0;
-    int rc = hub_store_batch_ok(self);
-    if (rc) {
-        return rc;
-    }
-    MDB_cursor *c;
-    int mrc = mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_DEDUP], &c);
-    if (mrc) {
-        return hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_cursor_open dedup"));
-    }
-    MDB_val k = {*resume_len, resume}, v;
-    mrc = mdb_cursor_get(c, &k, &v, *resume_len ? MDB_SET_RANGE : MDB_FIRST);
-    if (mrc == MDB_SUCCESS && *resume_len && k.mv_size == *resume_len &&
-        memcmp(k.mv_data, resume, *resume_len) == 0) {
-        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);  // resume AFTER the saved key
-    }
-    for (size_t seen = 0; mrc == MDB_SUCCESS && seen < max; seen++) {
-        uint64_t when = 0;
-        *resume_len = k.mv_size <= 256 ? k.mv_size : 0;  // the next slice starts after it
-        memcpy(resume, k.mv_data, *resume_len);
-        bool event = k.mv_size > 0 && *(const uint8_t *) k.mv_data == HUB_STORE_EVENT_KEY;
-        if (!event && hub_mpr_get_uint(v.mv_data, v.mv_size, "received_ms", &when) == HUB_OK &&
-            when < older_than_ms) {
-            if ((mrc = mdb_cursor_del(c, 0)) != MDB_SUCCESS) {
-                break;
-            }
-            (*purged)++;
-            // After a delete LMDB's MDB_NEXT yields the entry that took the
-            // deleted one's place, without skipping it.
-            mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-            continue;
-        }
-        mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    if (mrc == MDB_NOTFOUND) {
-        *resume_len = 0;  // reached the end: next time from the start
-        return HUB_OK;
-    }
-    return mrc ? hub_store_fail(self, hub_store_mdb_err(self, mrc, "dedup purge")) : HUB_OK;
 }

@@ -34,6 +34,7 @@ typedef enum {
     HUB_STORE_DB_RULESETS,
     HUB_STORE_DB_CHECKPOINT,
     HUB_STORE_DB_DISCLOSURE,
+    HUB_STORE_DB_DEDUP_SEQ,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -87,6 +88,7 @@ struct hub_store {
     hub_store_cache_t cache;
     char **event_types; // hub_store_set_event_types()
     size_t nevent_types;
+    struct hub_store_dtab *dtab; // the dedup window in memory (made when first needed)
 };
 
 // Drop-behind (hub_store_cache.c). cache_open: at the opening of a
@@ -97,6 +99,26 @@ struct hub_store {
 void hub_store_cache_open(hub_store_t *self, const char *path);
 void hub_store_cache_close(hub_store_t *self);
 void hub_store_cache_note(hub_store_t *self);
+
+// The dedup window (hub_store_dedup.c), on the thread that holds the
+// batch. dedup_claim: in the open batch, claims (SOURCE, ID) for log seq
+// SEQ, received at NOW_MS: *FIRST gets the log seq of an earlier claim of
+// the same pair inside the window (maybe in this very batch; then nothing
+// is written), else 0 and the pair is recorded. The caller has checked
+// that source "\0" id fits a key. Errors break the batch: HUB_ENOMEM,
+// HUB_EIO (a damaged record), LMDB's. dedup_committed / dedup_rollback:
+// the batch committed (the purged entries leave the table) or did not
+// (its claims leave the table). dedup_free: at destroy. dedup_migrate: at the
+// opening of a writable store, moves a format-3 store's (source, id)
+// entries from `dedup` to `dedup_seq`, a slice per transaction (a crash
+// between slices leaves the rest for the next opening). Errors: HUB_EIO,
+// HUB_EFULL.
+int hub_store_dedup_claim(hub_store_t *self, const char *source, const char *id, uint64_t seq,
+                          uint64_t now_ms, uint64_t *first);
+void hub_store_dedup_committed(hub_store_t *self);
+void hub_store_dedup_rollback(hub_store_t *self);
+void hub_store_dedup_free(hub_store_t *self);
+int hub_store_dedup_migrate(hub_store_t *self);
 
 // Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
 void hub_store_event_types_free(hub_store_t *self);

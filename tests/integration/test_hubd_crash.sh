@@ -259,7 +259,7 @@ entries() {
     awk -v db="$1" '/^Status of / { cur = $3 } cur == db && /Entries:/ { print $2 }' stat.txt
 }
 check "the log holds $N messages" test "$(entries log)" = "$N"
-check "dedup holds $N entries" test "$(entries dedup)" = "$N"
+check "dedup_seq holds $N entries" test "$(entries dedup_seq)" = "$N"
 check "the queues hold $((2 * N)) deliveries" test "$(entries queue)" = "$((2 * N))"
 check "the audit holds $((2 * N)) records" test "$(entries audit)" = "$((2 * N))"
 

@@ -311,13 +311,13 @@ check "hubd stopped cleanly" test "$HUBD_RC" -eq 0
 # writer thread with the batches. Age every entry by rewriting its
 # received_ms (mdb_dump / mdb_load, as an operator's tools see the store),
 # then start hubd: it purges them, and m1 is taken as new again.
-mdb_dump -s dedup var/store >dedup.txt
+mdb_dump -s dedup_seq var/store >dedup.txt
 # received_ms is a uint64 (0xcf and 8 bytes): make it 1 ms after 1970.
 sed 's/72656365697665645f6d73cf[0-9a-f]\{16\}/72656365697665645f6d73cf0000000000000001/' \
     dedup.txt >dedup_old.txt
 check "the dump holds dedup entries to age" grep -q 72656365697665645f6d73cf0000000000000001 \
     dedup_old.txt
-run mdb_load -s dedup -f dedup_old.txt var/store
+run mdb_load -s dedup_seq -f dedup_old.txt var/store
 expect_rc 0
 hubd_start
 check "hubd purged the aged dedup entries" within grep -q "event=dedup_purged entries=" hubd.log

@@ -14,6 +14,7 @@ static void (*const s_registers[])(void) = {
     test_expr_register,   test_rules_register,  test_route_register,
     test_store_register,
     test_store_ops_register,
+    test_store_dedup_register,
     test_store_id_register,
     test_store_disc_register,
     test_retain_register,

@@ -17,6 +17,7 @@ void test_store_register(void);
 void test_store_ops_register(void);
 void test_store_id_register(void);
 void test_store_disc_register(void);
+void test_store_dedup_register(void);
 void test_retain_register(void);
 void test_mpw_register(void);
 void test_textdiff_register(void);
