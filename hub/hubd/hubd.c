@@ -466,8 +466,9 @@ s_dedup_load(hubd_t *self, hub_diag_t *diag)
                      "loading the dedup window: %s", hub_store_last_error(self->store));
         return rc;
     }
-    hubd_log("info", "dedup_loaded", "entries=%zu ms=%lld", hub_store_dedup_size(self->store),
-             (long long) (hubd_mono_ms() - t0));
+    self->stats_dedup_ids = hub_store_dedup_size(self->store);
+    hubd_log("info", "dedup_loaded", "entries=%llu ms=%lld",
+             (unsigned long long) self->stats_dedup_ids, (long long) (hubd_mono_ms() - t0));
     return HUB_OK;
 }
 

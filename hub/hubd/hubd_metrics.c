@@ -329,6 +329,8 @@ s_ingest_metrics(s_text_t *t, const hubd_metrics_snapshot_t *s)
     s_metric_u64(t, "hub_dead_letters_written_total", "counter",
                  "Refused messages stored as dead letters since start.", s->dead_written);
     s_metric_u64(t, "hub_dead_letters", "gauge", "Dead letters in the store now.", s->dead_letters);
+    s_metric_u64(t, "hub_dedup_ids", "gauge",
+                 "Message ids the dedup window holds in memory (dedup_days).", s->dedup_ids);
     s_metric_u64(t, "hub_peers_connected", "gauge", "Connections with a session (HELLO done).",
                  s->peers);
 }

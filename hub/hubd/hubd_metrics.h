@@ -74,6 +74,7 @@ typedef struct {
     uint64_t nacked[HUBD_NACK_NCODES]; // NACKs sent, by code
     uint64_t dead_written; // dead letters stored since start
     uint64_t dead_letters; // dead letters in the store now
+    uint64_t dedup_ids; // ids the dedup window holds in memory
     unsigned peers; // connections with a session (HELLO done)
     const hubd_metrics_endpoint_t *endpoints; // NENDPOINTS entries; borrowed, copied
     size_t nendpoints;

@@ -114,6 +114,7 @@ s_metrics_publish(hubd_t *self)
     s->acked = self->stats_acked;
     s->dead_written = self->stats_dead;
     hub_store_count(self->store, HUB_STORE_DEAD, &s->dead_letters);
+    s->dedup_ids = self->stats_dedup_ids;
     s->peers = 0;
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
         s->peers += self->peers[i].used && self->peers[i].hello;
@@ -195,7 +196,7 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
         s_status_endpoint(self, hub_depts_endpoint_at(self->conf.depts, i), w);
     }
     hub_mpw_cstr(w, "ingest");
-    hub_mpw_map(w, 7);
+    hub_mpw_map(w, 8);
     hub_mpw_cstr(w, "acked");
     hub_mpw_uint(w, self->stats_acked);
     // The share of the last minute spent committing: commits run one at a
@@ -210,6 +211,8 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
     hub_mpw_uint(w, self->stats_commits_writer);
     hub_mpw_cstr(w, "dead");
     hub_mpw_uint(w, self->stats_dead);
+    hub_mpw_cstr(w, "dedup_ids"); // the dedup window's ids, in memory
+    hub_mpw_uint(w, self->stats_dedup_ids);
     hub_mpw_cstr(w, "nacked");
     hub_mpw_uint(w, self->stats_nacked);
     hub_mpw_cstr(w, "per_s");

@@ -327,6 +327,7 @@ expect_out_has "ack m1.json log_seq"
 expect_out_lacks "duplicate"
 pub education@513400 m1.json
 expect_out_has "duplicate"
+check "the dedup window's memory holds m1 alone" wait_metric hub_dedup_ids 1
 hubd_stop TERM
 check "hubd stopped cleanly again" test "$HUBD_RC" -eq 0
 finish

@@ -67,6 +67,7 @@ hub status --config cfg
 expect_rc 0
 expect_out_has "hubd: running since"
 expect_out_has "of the time; since start"
+expect_out_has "dedup window: "
 row=$(awk '$1 == "education@513429" { print $2, $5 }' "$OUT")
 check "status: education@513429 has 1 consumer and depth 1 (got '$row')" test "$row" = "1 1"
 V1=$(sed -n 's/^rule set: \([0-9a-f]*\)$/\1/p' "$OUT")
@@ -76,6 +77,11 @@ check "status: the share of the time committing is above 0 and at most 1" python
 import json, sys
 b = json.load(open(sys.argv[1]))["ingest"]["commit_busy"]
 sys.exit(0 if 0 < b <= 1 else 1)' "$OUT"
+check "status: the dedup window holds the ids published (as many as acked, none purged)" \
+    python3 -c '
+import json, sys
+i = json.load(open(sys.argv[1]))["ingest"]
+sys.exit(0 if 0 < i["dedup_ids"] <= i["acked"] else 1)' "$OUT"
 expect_out_has '"consumers":1'
 expect_out_has '"depth":1'
 expect_out_has "\"ruleset\":\"$V1\""
