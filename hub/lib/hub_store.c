@@ -15,14 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FORMAT 4 // meta "format": the record layout this code writes
+#define S_FORMAT 5 // meta "format": the record layout this code writes
 #define S_FORMAT_OLD 2 // formats from here up are read; a writable open upgrades them
-                       // (format 3's dedup entries move to dedup_seq, the rest stays)
+                       // (format 3's dedup entries move to dedup_seq, the rest stays;
+                       // format 4's audit_subject stays, runs index what follows)
 #define S_MAXDBS 16 // room for databases later versions may add
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
-    "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq",
+    "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq", "audit_runs",
 };
 
 void
@@ -147,6 +148,7 @@ hub_store_fail(hub_store_t *self, int rc)
             self->nepc = 0;
             hub_store_disc_forget(self, false);
             hub_store_dedup_rollback(self);
+            hub_store_runs_rollback(self);
         }
         if (!self->failed) {
             self->failed = rc;
@@ -364,10 +366,12 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     int rc = HUB_OK;
     for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
-        if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ)) {
+        if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ ||
+                                    i == HUB_STORE_DB_RUNS)) {
             continue; // an older store, opened to read: nothing refers to one
         }
         self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
+        self->has_runs |= i == HUB_STORE_DB_RUNS && mrc == 0;
         if (mrc) {
             hub_store_mdb_err(self, mrc, "mdb_dbi_open");
             hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "database '%s': %s%s", s_db_names[i],
@@ -380,7 +384,9 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     bool fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;
     rc = rc ? rc : s_format(self, txn, diag, path);
     rc = rc ? rc : s_subject_hash(self, txn, fresh);
-    if (!rc && !ro && (rc = hub_store_id_ensure(self, txn)) != HUB_OK) {
+    if (!rc && !ro &&
+        ((rc = hub_store_id_ensure(self, txn)) != HUB_OK ||
+         (rc = hub_store_runs_init(self, txn)) != HUB_OK)) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "%s", self->err);
     }
     if (rc) {
@@ -465,6 +471,7 @@ hub_store_destroy(hub_store_t **self_p)
     hub_store_cache_close(self);
     hub_store_event_types_free(self);
     hub_store_dedup_free(self);
+    hub_store_runs_free(self);
     if (self->env) {
         mdb_env_close(self->env);
     }
@@ -532,6 +539,7 @@ hub_store_commit(hub_store_t *self)
     if (!rc && self->head_dirty) {
         rc = hub_store_audit_put_head(self);
     }
+    rc = rc ? rc : hub_store_runs_flush(self);
     if (!rc) {
         // The fsync happens here: only after it returns may the caller ack.
         rc = hub_store_mdb_err(self, mdb_txn_commit(self->txn), "mdb_txn_commit");
@@ -541,6 +549,7 @@ hub_store_commit(hub_store_t *self)
         } else {
             hub_store_cache_note(self);
             hub_store_dedup_committed(self);
+            hub_store_runs_committed(self);
         }
     }
     if (self->in_batch) {
@@ -558,6 +567,7 @@ hub_store_abort(hub_store_t *self)
         hub_store_disc_forget(self, false);
     }
     hub_store_dedup_rollback(self); // after a commit: nothing left to take back
+    hub_store_runs_rollback(self);
     self->nepc = 0;
     self->in_batch = false;
     self->failed = HUB_OK;

@@ -5,7 +5,9 @@
 //   queue        endpoint "\0" u64 eseq (BE)  -> a delivery record
 //   endpoint     endpoint                     -> u64 next eseq, u64 acked eseq
 //   audit        u64 audit seq (BE)           -> an audit record (hash-chained)
-//   audit_subject  32-byte keyed hash of the citizen ID, u64 audit seq -> ""
+//   audit_subject  32-byte keyed hash of the citizen ID, u64 audit seq -> "" (format 4)
+//   audit_runs   u64 run start, 32-byte keyed hash, u64 audit seq -> "" (the subject
+//                index, written a sorted run at a time: docs/STORE.md)
 //   dead         u64 dead seq (BE)            -> a dead letter
 //   meta         name                         -> value (format, chain head, rule-set texts, ...)
 //   oplog        u64 op seq (BE)              -> an operations-log record (who did what)
@@ -187,6 +189,19 @@ int
 hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, size_t *purged,
                       bool *more);
 
+// Sets how many subject index entries the handle gathers in memory before
+// it writes them as one sorted run (0: the default, 65,536). A larger run
+// costs more memory and a longer scan for a query; a smaller one more runs
+// for a query to look in. For tests and benchmarks; call with no batch open.
+void
+hub_store_set_run_size(hub_store_t *self, size_t entries);
+
+// How many subject index entries the handle holds in memory, not yet in a
+// run, as of the last commit (0 until its first audit record with a
+// subject loads them). On the thread holding batches.
+size_t
+hub_store_subject_pending(const hub_store_t *self);
+
 // How many (source, id) pairs the handle's dedup table holds in memory: 0
 // until the first ingest or purge loads it. On the thread holding batches.
 size_t
@@ -336,7 +351,9 @@ hub_store_subject_key(const hub_store_t *self, const char *cid,
 
 // Up to MAX audit sequences of the records about subject SUBJECT (a key
 // from hub_store_subject_key()) that are above AFTER, ascending, into
-// SEQS; *N gets how many. Errors: HUB_EIO.
+// SEQS; *N gets how many. It looks in the index (its runs) and reads the
+// records written since the last run one by one (at most a run's worth).
+// Errors: HUB_EIO.
 int
 hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
                            uint64_t after, uint64_t *seqs, size_t max, size_t *n);

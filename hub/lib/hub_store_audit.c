@@ -127,15 +127,13 @@ hub_store_audit_append(hub_store_t *self, const hub_store_ingest_t *in,
     hub_mpw_bin(&w, hash, sizeof hash);
     hub_mpw_raw(&w, self->rec.data + split, self->rec.len - split);
     rc = hub_mpw_error(&w);
-    uint8_t key[HUB_STORE_HASH_SIZE + 8];
+    uint8_t key[8];
     hub_store_be64(key, self->next_audit);
     rc = rc ? rc
             : hub_store_put(self, HUB_STORE_DB_AUDIT, key, 8, self->aux.data, self->aux.len,
                             MDB_APPEND);
     if (!rc && subject) {
-        memcpy(key, subject, HUB_STORE_HASH_SIZE);
-        hub_store_be64(key + HUB_STORE_HASH_SIZE, self->next_audit);
-        rc = hub_store_put(self, HUB_STORE_DB_SUBJECT, key, sizeof key, "", 0, 0);
+        rc = hub_store_runs_note(self, subject, self->next_audit);
     }
     if (!rc) {
         memcpy(self->head, hash, sizeof hash);
@@ -183,27 +181,16 @@ hub_store_audit_put_head(hub_store_t *self)
 
 // ---------------------------------------------------------------- reading
 
-int
-hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
-                           uint64_t after, uint64_t *seqs, size_t max, size_t *n)
+// The entries of format 4's index (`audit_subject`: audit records from
+// before the store's first run) above AFTER, into SEQS from *N on.
+static int
+s_old_index(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t after,
+            uint64_t *seqs, size_t max, size_t *n)
 {
-    if (!subject || !n || (!seqs && max)) {
-        return HUB_EINVAL;
-    }
-    *n = 0;
-    if (max == 0 || after == UINT64_MAX) {
-        return HUB_OK;
-    }
-    MDB_txn *txn;
     MDB_cursor *c;
-    int rc = hub_store_read_begin(self, &txn);
+    int rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_SUBJECT], &c),
+                               "mdb_cursor_open audit_subject");
     if (rc) {
-        return rc;
-    }
-    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_SUBJECT], &c),
-                           "mdb_cursor_open audit_subject");
-    if (rc) {
-        hub_store_read_end(self);
         return rc;
     }
     uint8_t key[HUB_STORE_HASH_SIZE + 8];
@@ -218,12 +205,72 @@ hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HA
         seqs[(*n)++] = hub_store_get_be64((const uint8_t *) k.mv_data + HUB_STORE_HASH_SIZE);
     }
     mdb_cursor_close(c);
-    hub_store_read_end(self);
-    if (mrc && mrc != MDB_NOTFOUND) {
-        *n = 0;
-        return hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_subject");
+    return mrc && mrc != MDB_NOTFOUND ? hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_subject")
+                                      : HUB_OK;
+}
+
+// The audit records not yet indexed (from seq FROM) about SUBJECT, read
+// one by one, into SEQS from *N on.
+static int
+s_tail(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t from, uint64_t *seqs,
+       size_t max, size_t *n)
+{
+    MDB_cursor *c;
+    int rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_AUDIT], &c),
+                               "mdb_cursor_open audit");
+    if (rc) {
+        return rc;
     }
-    return HUB_OK;
+    uint8_t key[8], subj[HUB_STORE_HASH_SIZE];
+    hub_store_be64(key, from);
+    MDB_val k = {sizeof key, key}, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; mrc == 0 && *n < max; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == 8 &&
+            hub_mpr_get_bin(v.mv_data, v.mv_size, "subject", subj, sizeof subj) == HUB_OK &&
+            memcmp(subj, subject, sizeof subj) == 0) {
+            seqs[(*n)++] = hub_store_get_be64(k.mv_data);
+        }
+    }
+    mdb_cursor_close(c);
+    return mrc && mrc != MDB_NOTFOUND ? hub_store_mdb_err(self, mrc, "mdb_cursor_get audit")
+                                      : HUB_OK;
+}
+
+int
+hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                           uint64_t after, uint64_t *seqs, size_t max, size_t *n)
+{
+    if (!subject || !n || (!seqs && max)) {
+        return HUB_EINVAL;
+    }
+    *n = 0;
+    if (max == 0 || after == UINT64_MAX) {
+        return HUB_OK;
+    }
+    // Ascending: format 4's index covers the records before the first
+    // run, the runs those up to "subject_indexed", the scan the rest. A
+    // run may still name records retention removed: those below the base
+    // are skipped.
+    MDB_txn *txn;
+    uint64_t base, indexed = UINT64_MAX;
+    uint8_t prev[HUB_STORE_HASH_SIZE];
+    int rc = hub_store_read_begin(self, &txn);
+    if (rc) {
+        return rc;
+    }
+    rc = hub_store_audit_base_in(self, txn, &base, prev);
+    rc = rc ? rc : s_old_index(self, txn, subject, after, seqs, max, n);
+    rc = rc ? rc : hub_store_runs_find(self, txn, subject, after, base, seqs, max, n, &indexed);
+    if (!rc && *n < max && indexed != UINT64_MAX) {
+        uint64_t from = after + 1 > indexed ? after + 1 : indexed;
+        rc = s_tail(self, txn, subject, from > base ? from : base, seqs, max, n);
+    }
+    hub_store_read_end(self);
+    if (rc) {
+        *n = 0;
+    }
+    return rc;
 }
 
 // ---------------------------------------------------------------- checking

@@ -35,6 +35,7 @@ typedef enum {
     HUB_STORE_DB_CHECKPOINT,
     HUB_STORE_DB_DISCLOSURE,
     HUB_STORE_DB_DEDUP_SEQ,
+    HUB_STORE_DB_RUNS,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -89,6 +90,9 @@ struct hub_store {
     char **event_types; // hub_store_set_event_types()
     size_t nevent_types;
     struct hub_store_dtab *dtab; // the dedup window in memory (made when first needed)
+    struct hub_store_runs *runs; // subject index entries not yet in a run (made when first needed)
+    bool has_runs; // the store has `audit_runs` (format 5)
+    size_t run_size; // entries per run (0: the default), hub_store_set_run_size()
 };
 
 // Drop-behind (hub_store_cache.c). cache_open: at the opening of a
@@ -119,6 +123,34 @@ void hub_store_dedup_committed(hub_store_t *self);
 void hub_store_dedup_rollback(hub_store_t *self);
 void hub_store_dedup_free(hub_store_t *self);
 int hub_store_dedup_migrate(hub_store_t *self);
+
+// The subject index in sorted runs (hub_store_runs.c). runs_init: at the
+// opening of a writable store, in its first transaction TXN: records meta
+// "subject_indexed" when the store has none (every record until then is
+// in `audit_subject`). The rest on the thread that holds the batch:
+// runs_note, in the open batch, notes the entry of audit record SEQ about
+// SUBJECT (the first note loads the entries of the records not yet indexed
+// from the store); runs_flush, just before the commit, writes them as a
+// run when there are a run's worth; runs_committed / runs_rollback: the
+// batch committed or did not; runs_free: at destroy. runs_purge, in the
+// open batch: removes the runs whose records all lie below audit seq
+// BASE, at most *BUDGET entries (counted down; *MORE set when it stopped
+// for it). Errors break the batch: HUB_ENOMEM, HUB_EIO, LMDB's.
+// runs_find, in any transaction TXN: appends to SEQS (up to MAX, *N
+// counting) the audit seqs above AFTER and at least BASE that the runs
+// hold for SUBJECT, ascending; *INDEXED gets meta "subject_indexed"
+// (UINT64_MAX when the store has none).
+int hub_store_runs_init(hub_store_t *self, MDB_txn *txn);
+int hub_store_runs_note(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                        uint64_t seq);
+int hub_store_runs_flush(hub_store_t *self);
+void hub_store_runs_committed(hub_store_t *self);
+void hub_store_runs_rollback(hub_store_t *self);
+void hub_store_runs_free(hub_store_t *self);
+int hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool *more);
+int hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                        uint64_t after, uint64_t base, uint64_t *seqs, size_t max, size_t *n,
+                        uint64_t *indexed);
 
 // Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
 void hub_store_event_types_free(hub_store_t *self);
@@ -257,8 +289,8 @@ int hub_store_disc_check(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_
                          const char **why);
 
 // Appends the audit record of disclosure X (of message IN) to the open
-// batch, chained to the one before, with its subject index entry when the
-// subject is known (SUBJECT, else NULL).
+// batch, chained to the one before, noting its subject index entry when
+// the subject is known (SUBJECT, else NULL).
 int hub_store_audit_append(hub_store_t *self, const hub_store_ingest_t *in,
                            const hub_store_disclosure_t *x, const uint8_t *subject);
 

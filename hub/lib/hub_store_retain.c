@@ -435,8 +435,9 @@ s_base_put(hub_store_t *self, uint64_t seq, const uint8_t prev[HUB_STORE_HASH_SI
                               self->rec.data, self->rec.len, 0);
 }
 
-// Removes audit record V (seq KEY) and its subject index entry; HASH gets
-// its hash, the next record's prev_hash.
+// Removes audit record V (seq KEY) and its entry in format 4's subject
+// index, if any (the runs go whole: s_purge_runs()); HASH gets its hash,
+// the next record's prev_hash.
 static int
 s_audit_drop(hub_store_t *self, const uint8_t key[8], const MDB_val *v,
              uint8_t hash[HUB_STORE_HASH_SIZE])
@@ -491,6 +492,16 @@ s_purge_audit(hub_store_t *self, uint64_t before, size_t *budget, hub_store_purg
     return *base ? s_base_put(self, seq, prev) : rc;
 }
 
+// Removes the subject index runs whose audit records have all gone.
+static int
+s_purge_runs(hub_store_t *self, size_t *budget, hub_store_purged_t *out)
+{
+    uint8_t prev[HUB_STORE_HASH_SIZE];
+    uint64_t base;
+    int rc = s_base_read(self, self->txn, &base, prev);
+    return rc ? hub_store_fail(self, rc) : hub_store_runs_purge(self, base, budget, &out->more);
+}
+
 // The oplog record of a purge: what went, and the limits it used.
 static int
 s_purge_oplog(hub_store_t *self, uint64_t bodies_before, uint64_t audit_before, uint64_t now_ms,
@@ -541,6 +552,7 @@ hub_store_purge(hub_store_t *self, uint64_t bodies_before_ms, uint64_t audit_bef
     rc = s_purge_bodies(self, bodies_before_ms, now_ms, &budget, out);
     rc = rc ? rc : s_purge_queues(self, &budget, out);
     rc = rc ? rc : s_purge_audit(self, audit_before_ms, &budget, out, &base);
+    rc = rc ? rc : s_purge_runs(self, &budget, out);
     if (!rc && (out->bodies || out->deliveries || out->audit)) {
         rc = s_purge_oplog(self, bodies_before_ms, audit_before_ms, now_ms, out, base);
     }

@@ -15,6 +15,7 @@ static void (*const s_registers[])(void) = {
     test_store_register,
     test_store_ops_register,
     test_store_dedup_register,
+    test_store_runs_register,
     test_store_id_register,
     test_store_disc_register,
     test_retain_register,

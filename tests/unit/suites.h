@@ -18,6 +18,7 @@ void test_store_ops_register(void);
 void test_store_id_register(void);
 void test_store_disc_register(void);
 void test_store_dedup_register(void);
+void test_store_runs_register(void);
 void test_retain_register(void);
 void test_mpw_register(void);
 void test_textdiff_register(void);

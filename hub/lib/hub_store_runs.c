@@ -1,0 +1,370 @@
+// hub_store: the subject index in sorted runs (docs/STORE.md
+// "audit_runs"). An index keyed by a person's hash takes keys in no order:
+// written entry by entry, each would dirty a leaf of its own. So the
+// writer keeps the entries of the audit records not yet indexed in memory
+// (they are in the records too: a restart reads them back) and, once it
+// holds a run's worth, writes them in one go, sorted, under the audit seq
+// the run starts at: key run start (BE64) ‖ subject (32 bytes) ‖ audit seq
+// (BE64) -> "". Each run is appended whole with MDB_APPEND, so its pages
+// are full and written in sequence. Meta "subject_indexed" is the first
+// audit seq that no run (or the format-4 `audit_subject` index before
+// them) covers; a query reads the index below it and scans the audit
+// records from it.
+#include "hub_error.h"
+#include "hub_mpr.h"
+#include "hub_store.h"
+#include "hub_store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_RUN_DEFAULT 65536u // entries per run
+#define S_KEY (8 + HUB_STORE_HASH_SIZE + 8)
+
+typedef struct {
+    uint8_t subject[HUB_STORE_HASH_SIZE];
+    uint64_t seq;
+} s_entry_t;
+
+struct hub_store_runs {
+    s_entry_t *v; // not yet indexed, ascending seq: [0, committed) committed, the rest the batch's
+    size_t n, committed, cap;
+    uint64_t indexed; // meta "subject_indexed" as committed
+    uint64_t written; // the open batch wrote a run: the new "subject_indexed" (else 0)
+};
+
+static const char s_meta_key[] = "subject_indexed";
+
+// ---------------------------------------------------------------- meta
+
+// Meta "subject_indexed" in TXN; *KNOWN false when the store has none (a
+// store of format 4 or older not yet opened to write: the old index covers
+// every record).
+static int
+s_indexed(hub_store_t *self, MDB_txn *txn, uint64_t *seq, bool *known)
+{
+    MDB_val v;
+    *known = false;
+    *seq = UINT64_MAX;
+    int rc = hub_store_get(self, txn, HUB_STORE_DB_META, s_meta_key, sizeof s_meta_key - 1, &v);
+    if (rc == HUB_ENOTFOUND) {
+        return HUB_OK;
+    }
+    hub_mpr_t r;
+    hub_mpr_init(&r, v.mv_data, v.mv_size);
+    if (!rc && (hub_mpr_uint(&r, seq) || *seq == 0)) {
+        snprintf(self->err, sizeof self->err, "meta %s: a damaged record", s_meta_key);
+        rc = HUB_EIO;
+    }
+    *known = rc == HUB_OK;
+    return rc;
+}
+
+static int
+s_put_indexed(hub_store_t *self, MDB_txn *txn, uint64_t seq)
+{
+    hub_buf_t b = HUB_BUF_INIT;
+    hub_mpw_t w;
+    hub_mpw_init(&w, &b);
+    hub_mpw_uint(&w, seq);
+    int rc = hub_mpw_error(&w);
+    MDB_val k = {sizeof s_meta_key - 1, (void *) s_meta_key}, v = {b.len, b.data};
+    rc = rc ? rc
+            : hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &v, 0),
+                                "mdb_put meta");
+    hub_buf_free(&b);
+    return rc;
+}
+
+int
+hub_store_runs_init(hub_store_t *self, MDB_txn *txn)
+{
+    uint64_t seq, head;
+    bool known;
+    uint8_t hash[HUB_STORE_HASH_SIZE];
+    int rc = s_indexed(self, txn, &seq, &known);
+    if (rc || known) {
+        return rc;
+    }
+    // Everything written so far is in the old index (a new store: nothing).
+    rc = hub_store_audit_head(self, txn, &head, hash);
+    return rc ? rc : s_put_indexed(self, txn, head + 1);
+}
+
+// ---------------------------------------------------------------- writing
+
+static int
+s_push(struct hub_store_runs *r, const uint8_t *subject, uint64_t seq)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 4096;
+        s_entry_t *v = realloc(r->v, cap * sizeof *v);
+        if (!v) {
+            return HUB_ENOMEM;
+        }
+        r->v = v;
+        r->cap = cap;
+    }
+    memcpy(r->v[r->n].subject, subject, HUB_STORE_HASH_SIZE);
+    r->v[r->n++].seq = seq;
+    return HUB_OK;
+}
+
+// The entries of the audit records from meta "subject_indexed" up to the
+// one being noted, read in the open batch (its first note calls this; the
+// batch wrote none with a subject before). Not the
+// handle's read transaction: another thread may be using it.
+static int
+s_load(hub_store_t *self, struct hub_store_runs **out)
+{
+    if (self->runs) {
+        *out = self->runs;
+        return HUB_OK;
+    }
+    struct hub_store_runs *r = calloc(1, sizeof *r);
+    MDB_cursor *c = NULL;
+    bool known = false;
+    int rc = r ? s_indexed(self, self->txn, &r->indexed, &known) : HUB_ENOMEM;
+    if (!rc && !known) {
+        snprintf(self->err, sizeof self->err, "meta %s: missing", s_meta_key);
+        rc = HUB_EIO;
+    }
+    rc = rc ? rc
+            : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_AUDIT], &c),
+                                "mdb_cursor_open audit");
+    uint8_t key[8];
+    hub_store_be64(key, rc ? 0 : r->indexed);
+    MDB_val k = {sizeof key, key}, v;
+    int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t subject[HUB_STORE_HASH_SIZE];
+        if (k.mv_size == 8 && hub_store_get_be64(k.mv_data) >= self->next_audit) {
+            break; // the record being noted, put just before
+        }
+        if (k.mv_size == 8 &&
+            hub_mpr_get_bin(v.mv_data, v.mv_size, "subject", subject, sizeof subject) == HUB_OK) {
+            rc = s_push(r, subject, hub_store_get_be64(k.mv_data));
+        }
+    }
+    if (!rc && mrc != MDB_NOTFOUND) {
+        rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get audit");
+    }
+    mdb_cursor_close(c);
+    if (rc) {
+        if (r) {
+            free(r->v);
+        }
+        free(r);
+        return rc;
+    }
+    r->committed = r->n;
+    *out = self->runs = r;
+    return HUB_OK;
+}
+
+int
+hub_store_runs_note(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE], uint64_t seq)
+{
+    struct hub_store_runs *r;
+    int rc = s_load(self, &r);
+    rc = rc ? rc : s_push(r, subject, seq);
+    return rc ? hub_store_fail(self, rc) : HUB_OK;
+}
+
+static int
+s_cmp(const void *a, const void *b)
+{
+    const s_entry_t *x = a, *y = b;
+    int c = memcmp(x->subject, y->subject, HUB_STORE_HASH_SIZE);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int
+hub_store_runs_flush(hub_store_t *self)
+{
+    struct hub_store_runs *r = self->runs;
+    size_t want = self->run_size ? self->run_size : S_RUN_DEFAULT;
+    if (!r || r->n < want || r->written) {
+        return HUB_OK;
+    }
+    // Sorted in a copy: if the batch does not commit, the entries stay.
+    s_entry_t *s = malloc(r->n * sizeof *s);
+    if (!s) {
+        return hub_store_fail(self, HUB_ENOMEM);
+    }
+    memcpy(s, r->v, r->n * sizeof *s);
+    qsort(s, r->n, sizeof *s, s_cmp);
+    uint8_t key[S_KEY];
+    hub_store_be64(key, r->indexed);
+    int rc = HUB_OK;
+    for (size_t i = 0; i < r->n && !rc; i++) {
+        memcpy(key + 8, s[i].subject, HUB_STORE_HASH_SIZE);
+        hub_store_be64(key + 8 + HUB_STORE_HASH_SIZE, s[i].seq);
+        rc = hub_store_put(self, HUB_STORE_DB_RUNS, key, sizeof key, "", 0, MDB_APPEND);
+    }
+    free(s);
+    if (!rc) {
+        rc = s_put_indexed(self, self->txn, self->next_audit);
+        rc = rc ? hub_store_fail(self, rc) : HUB_OK;
+    }
+    r->written = rc ? 0 : self->next_audit;
+    return rc;
+}
+
+void
+hub_store_runs_committed(hub_store_t *self)
+{
+    struct hub_store_runs *r = self->runs;
+    if (r && r->written) {
+        r->indexed = r->written;
+        r->n = 0;
+        r->written = 0;
+    }
+    if (r) {
+        r->committed = r->n;
+    }
+}
+
+void
+hub_store_runs_rollback(hub_store_t *self)
+{
+    struct hub_store_runs *r = self->runs;
+    if (r) {
+        r->n = r->committed;
+        r->written = 0;
+    }
+}
+
+void
+hub_store_runs_free(hub_store_t *self)
+{
+    if (self->runs) {
+        free(self->runs->v);
+        free(self->runs);
+        self->runs = NULL;
+    }
+}
+
+size_t
+hub_store_subject_pending(const hub_store_t *self)
+{
+    return self->runs ? self->runs->committed : 0;
+}
+
+// ---------------------------------------------------------------- retention
+
+// The start of the first run at or after FROM in cursor C (*FOUND false:
+// none).
+static int
+s_run_at(hub_store_t *self, MDB_cursor *c, uint64_t from, uint64_t *start, bool *found)
+{
+    uint8_t probe[8];
+    hub_store_be64(probe, from);
+    MDB_val k = {sizeof probe, probe}, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    *found = mrc == 0 && k.mv_size == S_KEY;
+    if (*found) {
+        *start = hub_store_get_be64(k.mv_data);
+    }
+    if (mrc == 0 && k.mv_size != S_KEY) {
+        snprintf(self->err, sizeof self->err, "audit_runs: a key of %zu bytes", k.mv_size);
+        return HUB_EIO;
+    }
+    return mrc == MDB_NOTFOUND ? HUB_OK : hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_runs");
+}
+
+int
+hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool *more)
+{
+    uint64_t indexed, first, next;
+    bool known, found, later;
+    MDB_cursor *c;
+    int rc = s_indexed(self, self->txn, &indexed, &known);
+    rc = rc ? rc
+            : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_RUNS], &c),
+                                "mdb_cursor_open audit_runs");
+    if (rc) {
+        return hub_store_fail(self, rc);
+    }
+    // A run covers the audit seqs from its start to the next run's (the
+    // last, to "subject_indexed"); it goes when all of them have gone,
+    // from its first key on.
+    int mrc = 0;
+    while (!rc && *budget && !(rc = s_run_at(self, c, 0, &first, &found)) && found) {
+        rc = s_run_at(self, c, first + 1, &next, &later);
+        if (rc || (later ? next : indexed) > base) {
+            break;
+        }
+        MDB_val k, v;
+        while (*budget && (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 &&
+               k.mv_size == S_KEY && hub_store_get_be64(k.mv_data) == first &&
+               (mrc = mdb_cursor_del(c, 0)) == 0) {
+            (*budget)--;
+        }
+        if (mrc && mrc != MDB_NOTFOUND) {
+            rc = hub_store_mdb_err(self, mrc, "mdb_cursor_del audit_runs");
+        }
+        *more |= !rc && !*budget;
+    }
+    mdb_cursor_close(c);
+    return rc ? hub_store_fail(self, rc) : HUB_OK;
+}
+
+// ---------------------------------------------------------------- reading
+
+int
+hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                    uint64_t after, uint64_t base, uint64_t *seqs, size_t max, size_t *n,
+                    uint64_t *indexed)
+{
+    bool known, found = false;
+    int rc = s_indexed(self, txn, indexed, &known);
+    if (rc || !self->has_runs || *n >= max) {
+        return rc;
+    }
+    MDB_cursor *c;
+    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c),
+                           "mdb_cursor_open audit_runs");
+    if (rc) {
+        return rc;
+    }
+    // From the run holding seq AFTER + 1: the last key before run start
+    // AFTER + 2 names it.
+    uint64_t r = 0, lo = after + 1 > base ? after + 1 : base;
+    uint8_t key[S_KEY];
+    hub_store_be64(key, after + 2 < after ? UINT64_MAX : after + 2);
+    MDB_val k = {8, key}, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    mrc = mdb_cursor_get(c, &k, &v, mrc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
+    if (mrc == 0 && k.mv_size == S_KEY) {
+        r = hub_store_get_be64(k.mv_data);
+    }
+    rc = mrc == 0 || mrc == MDB_NOTFOUND ? HUB_OK : hub_store_mdb_err(self, mrc, "mdb_cursor_get");
+    rc = rc ? rc : s_run_at(self, c, r, &r, &found);
+    while (!rc && found && *n < max) {
+        hub_store_be64(key, r);
+        memcpy(key + 8, subject, HUB_STORE_HASH_SIZE);
+        hub_store_be64(key + 8 + HUB_STORE_HASH_SIZE, lo);
+        k = (MDB_val){sizeof key, key};
+        for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && *n < max;
+             mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size != S_KEY || memcmp(k.mv_data, key, 8 + HUB_STORE_HASH_SIZE) != 0) {
+                break;
+            }
+            seqs[(*n)++] = hub_store_get_be64((const uint8_t *) k.mv_data + 8 + HUB_STORE_HASH_SIZE);
+        }
+        if (mrc && mrc != MDB_NOTFOUND) {
+            rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_runs");
+        }
+        rc = rc || r == UINT64_MAX ? rc : s_run_at(self, c, r + 1, &r, &found);
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+void
+hub_store_set_run_size(hub_store_t *self, size_t entries)
+{
+    self->run_size = entries;
+}
