@@ -164,8 +164,10 @@ s_print_head(const json_t *st)
                100 * json_number_value(json_object_get(in, "commit_busy")),
                (unsigned long long) s_u(in, "received"), (unsigned long long) s_u(in, "acked"),
                (unsigned long long) s_u(in, "nacked"), (unsigned long long) s_u(in, "dead"));
-        printf("dedup window: %llu message ids in memory\n",
-               (unsigned long long) s_u(in, "dedup_ids"));
+        printf("dedup window: %llu message ids in memory; subject index: %llu entries in memory, "
+               "not yet in a run\n",
+               (unsigned long long) s_u(in, "dedup_ids"),
+               (unsigned long long) s_u(in, "subject_pending"));
     } else {
         printf("hubd: not running (no answer on %s); read from the store\n", s_s(st, "admin"));
         hubctl_format_time(s_u(st, "ruleset_since_ms"), t, sizeof t);

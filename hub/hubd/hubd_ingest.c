@@ -470,6 +470,7 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
     hubd_metrics_histogram_observe(&self->snap.commit_seconds, (double) b->commit_us / 1e6);
     self->stats_commit_us += (uint64_t) b->commit_us;
     self->stats_dedup_ids = b->dedup_ids;
+    self->stats_subject_pending = b->subject_pending;
     hubd_metrics_histogram_observe(&self->snap.batch_size, (double) b->npending);
     const char *code = b->rc == HUB_EFULL ? "store_full" : "internal";
     if (b->rc) {

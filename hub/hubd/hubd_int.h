@@ -101,6 +101,7 @@ typedef struct {
     int rc;                          // HUB_OK, or what broke the batch (nothing of it stored)
     int64_t commit_us;               // begin to commit
     size_t dedup_ids;                // the dedup table's size after the commit
+    size_t subject_pending;          // subject index entries not yet in a run, after it
     bool has_purge;                  // it holds a HUBD_OP_PURGE (set by the main thread)
     bool purge;                      // that op was applied: how many went, whether more are due
     bool purge_more;
@@ -164,6 +165,7 @@ typedef struct {
     hubd_rate_t acked_rate;
     uint64_t stats_commit_us;        // time spent in group commits, all of them
     uint64_t stats_dedup_ids;        // ids in the dedup window's table, as of the last commit
+    uint64_t stats_subject_pending;  // subject index entries in memory, as of the last commit
     hubd_rate_t commit_rate;         // of stats_commit_us: the share of the time committing
     hubd_epstat_t eps[HUBD_MAX_EPS];
     size_t neps;

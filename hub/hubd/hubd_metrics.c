@@ -331,6 +331,9 @@ s_ingest_metrics(s_text_t *t, const hubd_metrics_snapshot_t *s)
     s_metric_u64(t, "hub_dead_letters", "gauge", "Dead letters in the store now.", s->dead_letters);
     s_metric_u64(t, "hub_dedup_ids", "gauge",
                  "Message ids the dedup window holds in memory (dedup_days).", s->dedup_ids);
+    s_metric_u64(t, "hub_subject_index_pending", "gauge",
+                 "Audit subject index entries in memory, not yet written as a run.",
+                 s->subject_pending);
     s_metric_u64(t, "hub_peers_connected", "gauge", "Connections with a session (HELLO done).",
                  s->peers);
 }

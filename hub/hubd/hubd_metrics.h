@@ -75,6 +75,7 @@ typedef struct {
     uint64_t dead_written; // dead letters stored since start
     uint64_t dead_letters; // dead letters in the store now
     uint64_t dedup_ids; // ids the dedup window holds in memory
+    uint64_t subject_pending; // subject index entries in memory, not yet in a run
     unsigned peers; // connections with a session (HELLO done)
     const hubd_metrics_endpoint_t *endpoints; // NENDPOINTS entries; borrowed, copied
     size_t nendpoints;

@@ -148,6 +148,7 @@ s_apply(hub_store_t *st, hubd_batch_t *b)
     b->rc = b->rc ? b->rc : hub_store_commit(st);
     b->commit_us = hubd_mono_us() - t0;
     b->dedup_ids = hub_store_dedup_size(st); // on the thread that holds the batch
+    b->subject_pending = hub_store_subject_pending(st);
 }
 
 static void *
