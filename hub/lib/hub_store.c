@@ -19,11 +19,12 @@
 #define S_FORMAT_OLD 2 // formats from here up are read; a writable open upgrades them
                        // (format 3's dedup entries move to dedup_seq, the rest stays;
                        // format 4's audit_subject stays, runs index what follows)
-#define S_MAXDBS 16 // room for databases later versions may add
+#define S_MAXDBS 32 // room for databases later versions may add
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
     "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq", "audit_runs",
+    "audit_tail",
 };
 
 void
@@ -364,14 +365,15 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
         return rc == HUB_ENOMEM ? rc : HUB_EIO;
     }
     int rc = HUB_OK;
+    unsigned found = 0, runs = 1u << HUB_STORE_DB_RUNS | 1u << HUB_STORE_DB_TAIL;
     for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
         if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ ||
-                                    i == HUB_STORE_DB_RUNS)) {
+                                    i == HUB_STORE_DB_RUNS || i == HUB_STORE_DB_TAIL)) {
             continue; // an older store, opened to read: nothing refers to one
         }
         self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
-        self->has_runs |= i == HUB_STORE_DB_RUNS && mrc == 0;
+        found |= mrc == 0 ? 1u << i : 0;
         if (mrc) {
             hub_store_mdb_err(self, mrc, "mdb_dbi_open");
             hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "database '%s': %s%s", s_db_names[i],
@@ -379,6 +381,7 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
             rc = HUB_EIO;
         }
     }
+    self->has_runs = (found & runs) == runs; // format 5
     // A store is new when it has no format yet.
     MDB_val fv;
     bool fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;

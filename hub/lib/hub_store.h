@@ -8,6 +8,7 @@
 //   audit_subject  32-byte keyed hash of the citizen ID, u64 audit seq -> "" (format 4)
 //   audit_runs   u64 run start, 32-byte keyed hash, u64 audit seq -> "" (the subject
 //                index, written a sorted run at a time: docs/STORE.md)
+//   audit_tail   u64 audit seq -> 32-byte keyed hash (entries not yet in a whole run)
 //   dead         u64 dead seq (BE)            -> a dead letter
 //   meta         name                         -> value (format, chain head, rule-set texts, ...)
 //   oplog        u64 op seq (BE)              -> an operations-log record (who did what)
@@ -351,9 +352,9 @@ hub_store_subject_key(const hub_store_t *self, const char *cid,
 
 // Up to MAX audit sequences of the records about subject SUBJECT (a key
 // from hub_store_subject_key()) that are above AFTER, ascending, into
-// SEQS; *N gets how many. It looks in the index (its runs) and reads the
-// records written since the last run one by one (at most a run's worth).
-// Errors: HUB_EIO.
+// SEQS; *N gets how many. It looks in the index (each of its runs, then
+// the entries written since the last run, `audit_tail`: at most about
+// 100,000 of 40 bytes). Errors: HUB_EIO.
 int
 hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
                            uint64_t after, uint64_t *seqs, size_t max, size_t *n);

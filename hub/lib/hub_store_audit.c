@@ -209,34 +209,6 @@ s_old_index(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t af
                                       : HUB_OK;
 }
 
-// The audit records not yet indexed (from seq FROM) about SUBJECT, read
-// one by one, into SEQS from *N on.
-static int
-s_tail(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t from, uint64_t *seqs,
-       size_t max, size_t *n)
-{
-    MDB_cursor *c;
-    int rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_AUDIT], &c),
-                               "mdb_cursor_open audit");
-    if (rc) {
-        return rc;
-    }
-    uint8_t key[8], subj[HUB_STORE_HASH_SIZE];
-    hub_store_be64(key, from);
-    MDB_val k = {sizeof key, key}, v;
-    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    for (; mrc == 0 && *n < max; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size == 8 &&
-            hub_mpr_get_bin(v.mv_data, v.mv_size, "subject", subj, sizeof subj) == HUB_OK &&
-            memcmp(subj, subject, sizeof subj) == 0) {
-            seqs[(*n)++] = hub_store_get_be64(k.mv_data);
-        }
-    }
-    mdb_cursor_close(c);
-    return mrc && mrc != MDB_NOTFOUND ? hub_store_mdb_err(self, mrc, "mdb_cursor_get audit")
-                                      : HUB_OK;
-}
-
 int
 hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
                            uint64_t after, uint64_t *seqs, size_t max, size_t *n)
@@ -249,7 +221,7 @@ hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HA
         return HUB_OK;
     }
     // Ascending: format 4's index covers the records before the first
-    // run, the runs those up to "subject_indexed", the scan the rest. A
+    // run, the runs those up to "subject_indexed", `audit_tail` the rest. A
     // run may still name records retention removed: those below the base
     // are skipped.
     MDB_txn *txn;
@@ -264,7 +236,7 @@ hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HA
     rc = rc ? rc : hub_store_runs_find(self, txn, subject, after, base, seqs, max, n, &indexed);
     if (!rc && *n < max && indexed != UINT64_MAX) {
         uint64_t from = after + 1 > indexed ? after + 1 : indexed;
-        rc = s_tail(self, txn, subject, from > base ? from : base, seqs, max, n);
+        rc = hub_store_runs_tail(self, txn, subject, from > base ? from : base, seqs, max, n);
     }
     hub_store_read_end(self);
     if (rc) {

@@ -36,6 +36,7 @@ typedef enum {
     HUB_STORE_DB_DISCLOSURE,
     HUB_STORE_DB_DEDUP_SEQ,
     HUB_STORE_DB_RUNS,
+    HUB_STORE_DB_TAIL,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -127,19 +128,21 @@ int hub_store_dedup_migrate(hub_store_t *self);
 // The subject index in sorted runs (hub_store_runs.c). runs_init: at the
 // opening of a writable store, in its first transaction TXN: records meta
 // "subject_indexed" when the store has none (every record until then is
-// in `audit_subject`). The rest on the thread that holds the batch:
-// runs_note, in the open batch, notes the entry of audit record SEQ about
-// SUBJECT (the first note loads the entries of the records not yet indexed
-// from the store); runs_flush, just before the commit, writes them as a
-// run when there are a run's worth; runs_committed / runs_rollback: the
-// batch committed or did not; runs_free: at destroy. runs_purge, in the
+// in `audit_subject`), else removes a run left unfinished. The rest on the
+// thread that holds the batch: runs_note, in the open batch, notes the
+// entry of audit record SEQ about SUBJECT in memory and in `audit_tail`
+// (the first note loads the entries not yet in a whole run from there);
+// runs_flush, just before the commit, writes a slice of the run being
+// written and trims `audit_tail` of whole runs' entries; runs_committed /
+// runs_rollback: the batch committed or did not; runs_free: at destroy. runs_purge, in the
 // open batch: removes the runs whose records all lie below audit seq
 // BASE, at most *BUDGET entries (counted down; *MORE set when it stopped
 // for it). Errors break the batch: HUB_ENOMEM, HUB_EIO, LMDB's.
 // runs_find, in any transaction TXN: appends to SEQS (up to MAX, *N
 // counting) the audit seqs above AFTER and at least BASE that the runs
 // hold for SUBJECT, ascending; *INDEXED gets meta "subject_indexed"
-// (UINT64_MAX when the store has none).
+// (UINT64_MAX when the store has none). runs_tail, likewise: those
+// `audit_tail` holds from audit seq FROM on (the records after the runs).
 int hub_store_runs_init(hub_store_t *self, MDB_txn *txn);
 int hub_store_runs_note(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE],
                         uint64_t seq);
@@ -151,6 +154,8 @@ int hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool 
 int hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
                         uint64_t after, uint64_t base, uint64_t *seqs, size_t max, size_t *n,
                         uint64_t *indexed);
+int hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                        uint64_t from, uint64_t *seqs, size_t max, size_t *n);
 
 // Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
 void hub_store_event_types_free(hub_store_t *self);

@@ -2,14 +2,15 @@
 // "audit_runs"). An index keyed by a person's hash takes keys in no order:
 // written entry by entry, each would dirty a leaf of its own. So the
 // writer keeps the entries of the audit records not yet indexed in memory
-// (they are in the records too: a restart reads them back) and, once it
-// holds a run's worth, writes them in one go, sorted, under the audit seq
-// the run starts at: key run start (BE64) ‖ subject (32 bytes) ‖ audit seq
-// (BE64) -> "". Each run is appended whole with MDB_APPEND, so its pages
-// are full and written in sequence. Meta "subject_indexed" is the first
+// and in `audit_tail` (audit seq -> subject: appended, so cheap to write,
+// and 40 bytes to scan where a record is ~360) and, once it holds a run's
+// worth, writes them sorted, a slice per batch, under the audit seq the
+// run starts at: key run start (BE64) ‖ subject (32 bytes) ‖ audit seq
+// (BE64) -> "". A run is appended with MDB_APPEND, so its pages are full
+// and written in sequence. Meta "subject_indexed" is the first
 // audit seq that no run (or the format-4 `audit_subject` index before
-// them) covers; a query reads the index below it and scans the audit
-// records from it.
+// them) covers; a query reads the index below it and scans `audit_tail`
+// from it.
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_store.h"
@@ -138,10 +139,10 @@ s_push(struct hub_store_runs *r, const uint8_t *subject, uint64_t seq)
     return HUB_OK;
 }
 
-// The entries of the audit records from meta "subject_indexed" up to the
-// one being noted, read in the open batch (its first note calls this; the
-// batch wrote none with a subject before). Not the
-// handle's read transaction: another thread may be using it.
+// The entries not in a whole run (`audit_tail` from meta
+// "subject_indexed" on), read in the open batch before it noted any (its
+// first note calls this). Not the handle's read transaction: another
+// thread may be using it.
 static int
 s_load(hub_store_t *self, struct hub_store_runs **out)
 {
@@ -158,24 +159,21 @@ s_load(hub_store_t *self, struct hub_store_runs **out)
         rc = HUB_EIO;
     }
     rc = rc ? rc
-            : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_AUDIT], &c),
-                                "mdb_cursor_open audit");
+            : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_TAIL], &c),
+                                "mdb_cursor_open audit_tail");
     uint8_t key[8];
     hub_store_be64(key, rc ? 0 : r->indexed);
     MDB_val k = {sizeof key, key}, v;
     int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     for (; !rc && mrc == 0; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        uint8_t subject[HUB_STORE_HASH_SIZE];
-        if (k.mv_size == 8 && hub_store_get_be64(k.mv_data) >= self->next_audit) {
-            break; // the record being noted, put just before
+        if (k.mv_size != 8 || v.mv_size != HUB_STORE_HASH_SIZE) {
+            snprintf(self->err, sizeof self->err, "audit_tail: a damaged entry");
+            rc = HUB_EIO;
         }
-        if (k.mv_size == 8 &&
-            hub_mpr_get_bin(v.mv_data, v.mv_size, "subject", subject, sizeof subject) == HUB_OK) {
-            rc = s_push(r, subject, hub_store_get_be64(k.mv_data));
-        }
+        rc = rc ? rc : s_push(r, v.mv_data, hub_store_get_be64(k.mv_data));
     }
     if (!rc && mrc != MDB_NOTFOUND) {
-        rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get audit");
+        rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_tail");
     }
     mdb_cursor_close(c);
     if (rc) {
@@ -194,9 +192,15 @@ int
 hub_store_runs_note(hub_store_t *self, const uint8_t subject[HUB_STORE_HASH_SIZE], uint64_t seq)
 {
     struct hub_store_runs *r;
+    uint8_t key[8];
+    hub_store_be64(key, seq);
     int rc = s_load(self, &r);
     rc = rc ? rc : s_push(r, subject, seq);
-    return rc ? hub_store_fail(self, rc) : HUB_OK;
+    if (rc) {
+        return hub_store_fail(self, rc);
+    }
+    return hub_store_put(self, HUB_STORE_DB_TAIL, key, sizeof key, subject, HUB_STORE_HASH_SIZE,
+                         MDB_APPEND);
 }
 
 // SRC's N entries into DST ordered by (subject, seq): counted into buckets
@@ -256,25 +260,55 @@ s_freeze(hub_store_t *self, struct hub_store_runs *r)
     r->n = r->committed = 0;
 }
 
+// Removes up to MAX `audit_tail` entries that a whole run holds (below
+// "subject_indexed" as committed), from the oldest: a lookup a commit
+// when there are none.
+static int
+s_trim_tail(hub_store_t *self, const struct hub_store_runs *r, size_t max)
+{
+    MDB_cursor *c;
+    int mrc = mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_TAIL], &c);
+    if (mrc) {
+        return hub_store_fail(self, hub_store_mdb_err(self, mrc, "mdb_cursor_open audit_tail"));
+    }
+    MDB_val k, v;
+    for (size_t i = 0; !mrc && i < max; i++) {
+        mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        if (mrc || k.mv_size != 8 || hub_store_get_be64(k.mv_data) >= r->indexed) {
+            break;
+        }
+        mrc = mdb_cursor_del(c, 0);
+    }
+    mdb_cursor_close(c);
+    mrc = mrc == MDB_NOTFOUND ? 0 : mrc;
+    return mrc ? hub_store_fail(self, hub_store_mdb_err(self, mrc, "audit_tail: trimming"))
+               : HUB_OK;
+}
+
 int
 hub_store_runs_flush(hub_store_t *self)
 {
     struct hub_store_runs *r = self->runs;
-    if (!r || !r->run) {
+    if (!r) {
         return HUB_OK;
     }
     // Twice what the batch noted (at least 1/256 of a run, 256 entries:
     // four pages): the run is written before the next one is due, and each
     // commit pays in proportion to its size, none for a whole run (a
     // commit of a few dozen messages that wrote 4,096 entries took ~1 ms
-    // longer: paced p99 3.4 -> 5.4 ms).
+    // longer: paced p99 3.4 -> 5.4 ms). The tail's entries of whole runs
+    // go at the same pace.
     size_t want = self->run_size ? self->run_size : S_RUN_DEFAULT;
-    size_t noted = r->n - r->committed, slice = want / 256 > 2 * noted ? want / 256 : 2 * noted;
+    size_t noted = r->n - r->committed;
+    size_t slice = want / 256 > 2 * noted ? want / 256 : 2 * noted;
     slice = slice ? slice : 1;
+    int rc = s_trim_tail(self, r, slice);
+    if (rc || !r->run) {
+        return rc;
+    }
     size_t end = r->run_n - r->run_done > slice ? r->run_done + slice : r->run_n;
     uint8_t key[S_KEY];
     hub_store_be64(key, r->indexed);
-    int rc = HUB_OK;
     for (size_t i = r->run_done; i < end && !rc; i++) {
         memcpy(key + 8, r->run[i].subject, HUB_STORE_HASH_SIZE);
         hub_store_be64(key + 8 + HUB_STORE_HASH_SIZE, r->run[i].seq);
@@ -452,4 +486,32 @@ void
 hub_store_set_run_size(hub_store_t *self, size_t entries)
 {
     self->run_size = entries;
+}
+
+int
+hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                    uint64_t from, uint64_t *seqs, size_t max, size_t *n)
+{
+    if (!self->has_runs || *n >= max) {
+        return HUB_OK;
+    }
+    MDB_cursor *c;
+    int rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_TAIL], &c),
+                               "mdb_cursor_open audit_tail");
+    if (rc) {
+        return rc;
+    }
+    uint8_t key[8];
+    hub_store_be64(key, from);
+    MDB_val k = {sizeof key, key}, v;
+    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    for (; mrc == 0 && *n < max; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size == 8 && v.mv_size == HUB_STORE_HASH_SIZE &&
+            memcmp(v.mv_data, subject, HUB_STORE_HASH_SIZE) == 0) {
+            seqs[(*n)++] = hub_store_get_be64(k.mv_data);
+        }
+    }
+    mdb_cursor_close(c);
+    return mrc && mrc != MDB_NOTFOUND ? hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_tail")
+                                      : HUB_OK;
 }

@@ -196,6 +196,10 @@ test_queries_find_each_record_in_runs_and_after_them(void)
     size_t indexed = s_entries(dir, "audit_runs", NULL);
     CU_ASSERT(indexed > 0 && hub_store_subject_pending(st) < S_RUN + 2 * 23 * s_per);
     CU_ASSERT_EQUAL(indexed + hub_store_subject_pending(st), all);
+    // audit_tail holds every entry not in a whole run; whole runs' entries
+    // leave it at the pace of the batches.
+    size_t tail = s_entries(dir, "audit_tail", NULL);
+    CU_ASSERT(tail >= hub_store_subject_pending(st) && tail < all);
     hub_store_destroy(&st);
 
     hub_store_t *ro = s_open(dir, HUB_STORE_RDONLY);
@@ -304,14 +308,14 @@ test_retention_drops_whole_runs(void)
 }
 
 // Turns the store in DIR back into a format-4 store as that code left it:
-// every audit record's entry in `audit_subject`, no runs, no
+// every audit record's entry in `audit_subject`, no runs, no tail, no
 // "subject_indexed".
 static void
 s_make_format4(const char *dir)
 {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi audit, subj, runs, meta;
+    MDB_dbi audit, subj, runs, tail, meta;
     MDB_cursor *c;
     MDB_val k, v;
     CU_ASSERT_EQUAL_FATAL(mdb_env_create(&env), 0);
@@ -321,6 +325,7 @@ s_make_format4(const char *dir)
     CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "audit", 0, &audit), 0);
     CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "audit_subject", 0, &subj), 0);
     CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "audit_runs", 0, &runs), 0);
+    CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "audit_tail", 0, &tail), 0);
     CU_ASSERT_EQUAL_FATAL(mdb_dbi_open(txn, "meta", 0, &meta), 0);
     CU_ASSERT_EQUAL_FATAL(mdb_cursor_open(txn, audit, &c), 0);
     while (mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0) {
@@ -333,6 +338,7 @@ s_make_format4(const char *dir)
     }
     mdb_cursor_close(c);
     CU_ASSERT_EQUAL(mdb_drop(txn, runs, 1), 0);
+    CU_ASSERT_EQUAL(mdb_drop(txn, tail, 1), 0);
     k = (MDB_val){15, "subject_indexed"};
     CU_ASSERT_EQUAL(mdb_del(txn, meta, &k, NULL), 0);
     uint8_t four = 4;
