@@ -549,6 +549,7 @@ hub_store_commit(hub_store_t *self)
         self->txn = NULL; // freed by LMDB whatever the outcome
         if (rc) {
             hub_store_disc_forget(self, false); // what the batch wrote is not there
+            hub_store_runs_free(self); // or is, for all we know: read again
         } else {
             hub_store_cache_note(self);
             hub_store_dedup_committed(self);

@@ -182,10 +182,11 @@ hub_store_audit_put_head(hub_store_t *self)
 // ---------------------------------------------------------------- reading
 
 // The entries of format 4's index (`audit_subject`: audit records from
-// before the store's first run) above AFTER, into SEQS from *N on.
+// before the store's first run) above AFTER and below BOUND, into SEQS
+// from *N on.
 static int
 s_old_index(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t after,
-            uint64_t *seqs, size_t max, size_t *n)
+            uint64_t bound, uint64_t *seqs, size_t max, size_t *n)
 {
     MDB_cursor *c;
     int rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_SUBJECT], &c),
@@ -199,7 +200,8 @@ s_old_index(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t af
     MDB_val k = {sizeof key, key}, v;
     int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     for (; mrc == 0 && *n < max; mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != sizeof key || memcmp(k.mv_data, subject, HUB_STORE_HASH_SIZE) != 0) {
+        if (k.mv_size != sizeof key || memcmp(k.mv_data, subject, HUB_STORE_HASH_SIZE) != 0 ||
+            hub_store_get_be64((const uint8_t *) k.mv_data + HUB_STORE_HASH_SIZE) >= bound) {
             break;
         }
         seqs[(*n)++] = hub_store_get_be64((const uint8_t *) k.mv_data + HUB_STORE_HASH_SIZE);
@@ -225,14 +227,15 @@ hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HA
     // run may still name records retention removed: those below the base
     // are skipped.
     MDB_txn *txn;
-    uint64_t base, indexed = UINT64_MAX;
+    uint64_t base, bound, indexed = UINT64_MAX;
     uint8_t prev[HUB_STORE_HASH_SIZE];
     int rc = hub_store_read_begin(self, &txn);
     if (rc) {
         return rc;
     }
     rc = hub_store_audit_base_in(self, txn, &base, prev);
-    rc = rc ? rc : s_old_index(self, txn, subject, after, seqs, max, n);
+    rc = rc ? rc : hub_store_runs_bound(self, txn, &bound);
+    rc = rc ? rc : s_old_index(self, txn, subject, after, bound, seqs, max, n);
     rc = rc ? rc : hub_store_runs_find(self, txn, subject, after, base, seqs, max, n, &indexed);
     if (!rc && *n < max && indexed != UINT64_MAX) {
         uint64_t from = after + 1 > indexed ? after + 1 : indexed;

@@ -156,6 +156,11 @@ int hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[H
                         uint64_t *indexed);
 int hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
                         uint64_t from, uint64_t *seqs, size_t max, size_t *n);
+// Where format 4's `audit_subject` stops counting, in TXN: the first run's
+// start, else "subject_indexed" (UINT64_MAX: a format-4 store). An older
+// hubd still running after a hubctl opened the store to write may add
+// entries there: the runs and `audit_tail` are what index them.
+int hub_store_runs_bound(hub_store_t *self, MDB_txn *txn, uint64_t *bound);
 
 // Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
 void hub_store_event_types_free(hub_store_t *self);

@@ -37,6 +37,7 @@ struct hub_store_runs {
     size_t run_done; // those written by batches that committed
     size_t run_batch; // those written once the open batch commits
     uint64_t run_end; // the audit seq after its records: "subject_indexed" once it is whole
+    bool fresh; // loaded by the open batch (which may have removed a partial run)
 };
 
 static const char s_meta_key[] = "subject_indexed";
@@ -113,9 +114,22 @@ hub_store_runs_init(hub_store_t *self, MDB_txn *txn)
     uint8_t hash[HUB_STORE_HASH_SIZE];
     int rc = s_indexed(self, txn, &seq, &known);
     if (rc || known) {
-        return rc ? rc : s_drop_partial(self, txn, seq);
+        return rc;
     }
     // Everything written so far is in the old index (a new store: nothing).
+    // Runs without it: the meta record was lost, and where they end with it.
+    MDB_cursor *c;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c);
+    if (!mrc) {
+        mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+        mdb_cursor_close(c);
+    }
+    if (mrc != MDB_NOTFOUND) {
+        snprintf(self->err, sizeof self->err, "meta %s: missing, and audit_runs holds runs%s%s",
+                 s_meta_key, mrc ? ": " : "", mrc ? mdb_strerror(mrc) : "");
+        return HUB_EIO;
+    }
     rc = hub_store_audit_head(self, txn, &head, hash);
     return rc ? rc : s_put_indexed(self, txn, head + 1);
 }
@@ -141,8 +155,38 @@ s_push(struct hub_store_runs *r, const uint8_t *subject, uint64_t seq)
 
 // The entries not in a whole run (`audit_tail` from meta
 // "subject_indexed" on), read in the open batch before it noted any (its
-// first note calls this). Not the handle's read transaction: another
+// first note calls this), after removing the part of a run a process
+// stopped writing (its keys start at "subject_indexed"). Only here, in
+// the handle that writes the index (hubd), never at an opening: another
+// writable handle (hubctl's) would cut a run hubd is writing. If the
+// batch does not commit, the state is dropped and read again. Not the handle's read transaction: another
 // thread may be using it.
+// Checks "subject_indexed" SEQ against the store: above every whole run's
+// start, and at most the audit seq being noted.
+static int
+s_check_indexed(hub_store_t *self, uint64_t seq)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_RUNS], &c);
+    if (mrc) {
+        return hub_store_mdb_err(self, mrc, "mdb_cursor_open audit_runs");
+    }
+    mrc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    bool bad = seq > self->next_audit ||
+               (mrc == 0 && (k.mv_size != S_KEY || hub_store_get_be64(k.mv_data) >= seq));
+    mdb_cursor_close(c);
+    if (bad || (mrc && mrc != MDB_NOTFOUND)) {
+        snprintf(self->err, sizeof self->err,
+                 "meta %s %llu does not fit the store (the last run, the audit head %llu)%s%s",
+                 s_meta_key, (unsigned long long) seq, (unsigned long long) self->next_audit - 1,
+                 mrc && mrc != MDB_NOTFOUND ? ": " : "",
+                 mrc && mrc != MDB_NOTFOUND ? mdb_strerror(mrc) : "");
+        return HUB_EIO;
+    }
+    return HUB_OK;
+}
+
 static int
 s_load(hub_store_t *self, struct hub_store_runs **out)
 {
@@ -158,6 +202,9 @@ s_load(hub_store_t *self, struct hub_store_runs **out)
         snprintf(self->err, sizeof self->err, "meta %s: missing", s_meta_key);
         rc = HUB_EIO;
     }
+    // A run another process stopped writing: this handle writes it again.
+    rc = rc ? rc : s_drop_partial(self, self->txn, r->indexed);
+    rc = rc ? rc : s_check_indexed(self, r->indexed);
     rc = rc ? rc
             : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_TAIL], &c),
                                 "mdb_cursor_open audit_tail");
@@ -184,6 +231,7 @@ s_load(hub_store_t *self, struct hub_store_runs **out)
         return rc;
     }
     r->committed = r->n;
+    r->fresh = true;
     *out = self->runs = r;
     return HUB_OK;
 }
@@ -330,6 +378,7 @@ hub_store_runs_committed(hub_store_t *self)
         return;
     }
     r->committed = r->n;
+    r->fresh = false;
     if (r->run) {
         r->run_done = r->run_batch;
         if (r->run_done == r->run_n) {
@@ -345,7 +394,9 @@ void
 hub_store_runs_rollback(hub_store_t *self)
 {
     struct hub_store_runs *r = self->runs;
-    if (r) {
+    if (r && r->fresh) {
+        hub_store_runs_free(self); // what it read (and removed) is as it was: read again
+    } else if (r) {
         r->n = r->committed;
         r->run_batch = r->run_done;
     }
@@ -415,14 +466,23 @@ hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool *mor
         if (rc || (later ? next : indexed) > base) {
             break;
         }
-        MDB_val k, v;
-        while (*budget && (mrc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 &&
-               k.mv_size == S_KEY && hub_store_get_be64(k.mv_data) == first &&
-               (mrc = mdb_cursor_del(c, 0)) == 0) {
+        uint8_t probe[8];
+        hub_store_be64(probe, first);
+        MDB_val k = {sizeof probe, probe}, v;
+        size_t gone = 0;
+        for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+             !mrc && *budget && k.mv_size == S_KEY && hub_store_get_be64(k.mv_data) == first &&
+             !(mrc = mdb_cursor_del(c, 0));
+             mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             (*budget)--;
+            gone++;
         }
         if (mrc && mrc != MDB_NOTFOUND) {
             rc = hub_store_mdb_err(self, mrc, "mdb_cursor_del audit_runs");
+        } else if (!gone && *budget) {
+            snprintf(self->err, sizeof self->err, "audit_runs: run %llu: a damaged key",
+                     (unsigned long long) first);
+            rc = HUB_EIO; // never loop on it
         }
         *more |= !rc && !*budget;
     }
@@ -514,4 +574,24 @@ hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_S
     mdb_cursor_close(c);
     return mrc && mrc != MDB_NOTFOUND ? hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_tail")
                                       : HUB_OK;
+}
+
+int
+hub_store_runs_bound(hub_store_t *self, MDB_txn *txn, uint64_t *bound)
+{
+    bool known, found = false;
+    uint64_t first = UINT64_MAX;
+    int rc = s_indexed(self, txn, bound, &known);
+    if (rc || !self->has_runs) {
+        return rc;
+    }
+    MDB_cursor *c;
+    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c),
+                           "mdb_cursor_open audit_runs");
+    rc = rc ? rc : s_run_at(self, c, 0, &first, &found);
+    if (!rc) {
+        mdb_cursor_close(c);
+    }
+    *bound = found && first < *bound ? first : *bound;
+    return rc;
 }
