@@ -23,6 +23,7 @@ static const char s_help[] =
     "                                departments and rules (the law included)\n"
     "  rules test --message FILE     dry run: the endpoints a message reaches, under which\n"
     "      [--explain]               rules, with exactly what each receives (and why not)\n"
+    "      [--listed LIST=KEY]...    ... with KEY a member of list LIST (docs/RULES.md Lists)\n"
     "  rules test --suite DIR        run the YAML rule tests in DIR (config/tests)\n"
     "  keygen NAME [--dir DIR]       a CURVE keypair: DIR/NAME.pub and DIR/NAME.key (mode 600)\n"
     "  keygen --hash-key FILE        create the hub's keyed-hash secret (mode 600)\n"
@@ -87,7 +88,8 @@ s_takes_value(const char *name)
     return strcmp(name, "config") == 0 || strcmp(name, "schemas") == 0 ||
            strcmp(name, "format") == 0 || strcmp(name, "output") == 0 ||
            strcmp(name, "message") == 0 || strcmp(name, "suite") == 0 ||
-           strcmp(name, "hash-key") == 0 || strcmp(name, "dir") == 0;
+           strcmp(name, "hash-key") == 0 || strcmp(name, "dir") == 0 ||
+           strcmp(name, "listed") == 0;
 }
 
 // Stores option NAME's VALUE into OPTS.
@@ -113,6 +115,12 @@ s_set_option(hubctl_opts_t *opts, const char *name, const char *value)
         opts->print = true;
     } else if (strcmp(name, "explain") == 0) {
         opts->explain = true;
+    } else if (strcmp(name, "listed") == 0) {
+        if (opts->nlisted == sizeof opts->listed / sizeof opts->listed[0] || !strchr(value, '=')) {
+            hubctl_usage_error("--listed takes LIST=KEY (at most 16 times), not '%s'", value);
+            return false;
+        }
+        opts->listed[opts->nlisted++] = value;
     } else if (strcmp(name, "message") == 0) {
         opts->message = value;
     } else if (strcmp(name, "suite") == 0) {

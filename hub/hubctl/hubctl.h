@@ -31,6 +31,8 @@ typedef struct {
     const char *hash_key; // --hash-key FILE
     const char *dir;      // --dir DIR
     const char *output;   // -o FILE / --output FILE
+    const char *listed[16]; // --listed LIST=KEY (repeatable)
+    size_t nlisted;
     const char *args[64]; // positional arguments
     size_t nargs;
 } hubctl_opts_t;

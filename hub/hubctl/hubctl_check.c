@@ -9,7 +9,7 @@
 static void
 s_print_json(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
 {
-    json_t *o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:s?}", "ok", ok, "config",
+    json_t *o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:s?}", "ok", ok, "config",
                           c->config.dir ? c->config.dir : "", "types",
                           (json_int_t) (c->schemas ? hub_schemas_count(c->schemas) : 0),
                           "code_tables",
@@ -17,6 +17,7 @@ s_print_json(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
                           "endpoints",
                           (json_int_t) (c->depts ? hub_depts_endpoint_count(c->depts) : 0),
                           "rules", (json_int_t) (c->rules ? hub_rules_count(c->rules) : 0),
+                          "lists", (json_int_t) (c->rules ? hub_rules_list_count(c->rules) : 0),
                           "ruleset_version", c->rules ? hub_rules_version(c->rules) : NULL);
     json_object_set_new(o, "problems", hubctl_diag_json(diag));
     hubctl_print_json(o);
@@ -41,6 +42,7 @@ s_print_text(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
            hub_depts_endpoint_count(c->depts), hub_depts_file(c->depts));
     printf("rules: %zu in %zu files\n", hub_rules_count(c->rules),
            hub_rules_file_count(c->rules) - 1);
+    printf("lists: %zu\n", hub_rules_list_count(c->rules));
     printf("rule-set version: %s\n", hub_rules_version(c->rules));
     size_t warnings = hub_diag_total(diag) - hub_diag_errors(diag);
     printf("ok%s\n", warnings ? " (with warnings above)" : "");

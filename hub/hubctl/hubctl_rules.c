@@ -6,6 +6,7 @@
 #include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_json.h"
+#include "hub_listset.h"
 #include "hub_route.h"
 #include "hub_validate.h"
 #include "hubctl.h"
@@ -200,6 +201,25 @@ s_print_text(json_t *o)
     }
 }
 
+// --listed LIST=KEY: the members the message is routed with. False after
+// saying which list the rule set does not declare.
+static bool
+s_listed(const hubctl_opts_t *opts, const hubctl_conf_t *conf, hub_listset_t *set)
+{
+    for (size_t i = 0; i < opts->nlisted; i++) {
+        const char *eq = strchr(opts->listed[i], '=');
+        char id[72];
+        snprintf(id, sizeof id, "%.*s", (int) (eq - opts->listed[i]), opts->listed[i]);
+        const hub_list_t *l = hub_rules_list_find(conf->rules, id);
+        if (!l || hub_listset_set(set, l->index, eq + 1, strlen(eq + 1), true) != HUB_OK) {
+            fprintf(stderr, "hubctl: --listed %s: %s\n", opts->listed[i],
+                    l ? "the key is too long" : "the rule set declares no such list");
+            return false;
+        }
+    }
+    return true;
+}
+
 static int
 s_test_message(const hubctl_opts_t *opts)
 {
@@ -208,11 +228,16 @@ s_test_message(const hubctl_opts_t *opts)
     hub_msg_t *msg = hub_msg_new();
     hub_route_t *route = hub_route_new();
     hub_route_set_explain(route, true);
+    hub_listset_t *set = hub_listset_new();
+    hub_expr_lookup_t lookup = hub_listset_lookup(set);
+    hub_route_set_lists(route, &lookup);
     int status = HUBCTL_INVALID;
     uint8_t key[HUB_MASK_KEY_SIZE];
     if (!hubctl_load_conf(opts, &conf, diag)) {
         hub_diag_print(diag, stderr);
         fprintf(stderr, "hubctl: the configuration does not load (run hubctl check)\n");
+    } else if (!set || !s_listed(opts, &conf, set)) {
+        status = set ? HUBCTL_USAGE : HUBCTL_INVALID;
     } else if (!hubctl_load_message(opts->message, &conf, msg, diag)) {
         hub_diag_print(diag, stderr);
         fprintf(stderr, "hubctl: %s is not a valid message: the hub would refuse it (nack, "
@@ -232,6 +257,7 @@ s_test_message(const hubctl_opts_t *opts)
         status = HUBCTL_OK;
     }
     hub_route_destroy(&route);
+    hub_listset_destroy(&set);
     hub_msg_destroy(&msg);
     hubctl_free_conf(&conf);
     hub_diag_destroy(&diag);
@@ -242,7 +268,7 @@ int
 hubctl_rules(int argc, char **argv)
 {
     static const char *const allowed[] = {"config", "schemas", "format", "message", "suite",
-                                          "explain", NULL};
+                                          "explain", "listed", NULL};
     if (argc < 1 || strcmp(argv[0], "test") != 0) {
         return hubctl_usage_error("rules needs a subcommand: test, history or diff");
     }

@@ -7,6 +7,7 @@
 #include "hub_config.h"
 #include "hub_error.h"
 #include "hub_json.h"
+#include "hub_listset.h"
 #include "hub_validate.h"
 #include "hub_route.h"
 #include "hub_yaml.h"
@@ -20,7 +21,7 @@
 
 static const char *const s_file_keys[] = {"cases", NULL};
 static const char *const s_case_keys[] = {"name", "message", "set", "expect", "not_reached",
-                                          "reached_only", "nowhere", "invalid", NULL};
+                                          "reached_only", "nowhere", "invalid", "lists", NULL};
 static const char *const s_expect_keys[] = {"endpoint", "rules", "fields", "only", "absent",
                                             "derived", NULL};
 
@@ -29,6 +30,7 @@ typedef struct {
     const hub_yaml_t *doc;
     hub_msg_t *msg;
     hub_route_t *route;
+    hub_listset_t *lists;   // the case's list members (its 'lists' key)
     const uint8_t *key;
     size_t failures;        // of the current case
     char name[160];
@@ -342,6 +344,42 @@ s_prepare(s_case_t *c, int node, const char *dir, hub_diag_t *diag)
     return true;
 }
 
+// The case's 'lists': {LIST: [KEY, ...]}: the members listed() sees while
+// the case routes (a list not named has none).
+static bool
+s_case_lists(s_case_t *c, int node)
+{
+    hub_listset_clear(c->lists);
+    int map = hub_yaml_get(c->doc, node, "lists");
+    if (!map) {
+        return true;
+    }
+    if (hub_yaml_kind(c->doc, map) != HUB_YAML_MAP) {
+        s_fail(c, "lists: a mapping {list id: [keys]}");
+        return false;
+    }
+    for (size_t i = 0; i < hub_yaml_len(c->doc, map); i++) {
+        const char *id = hub_yaml_str(c->doc, hub_yaml_key(c->doc, map, i), NULL);
+        const hub_list_t *l = id ? hub_rules_list_find(c->conf->rules, id) : NULL;
+        int keys = hub_yaml_value(c->doc, map, i);
+        if (!l || hub_yaml_kind(c->doc, keys) != HUB_YAML_SEQ) {
+            s_fail(c, "lists: '%s' is %s", id ? id : "?",
+                   l ? "not followed by a list of keys" : "no list of the rule set");
+            return false;
+        }
+        for (size_t k = 0; k < hub_yaml_len(c->doc, keys); k++) {
+            size_t len;
+            const char *key = hub_yaml_str(c->doc, hub_yaml_item(c->doc, keys, k), &len);
+            if (!key || hub_listset_set(c->lists, l->index, key, len, true) != HUB_OK) {
+                s_fail(c, "lists: %s: a key is a string of at most %d bytes", id,
+                       HUB_LISTSET_KEY_MAX);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static void
 s_run_case(s_case_t *c, int node, const char *dir, hub_diag_t *diag)
 {
@@ -356,7 +394,7 @@ s_run_case(s_case_t *c, int node, const char *dir, hub_diag_t *diag)
         s_fail(c, "unknown keys in the case");
         return;
     }
-    if (!s_prepare(c, node, dir, diag)) {
+    if (!s_prepare(c, node, dir, diag) || !s_case_lists(c, node)) {
         return;
     }
     if (hub_route_run(c->route, c->conf->rules, c->conf->depts, c->conf->schemas, c->msg, c->key,
@@ -455,9 +493,17 @@ hubctl_suite(const hubctl_opts_t *opts)
         return HUBCTL_INVALID;
     }
     hubctl_hash_key(&conf, key, true);
-    s_case_t c = {&conf, NULL, hub_msg_new(), hub_route_new(), key, 0, ""};
+    s_case_t c = {&conf, NULL, hub_msg_new(), hub_route_new(), hub_listset_new(), key, 0, ""};
     char *names[256];
-    size_t n = s_list(opts->suite, names, 256), passed = 0, failed = 0;
+    size_t n = 0, passed = 0, failed = 0;
+    if (c.msg && c.route && c.lists) {
+        hub_expr_lookup_t lookup = hub_listset_lookup(c.lists);
+        hub_route_set_lists(c.route, &lookup);
+        n = s_list(opts->suite, names, 256);
+    } else {
+        fprintf(stderr, "hubctl: out of memory\n");
+        failed = 1;
+    }
     for (size_t i = 0; i < n; i++) {
         s_run_file(&c, names[i], &passed, &failed);
         free(names[i]);
@@ -468,6 +514,7 @@ hubctl_suite(const hubctl_opts_t *opts)
     }
     hub_msg_destroy(&c.msg);
     hub_route_destroy(&c.route);
+    hub_listset_destroy(&c.lists);
     hubctl_free_conf(&conf);
     hub_diag_destroy(&diag);
     return failed || passed == 0 ? HUBCTL_INVALID : HUBCTL_OK;

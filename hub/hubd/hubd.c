@@ -492,9 +492,11 @@ s_start(hubd_t *self, hub_diag_t *diag)
     }
     self->msg = hub_msg_new();
     self->route = hub_route_new();
-    if (!rc && (!self->msg || !self->route)) {
+    self->lists = hub_listset_new();
+    if (!rc && (!self->msg || !self->route || !self->lists)) {
         rc = HUB_ENOMEM;
     }
+    rc = rc ? rc : hubd_lists_load(self);
     rc = rc ? rc : hubd_writer_start(self);
     return rc;
 }
@@ -518,6 +520,7 @@ s_stop_all(hubd_t *self)
     hubd_metrics_destroy(&self->metrics);
     hub_store_destroy(&self->store);
     hub_route_destroy(&self->route);
+    hub_listset_destroy(&self->lists);
     hub_msg_destroy(&self->msg);
     hub_buf_free(&self->canon);
     hub_buf_free(&self->out);

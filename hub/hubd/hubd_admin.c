@@ -217,6 +217,10 @@ hubd_reload(hubd_t *self, const char *user, bool *changed)
     s_timers_adopt(self, &fresh.cfg);
     hubd_conf_free(&self->conf);
     self->conf = fresh;
+    if (hubd_lists_load(self) != HUB_OK) { // the new set's list numbers
+        hubd_log("error", "lists_reload", "reason=\"%s\" (lists are empty until a restart)",
+                 hub_store_last_error(self->store));
+    }
     // The signing key is configuration too: one made with `hubctl keygen
     // --sign-key` after the start comes into use with a reload.
     hubd_sign_key_load(self);

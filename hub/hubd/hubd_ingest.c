@@ -296,9 +296,16 @@ s_store(hubd_t *self, const s_to_t *to)
                              self->canon.len, cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
                              hub_rules_version(self->conf.rules), (uint64_t) hubd_now_ms(),
                              self->route};
+    size_t nops = self->fill->nops;
     size_t at = hubd_op_open(self, HUBD_OP_INGEST);
     rc = rc ? rc : hub_store_prepare(self->prep, &in, &self->fill->ops);
     rc = hubd_op_close(self, at, rc == HUB_OK) ? HUB_OK : rc ? rc : HUB_ENOMEM;
+    if (!rc && !hubd_lists_note(self, peer->endpoint->department)) {
+        // a message is stored with its list changes or not at all
+        self->fill->ops.len = at;
+        self->fill->nops = nops;
+        rc = HUB_ENOMEM;
+    }
     if (rc) {
         s_nack(self, to, id, "internal", hub_strerror(rc), self->diag);
         return;

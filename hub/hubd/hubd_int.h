@@ -3,6 +3,8 @@
 #define HUBD_INT_H
 
 #include "hub_buf.h"
+#include "hub_listset.h"
+#include "hub_mpw.h"
 #include "hub_store.h"
 #include "hubd.h"
 #include "hubd_metrics.h"
@@ -77,6 +79,7 @@ typedef enum {
     HUBD_OP_DEAD,                    // a dead letter
     HUBD_OP_ACK,                     // an endpoint's cursor (a DACK)
     HUBD_OP_PURGE,                   // a slice of the dedup-window purge
+    HUBD_OP_LIST,                    // a list membership set by the INGEST before it
 } hubd_op_t;
 
 // A group-commit batch. Two take turns: the main thread fills one (reads,
@@ -156,6 +159,7 @@ typedef struct {
     uint64_t stats_commits_writer;   // and by the writer thread
     hub_msg_t *msg;                  // scratch, reused
     hub_route_t *route;
+    hub_listset_t *lists;            // the lists' members as of the last commit (routing reads)
     hub_diag_t *diag;
     hub_buf_t canon;                 // the canonical bytes of the message in hand
     hub_buf_t out;                   // a body being written
@@ -220,6 +224,40 @@ hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t 
 
 // Starts the writer thread (and makes both batches). Errors: HUB_ENOMEM,
 // HUB_EIO.
+// ---- lists (hubd_lists.c; docs/RULES.md "Lists")
+
+// Reads every list's members from the store into self->lists (after a
+// start or a reload: the current rule set's lists; members of a list no
+// longer declared are left out) and points the router at them. Logs
+// event=lists_loaded. Main thread. Errors: HUB_EIO, HUB_ENOMEM.
+int
+hubd_lists_load(hubd_t *self);
+
+// After the INGEST op of the message in hand (self->msg, from SOURCE):
+// one HUBD_OP_LIST op per list the message changes. False when an op
+// could not be written (out of memory): the caller then takes the
+// message's INGEST op and its LIST ops back out and refuses the message.
+bool
+hubd_lists_note(hubd_t *self, const char *source);
+
+// The list changes of the message in hand (self->msg, from SOURCE, just
+// logged as LOG_SEQ) straight into the open batch, for a transaction the
+// main thread holds itself (a dead-letter retry; the writer is drained).
+// Errors: the store's (the batch breaks).
+int
+hubd_lists_store(hubd_t *self, const char *source, uint64_t log_seq, uint64_t now_ms);
+
+// The writer's side of a HUBD_OP_LIST (payload P, LEN bytes) in batch B,
+// whose INGEST ops so far are B->pending[0 .. K): written into the batch
+// only when the message before it was logged (not a duplicate, no error).
+void
+hubd_lists_write(hub_store_t *st, const hubd_batch_t *b, const uint8_t *p, size_t len, size_t k);
+
+// After B committed (B->rc HUB_OK): its list changes into self->lists, so
+// they hold for the messages routed from now on. Main thread.
+void
+hubd_lists_committed(hubd_t *self, const hubd_batch_t *b);
+
 int
 hubd_writer_start(hubd_t *self);
 // Hands over what is waiting (hubd_drain() first), stops the thread and

@@ -319,6 +319,9 @@ s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_r
                              self->route};
     hub_store_result_t res = {0};
     rc = rc ? rc : hub_store_ingest(self->store, &in, &res);
+    if (!rc && !res.duplicate) { // logged: its list changes go in the same transaction
+        rc = hubd_lists_store(self, source, res.log_seq, in.now_ms);
+    }
     if (rc) {
         out->code = "store";
         snprintf(out->reason, sizeof out->reason, "%s", hub_strerror(rc));
@@ -367,6 +370,10 @@ s_retry_txn(hubd_t *self, const char *user, uint64_t seq, const char *source,
                 hub_store_abort(self->store);
             } else {
                 rc = hub_store_commit(self->store);
+            }
+            if (!rc && hubd_lists_load(self) != HUB_OK) { // the retry's list changes too
+                hubd_log("error", "lists_reload", "reason=\"%s\"",
+                         hub_store_last_error(self->store));
             }
         }
     }

@@ -17,6 +17,7 @@
 //   DEAD    source\0 code\0 reason\0 u64 now_ms, then the message's bytes
 //   ACK     endpoint\0 u64 eseq
 //   PURGE   u64 older_than_ms, u64 max
+//   LIST    u8 member, u64 now_ms, list id\0, key (hubd_lists.c)
 #include "hub_error.h"
 #include "hub_mpw.h"
 #include "hubd_int.h"
@@ -103,6 +104,10 @@ s_apply_op(hub_store_t *st, hubd_batch_t *b, uint8_t kind, const uint8_t *p, siz
         q->log_seq = res.log_seq;
         q->duplicate = res.duplicate;
         q->same_event = res.same_event;
+        return;
+    }
+    if (kind == HUBD_OP_LIST) {
+        hubd_lists_write(st, b, p, len, *k);
         return;
     }
     const uint8_t *end = p + len;
@@ -257,6 +262,7 @@ hubd_writer_fd(const hubd_t *self)
 static void
 s_answer(hubd_t *self, hubd_batch_t *b)
 {
+    hubd_lists_committed(self, b); // before the acks: a publisher acked sees its effect
     hubd_batch_answer(self, b);
     b->ops.len = 0;
     b->nops = 0;

@@ -24,7 +24,7 @@ typedef struct {
     uint32_t len;
 } s_val_t;
 
-static bool s_eval(const hub_expr_t *self, const hub_msg_t *msg, size_t at);
+static bool s_eval(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at);
 
 // The field a path node names; NULL or kind NONE when absent.
 static const hub_val_t *
@@ -99,7 +99,7 @@ s_age(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n, s_val_t 
 
 // The value of operand node AT; false when it is absent.
 static bool
-s_value(const hub_expr_t *self, const hub_msg_t *msg, size_t at, s_val_t *out)
+s_value(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at, s_val_t *out)
 {
     const he_node_t *n = &self->nodes[at];
     switch (n->kind) {
@@ -113,7 +113,7 @@ s_value(const hub_expr_t *self, const hub_msg_t *msg, size_t at, s_val_t *out)
     case HE_AGE:
         return s_age(self, msg, n, out);
     default: // a condition compared as true/false
-        out->i = s_eval(self, msg, at);
+        out->i = s_eval(self, msg, lk, at);
         return true;
     }
 }
@@ -150,36 +150,36 @@ s_test(he_op_t op, int c)
 }
 
 static bool
-s_cmp(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
+s_cmp(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, const he_node_t *n)
 {
     s_val_t a, b;
-    if (!s_value(self, msg, n->a, &a) || !s_value(self, msg, n->b, &b)) {
+    if (!s_value(self, msg, lk, n->a, &a) || !s_value(self, msg, lk, n->b, &b)) {
         return false; // an absent field makes every comparison false
     }
     return s_test((he_op_t) n->op, s_order((he_cls_t) n->cls, &a, &b));
 }
 
 static bool
-s_in(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
+s_in(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, const he_node_t *n)
 {
     s_val_t x, item;
-    if (!s_value(self, msg, n->a, &x)) {
+    if (!s_value(self, msg, lk, n->a, &x)) {
         return false; // "not in" too: an absent field is in no list and out of none
     }
     bool found = false;
     for (size_t k = 0; k < n->n && !found; k++) {
-        found = s_value(self, msg, (size_t) n->b + k, &item) &&
+        found = s_value(self, msg, lk, (size_t) n->b + k, &item) &&
                 s_order((he_cls_t) n->cls, &x, &item) == 0;
     }
     return n->op ? !found : found;
 }
 
 static bool
-s_has(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
+s_has(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, const he_node_t *n)
 {
     s_val_t x, item;
     const hub_val_t *list = s_field(self, msg, &self->nodes[n->b]);
-    if (!list || list->kind != HUB_VAL_LIST || !s_value(self, msg, n->a, &x)) {
+    if (!list || list->kind != HUB_VAL_LIST || !s_value(self, msg, lk, n->a, &x)) {
         return false;
     }
     bool found = false;
@@ -199,53 +199,74 @@ s_starts(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
            memcmp(v->u.s, self->pool + pre->off, pre->len) == 0;
 }
 
+// listed("list", path): asks LK; no lookup (or an absent or non-string
+// key) means not listed, so a rule that needs a list fails closed.
+static bool
+s_listed(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk,
+         const he_node_t *n)
+{
+    const hub_val_t *v = s_field(self, msg, &self->nodes[n->a]);
+    if (!lk || !lk->listed || !v || v->kind != HUB_VAL_STR) {
+        return false;
+    }
+    return lk->listed(lk->ctx, n->n, v->u.s, v->len);
+}
+
 // A chain of one kind (and, or): right operands in turn, down the left spine.
 static bool
-s_chain(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n)
+s_chain(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, const he_node_t *n)
 {
     he_kind_t kind = (he_kind_t) n->kind;
     bool stop = kind == HE_OR; // the value that decides the chain
     for (; n->kind == kind; n = &self->nodes[n->a]) {
-        if (s_eval(self, msg, n->b) == stop) {
+        if (s_eval(self, msg, lk, n->b) == stop) {
             return stop;
         }
     }
-    return s_eval(self, msg, (size_t) (n - self->nodes));
+    return s_eval(self, msg, lk, (size_t) (n - self->nodes));
 }
 
 static bool
-s_eval(const hub_expr_t *self, const hub_msg_t *msg, size_t at)
+s_eval(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at)
 {
     const he_node_t *n = &self->nodes[at];
     s_val_t v;
     switch (n->kind) {
     case HE_OR:
     case HE_AND:
-        return s_chain(self, msg, n);
+        return s_chain(self, msg, lk, n);
     case HE_NOT:
-        return !s_eval(self, msg, n->a);
+        return !s_eval(self, msg, lk, n->a);
     case HE_CMP:
-        return s_cmp(self, msg, n);
+        return s_cmp(self, msg, lk, n);
     case HE_IN:
-        return s_in(self, msg, n);
+        return s_in(self, msg, lk, n);
     case HE_HAS:
-        return s_has(self, msg, n);
+        return s_has(self, msg, lk, n);
     case HE_EXISTS: {
         const hub_val_t *f = s_field(self, msg, &self->nodes[n->a]);
         return f && f->kind != HUB_VAL_NONE;
     }
     case HE_STARTS:
         return s_starts(self, msg, n);
+    case HE_LISTED:
+        return s_listed(self, msg, lk, n);
     default: // true, false, a bool field
-        return s_value(self, msg, at, &v) && v.i != 0;
+        return s_value(self, msg, lk, at, &v) && v.i != 0;
     }
 }
 
 bool
 hub_expr_eval(const hub_expr_t *self, const hub_msg_t *msg)
 {
+    return hub_expr_eval_with(self, msg, NULL);
+}
+
+bool
+hub_expr_eval_with(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk)
+{
     assert(self && msg);
-    return s_eval(self, msg, self->root);
+    return s_eval(self, msg, lk, self->root);
 }
 
 const char *
@@ -304,6 +325,15 @@ int
 hub_expr_compile(hub_expr_t **out, const char *src, size_t len, const hub_schema_t *const *schemas,
                  size_t nschemas, const hub_expr_origin_t *origin, hub_diag_t *diag)
 {
+    return hub_expr_compile_with(out, src, len, schemas, nschemas, origin, NULL, 0, diag);
+}
+
+int
+hub_expr_compile_with(hub_expr_t **out, const char *src, size_t len,
+                      const hub_schema_t *const *schemas, size_t nschemas,
+                      const hub_expr_origin_t *origin, const char *const *lists, size_t nlists,
+                      hub_diag_t *diag)
+{
     assert(out && (src || len == 0) && (schemas || nschemas == 0));
     *out = NULL;
     he_parser_t *p = calloc(1, sizeof *p); // its node table is too big for the stack
@@ -316,6 +346,8 @@ hub_expr_compile(hub_expr_t **out, const char *src, size_t len, const hub_schema
     p->schemas = schemas;
     p->nschemas = nschemas;
     p->diag = diag;
+    p->lists = lists;
+    p->nlists = nlists;
     int rc = HUB_ECONFIG;
     // The pool holds the source and its NUL, then each string literal
     // unescaped with a NUL (no longer than its token with the quotes) and

@@ -15,7 +15,7 @@
 //   operand := path | literal | call | "(" expr ")"
 //   list    := "[" (literal ("," literal)*)? "]"
 //   call    := "exists" "(" path ")" | "startswith" "(" path "," string ")"
-//            | "age" "(" path ")"
+//            | "age" "(" path ")" | "listed" "(" string "," path ")"
 //   path    := an envelope key ("type", "source", "event_date", ...) or
 //              "subject." key or "body." name
 //   literal := string "..." (\" and \\ escapes) | integer | money | date
@@ -39,6 +39,12 @@
 // startswith() takes any field held as a string (dates and months too). A
 // path whose type (or code table) differs between the schemas is a
 // `type_mismatch`; one missing from a schema is `unknown_field` naming it.
+//
+// listed("monitored_households", subject.household_no) is true when the
+// string field is a member of the named list (docs/RULES.md, "Lists"). The
+// list must be one of those given to hub_expr_compile_with() (else
+// `unknown_list`); membership is asked at evaluation through a
+// hub_expr_lookup_t, and without one nothing is listed (fail closed).
 //
 // A compiled condition is immutable: any number of threads may evaluate it.
 #ifndef HUB_EXPR_H
@@ -70,7 +76,7 @@ typedef struct {
 // Compiles the LEN bytes at SRC for messages of the NSCHEMAS types in
 // SCHEMAS (a path must exist, with the same field type, in every one of
 // them). Errors go to DIAG at the token's place with reason `expr_syntax`,
-// `unknown_field`, `unknown_function`, `type_mismatch` or `limit`, and a
+// `unknown_field`, `unknown_function`, `unknown_list`, `type_mismatch` or `limit`, and a
 // sentence with the fix ("unknown field 'body.schol' in
 // student.enrolment_change (did you mean 'body.school_name'?)",
 // "cannot compare money with a string: write 5000 yuan"). Errors:
@@ -78,6 +84,23 @@ typedef struct {
 int
 hub_expr_compile(hub_expr_t **out, const char *src, size_t len, const hub_schema_t *const *schemas,
                  size_t nschemas, const hub_expr_origin_t *origin, hub_diag_t *diag);
+
+// As hub_expr_compile(), and listed() may name any of the NLISTS ids in
+// LISTS (borrowed for the call); a listed() node keeps the id's index in
+// LISTS, which is what hub_expr_lookup_t.listed receives.
+int
+hub_expr_compile_with(hub_expr_t **out, const char *src, size_t len,
+                      const hub_schema_t *const *schemas, size_t nschemas,
+                      const hub_expr_origin_t *origin, const char *const *lists, size_t nlists,
+                      hub_diag_t *diag);
+
+// Membership for listed(): LISTED(CTX, LIST, KEY, LEN) says whether the LEN
+// bytes at KEY (not NUL-terminated) are in list number LIST. It must not
+// allocate or block; it is called on the evaluating thread.
+typedef struct {
+    bool (*listed)(void *ctx, size_t list, const char *key, size_t len);
+    void *ctx;
+} hub_expr_lookup_t;
 
 // Frees the condition and sets *self_p to NULL. Safe on NULL.
 void
@@ -90,6 +113,11 @@ bool
 hub_expr_eval(const hub_expr_t *self, const hub_msg_t *msg);
 
 // The condition's source text, as compiled (NUL-terminated).
+// As hub_expr_eval(), with list membership from LK (may be NULL: nothing
+// is listed).
+bool
+hub_expr_eval_with(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk);
+
 const char *
 hub_expr_source(const hub_expr_t *self);
 

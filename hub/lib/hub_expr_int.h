@@ -28,6 +28,7 @@ typedef enum {
     HE_LIT, // a literal: I, or the string pool[off .. off+len)
     HE_PATH, // a field: envelope or subject slot N, or body name pool[off .. off+len)
     HE_AGE, // whole years from the date field a to the envelope's event_date
+    HE_LISTED, // the string field a is a member of list N (hub_expr_lookup_t)
 } he_kind_t;
 
 // Classes of values. Conditions, true/false and bool fields are HE_C_BOOL.
@@ -94,6 +95,8 @@ typedef struct {
     const hub_schema_t *const *schemas;
     size_t nschemas;
     hub_diag_t *diag;
+    const char *const *lists; // the list ids listed() may name (index = list number)
+    size_t nlists;
     size_t pos; // the lexer's next byte
     he_tok_t tok; // the current token
     bool failed; // an error was reported: everything stops

@@ -26,7 +26,7 @@ typedef struct {
 
 static const char *const s_keywords[] = {"and",   "or",   "not", "in", "true",
                                          "false", "yuan", "fen", NULL};
-static const char *const s_functions[] = {"exists", "startswith", "age", NULL};
+static const char *const s_functions[] = {"exists", "startswith", "age", "listed", NULL};
 
 static const hub_ftype_t s_env_types[HUB_ENV_COUNT] = {
     [HUB_ENV_ID] = HUB_FT_MSG_ID,
@@ -483,6 +483,63 @@ s_exists_or_age(he_parser_t *p, bool age, he_opnd_t *o)
                  o->off);
 }
 
+// The list named by the current token (a string in quotes): its index in
+// p->lists, or -1 after reporting it unknown.
+static int
+s_list_id(he_parser_t *p)
+{
+    if (p->tok.kind != HE_T_STR) {
+        s_expected(p, "a list id in double quotes: listed(\"monitored_households\", ...)");
+        return -1;
+    }
+    const char *id = p->src + p->tok.off + 1;
+    size_t len = p->tok.len - 2;
+    for (size_t i = 0; i < p->nlists; i++) {
+        if (strlen(p->lists[i]) == len && memcmp(p->lists[i], id, len) == 0) {
+            he_next(p);
+            return (int) i;
+        }
+    }
+    he_error(p, p->tok.off, "unknown_list",
+             "unknown list '%.*s': declare it under 'lists:' (%zu list%s declared)",
+             he_clip(id, len, 80), id, p->nlists, p->nlists == 1 ? "" : "s");
+    return -1;
+}
+
+// listed("list", path): the string field is a member of the list.
+static int
+s_listed(he_parser_t *p, he_opnd_t *o)
+{
+    he_opnd_t f;
+    int list = s_list_id(p);
+    if (list < 0) {
+        return -1;
+    }
+    if (p->tok.kind != HE_T_COMMA) {
+        s_expected(p, "',' and the key's field: listed(\"list\", subject.household_no)");
+        return -1;
+    }
+    he_next(p);
+    if (!s_path_arg(p, &f, "listed")) {
+        return -1;
+    }
+    if (f.cls != HE_C_STR) {
+        he_error(p, f.off, "type_mismatch", "listed() needs a string field as key; '%.*s' is %s",
+                 he_clip(p->src + f.off, f.len, 80), p->src + f.off, he_cls_name(f.cls));
+        return -1;
+    }
+    if (!s_close_call(p, "listed")) {
+        return -1;
+    }
+    o->cls = HE_C_BOOL;
+    return s_add(p,
+                 (he_node_t){.kind = HE_LISTED,
+                             .cls = HE_C_BOOL,
+                             .a = (uint16_t) f.node,
+                             .n = (uint16_t) list},
+                 o->off);
+}
+
 static bool
 s_call(he_parser_t *p, he_opnd_t *o)
 {
@@ -496,14 +553,16 @@ s_call(he_parser_t *p, he_opnd_t *o)
     if (!s_functions[fn]) {
         const char *hint = s_suggest(name, s_functions);
         he_error(p, o->off, "unknown_function", "unknown function '%s'%s%s%s", name,
-                 hint ? " (did you mean '" : " (functions: exists, startswith, age",
+                 hint ? " (did you mean '" : " (functions: exists, startswith, age, listed",
                  hint ? hint : "", hint ? "'?)" : ")");
         return false;
     }
     he_next(p); // the name
     he_next(p); // '('
     o->cls = HE_C_BOOL;
-    o->node = fn == 1 ? s_startswith(p) : s_exists_or_age(p, fn == 2, o);
+    o->node = fn == 1   ? s_startswith(p)
+              : fn == 3 ? s_listed(p, o)
+                        : s_exists_or_age(p, fn == 2, o);
     o->len = p->tok.off - o->off;
     return o->node >= 0;
 }

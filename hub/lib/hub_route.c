@@ -29,6 +29,7 @@ struct hub_route {
     hub_route_trace_t *trace;
     size_t ntrace, trace_cap;
     bool explain;                            // format trace notes
+    hub_expr_lookup_t lists;                 // listed() membership (none: nothing listed)
     uint64_t rules_serial;                   // the set of the last run
     const hub_codes_t *divisions;            // this run's division table (looked up once)
 };
@@ -43,6 +44,12 @@ void
 hub_route_set_explain(hub_route_t *self, bool explain)
 {
     self->explain = explain;
+}
+
+void
+hub_route_set_lists(hub_route_t *self, const hub_expr_lookup_t *lists)
+{
+    self->lists = lists ? *lists : (hub_expr_lookup_t){0};
 }
 
 void
@@ -400,7 +407,7 @@ hub_route_run(hub_route_t *self, const hub_rules_t *rules, const hub_depts_t *de
         if (!t) {
             return HUB_ENOMEM;
         }
-        if (r->when && !hub_expr_eval(r->when, msg)) {
+        if (r->when && !hub_expr_eval_with(r->when, msg, &self->lists)) {
             S_NOTE(self, t, "condition is false: %s", hub_expr_source(r->when));
             continue;
         }

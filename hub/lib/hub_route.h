@@ -61,6 +61,12 @@ hub_route_new(void);
 void
 hub_route_set_explain(hub_route_t *self, bool explain);
 
+// Where listed() asks for membership (docs/RULES.md, "Lists"); LISTS is
+// copied, its CTX must outlive the runs. NULL (the default): nothing is
+// listed, so rules that need a list do not match.
+void
+hub_route_set_lists(hub_route_t *self, const hub_expr_lookup_t *lists);
+
 void
 hub_route_destroy(hub_route_t **self_p);
 

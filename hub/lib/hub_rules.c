@@ -12,7 +12,7 @@
 
 static atomic_uint_fast64_t s_serial; // the last serial given (hub_rules_serial)
 
-static const char *const s_rules_keys[] = {"rules", NULL};
+static const char *const s_rules_keys[] = {"rules", "lists", NULL};
 static const char *const s_rule_keys[] = {"id", "description", "from", "types", "when", "to",
                                           "fields", "mask", "purpose", "legal_basis", "share",
                                           "derive", NULL};
@@ -252,8 +252,8 @@ s_parse_when(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r,
     if (!hub_yaml_is_plain(doc, when)) {
         origin.column++;  // past the opening quote
     }
-    (void) self;
-    return hub_expr_compile(&r->when, src, len, r->types, r->ntypes, &origin, diag);
+    return hub_expr_compile_with(&r->when, src, len, r->types, r->ntypes, &origin,
+                                 self->list_ids, self->nlists, diag);
 }
 
 static int
@@ -513,8 +513,8 @@ s_parse_mask(const hub_yaml_t *doc, int node, hub_rule_t *r, hub_diag_t *diag)
     return rc;
 }
 
-static int
-s_push(void ***arr, size_t *n, size_t *cap, void *item)
+int
+hub_rules_push(void ***arr, size_t *n, size_t *cap, void *item)
 {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 32;
@@ -558,7 +558,7 @@ s_parse_rule(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_diag_t *dia
         rc = hub_rules_check_rule(self, r, doc, node, diag);
     }
     r->index = self->nrules;
-    int pushed = s_push((void ***) &self->rules, &self->nrules, &self->rules_cap, r);
+    int pushed = hub_rules_push((void ***) &self->rules, &self->nrules, &self->rules_cap, r);
     if (pushed) {
         hub_expr_destroy(&r->when);
         return pushed;
@@ -566,16 +566,13 @@ s_parse_rule(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_diag_t *dia
     return rc ? HUB_ECONFIG : HUB_OK;
 }
 
+// The rules of DOC (its lists loaded before, with every file's).
 static int
 s_load_doc(hub_rules_t *self, const hub_yaml_t *doc, hub_diag_t *diag)
 {
     int root = hub_yaml_root(doc);
-    if (!root) {
-        return HUB_OK;  // an empty file holds no rules
-    }
-    if (!hub_yaml_expect(doc, root, HUB_YAML_MAP, "a mapping with a list 'rules'", diag) ||
-        hub_yaml_check_keys(doc, root, s_rules_keys, diag)) {
-        return HUB_ECONFIG;
+    if (!root || hub_yaml_kind(doc, root) != HUB_YAML_MAP) {
+        return HUB_OK;  // empty, or reported by s_check_doc
     }
     int list = hub_yaml_get(doc, root, "rules");
     if (!list) {
@@ -592,6 +589,23 @@ s_load_doc(hub_rules_t *self, const hub_yaml_t *doc, hub_diag_t *diag)
     return rc;
 }
 
+// The top level of DOC: a mapping of 'rules' and 'lists'; then its lists.
+static int
+s_check_doc(hub_rules_t *self, const hub_yaml_t *doc, hub_diag_t *diag)
+{
+    int root = hub_yaml_root(doc);
+    if (!root) {
+        return HUB_OK;  // an empty file holds no rules
+    }
+    if (!hub_yaml_expect(doc, root, HUB_YAML_MAP, "a mapping with a list 'rules'", diag) ||
+        hub_yaml_check_keys(doc, root, s_rules_keys, diag)) {
+        return HUB_ECONFIG;
+    }
+    return hub_rules_load_lists(self, doc, diag);
+}
+
+// Loads and hashes the file; its document waits in self->docs until every
+// file's lists are known.
 static int
 s_load_file(hub_rules_t *self, const char *path, void *sha, hub_diag_t *diag)
 {
@@ -599,12 +613,14 @@ s_load_file(hub_rules_t *self, const char *path, void *sha, hub_diag_t *diag)
     int rc = hub_yaml_load_file(&doc, path, diag);
     if (rc == HUB_OK) {
         hub_rules_hash_doc(sha, doc);
-        rc = s_load_doc(self, doc, diag);
-        hub_yaml_destroy(&doc);
+        rc = hub_rules_push((void ***) &self->docs, &self->ndocs, &self->docs_cap, doc);
+        if (rc) {
+            hub_yaml_destroy(&doc);
+        }
     }
     const char *copy = s_dup(self, path);
-    int pushed = copy ? s_push((void ***) &self->files, &self->nfiles, &self->files_cap,
-                               (void *) copy)
+    int pushed = copy ? hub_rules_push((void ***) &self->files, &self->nfiles,
+                                       &self->files_cap, (void *) copy)
                       : HUB_ENOMEM;
     return pushed ? pushed : rc;
 }
@@ -633,7 +649,7 @@ s_load_dir(hub_rules_t *self, const char *dir, void *sha, hub_diag_t *diag)
                     (len > 4 && strcmp(e->d_name + len - 4, ".yml") == 0);
         if (e->d_name[0] != '.' && yaml) {
             char *p = hub_config_path(dir, e->d_name);
-            rc = p ? s_push((void ***) &names, &n, &cap, p) : HUB_ENOMEM;
+            rc = p ? hub_rules_push((void ***) &names, &n, &cap, p) : HUB_ENOMEM;
         }
     }
     closedir(d);
@@ -705,6 +721,25 @@ s_build_index(hub_rules_t *self)
     return HUB_OK;
 }
 
+// Every file's lists, then every file's rules; frees the documents.
+static int
+s_load_docs(hub_rules_t *self, int rc, hub_diag_t *diag)
+{
+    for (size_t i = 0; i < self->ndocs; i++) {
+        int r = rc == HUB_ENOMEM ? rc : s_check_doc(self, self->docs[i], diag);
+        rc = rc ? rc : r;
+    }
+    for (size_t i = 0; i < self->ndocs; i++) {
+        int r = rc == HUB_ENOMEM ? rc : s_load_doc(self, self->docs[i], diag);
+        rc = rc ? rc : r;
+        hub_yaml_destroy(&self->docs[i]);
+    }
+    free(self->docs);
+    self->docs = NULL;
+    self->ndocs = self->docs_cap = 0;
+    return rc;
+}
+
 static void
 s_finish_version(hub_rules_t *self, crypto_hash_sha256_state *sha)
 {
@@ -725,7 +760,8 @@ s_load_all(hub_rules_t *self, const char *config_dir, hub_diag_t *diag)
         hub_yaml_destroy(&doc);
     }
     const char *copy = s_dup(self, dfile);
-    int rc = copy ? s_push((void ***) &self->files, &self->nfiles, &self->files_cap, (void *) copy)
+    int rc = copy ? hub_rules_push((void ***) &self->files, &self->nfiles, &self->files_cap,
+                                   (void *) copy)
                   : HUB_ENOMEM;
     char *one = hub_config_path(config_dir, "rules.yaml");
     char *dir = hub_config_path(config_dir, "rules.d");
@@ -740,6 +776,7 @@ s_load_all(hub_rules_t *self, const char *config_dir, hub_diag_t *diag)
     }
     free(one);
     free(dir);
+    rc = s_load_docs(self, rc, diag);
     s_finish_version(self, &sha);
     if (rc == HUB_OK) {
         rc = hub_rules_resolve_paths(self);
@@ -788,6 +825,15 @@ hub_rules_destroy(hub_rules_t **self_p)
     for (size_t i = 0; i < self->nrules; i++) {
         hub_expr_destroy(&self->rules[i]->when);
     }
+    for (size_t i = 0; i < self->nlists; i++) {
+        hub_expr_destroy(&self->lists[i]->member);
+    }
+    for (size_t i = 0; i < self->ndocs; i++) {
+        hub_yaml_destroy(&self->docs[i]);
+    }
+    free(self->docs);
+    free(self->lists);
+    free(self->list_ids);
     free(self->rules);
     free(self->files);
     hub_arena_destroy(&self->arena);

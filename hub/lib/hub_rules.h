@@ -73,10 +73,30 @@ typedef struct {
     size_t index;             // position in the rule set (file order)
 } hub_rule_t;
 
+// A list (docs/RULES.md, "Lists"): a set of keys maintained by the logged
+// messages of TYPES from the one department FROM (messages from any other
+// source never change it). Each such message sets its KEY's membership to
+// the value of MEMBER (true: in, false: out). Rules ask with listed().
+typedef struct {
+    const char *id;
+    const char *description;
+    const char *from;            // the one source department that maintains it
+    const hub_schema_t **types;  // the message types that change it
+    size_t ntypes;
+    const char *key;             // the key's field path, a string field in every type
+    hub_path_t key_at;           // KEY parsed
+    hub_expr_t *member;          // membership after a message; NULL: always a member
+    const char *file;
+    int line;
+    size_t index;                // position in the set's lists (listed() refers to it)
+} hub_list_t;
+
 typedef struct hub_rules hub_rules_t;
 
 // Loads CONFIG_DIR/rules.yaml (if present) and CONFIG_DIR/rules.d/*.yaml
 // (sorted by name) against SCHEMAS and DEPTS, which must outlive the set.
+// Each file is a mapping of 'rules' and 'lists'; every file's lists load
+// before any rule, so a rule's listed() may name a list of any file.
 // Errors and warnings go to DIAG. Errors: HUB_EIO, HUB_ECONFIG (any error;
 // warnings alone do not fail), HUB_ENOMEM.
 int
@@ -111,6 +131,28 @@ hub_rules_at(const hub_rules_t *self, size_t i);
 // index: routing runs only these). *N gets their number.
 const hub_rule_t *const *
 hub_rules_for(const hub_rules_t *self, const char *source, const char *type, size_t *n);
+
+// Lists in declaration order (file order, then position in the file).
+size_t
+hub_rules_list_count(const hub_rules_t *self);
+const hub_list_t *
+hub_rules_list_at(const hub_rules_t *self, size_t i);
+
+// The list with id ID, or NULL.
+const hub_list_t *
+hub_rules_list_find(const hub_rules_t *self, const char *id);
+
+// Whether a message of TYPE from SOURCE changes list L (its source and one
+// of its types).
+bool
+hub_list_applies(const hub_list_t *l, const char *source, const char *type);
+
+// What MSG (valid, of a type and source L applies to) does to L: *KEY,
+// *LEN get the key (borrowed from MSG) and *MEMBER the membership it sets.
+// False when MSG has no key (a message without one changes nothing).
+bool
+hub_list_change(const hub_list_t *l, const hub_msg_t *msg, const char **key, size_t *len,
+                bool *member);
 
 // The files that make up the set (departments.yaml first), for tools.
 size_t

@@ -21,6 +21,11 @@ struct hub_rules {
     const hub_rule_t ***index;
     size_t *index_n;
     size_t ndepts, ntypes;
+    hub_list_t **lists;        // declaration order
+    size_t nlists, lists_cap;
+    const char **list_ids;     // lists[i]->id, for hub_expr_compile_with()
+    hub_yaml_t **docs;         // while loading: every file's document, in order
+    size_t ndocs, docs_cap;
     char version[65];
     uint64_t serial;           // hub_rules_serial()
 };
@@ -41,6 +46,16 @@ hub_rules_check_set(const hub_rules_t *self, hub_diag_t *diag);
 // pointers. Called once, after every rule loaded. Errors: HUB_ENOMEM.
 int
 hub_rules_resolve_paths(hub_rules_t *self);
+
+// Loads the top-level 'lists' of DOC into SELF (every file's lists load
+// before any rule, so a rule may name a list from any file). Errors go to
+// DIAG at file:line:column: HUB_ECONFIG, HUB_ENOMEM.
+int
+hub_rules_load_lists(hub_rules_t *self, const hub_yaml_t *doc, hub_diag_t *diag);
+
+// Appends ITEM to the growing array *ARR. Errors: HUB_ENOMEM.
+int
+hub_rules_push(void ***arr, size_t *n, size_t *cap, void *item);
 
 // Feeds the canonical content of DOC into the SHA-256 state ST (a
 // crypto_hash_sha256_state). Bounded in depth and size.

@@ -24,7 +24,7 @@
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
     "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq", "audit_runs",
-    "audit_tail",
+    "audit_tail", "lists",
 };
 
 void
@@ -369,10 +369,12 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
         if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ ||
-                                    i == HUB_STORE_DB_RUNS || i == HUB_STORE_DB_TAIL)) {
+                                    i == HUB_STORE_DB_RUNS || i == HUB_STORE_DB_TAIL ||
+                                    i == HUB_STORE_DB_LISTS)) {
             continue; // an older store, opened to read: nothing refers to one
         }
         self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
+        self->has_lists |= i == HUB_STORE_DB_LISTS && mrc == 0;
         found |= mrc == 0 ? 1u << i : 0;
         if (mrc) {
             hub_store_mdb_err(self, mrc, "mdb_dbi_open");

@@ -14,6 +14,8 @@
 //   oplog        u64 op seq (BE)              -> an operations-log record (who did what)
 //   rulesets     u64 history seq (BE)         -> a rule-set history record (version, when, event)
 //   checkpoint   u64 checkpoint seq (BE)      -> a signed audit checkpoint
+//   lists        list id "\0" key             -> {log_seq, since_ms}: the key is a member of
+//                the list (docs/RULES.md "Lists"); no entry: not a member
 // Records are canonical msgpack maps (docs/STORE.md lists their keys and
 // how the audit chain is hashed), so `mdb_dump` shows them and other tools
 // can read them.
@@ -561,4 +563,36 @@ int
 hub_store_audit_verify_signed(hub_store_t *self, const uint8_t pk[32], hub_store_verify_t *out,
                               hub_diag_t *diag);
 
+// ---- lists (docs/RULES.md, "Lists"; hub_store_lists.c)
+
+// In the open batch: KEY (LEN bytes) becomes a member of list LIST
+// (MEMBER: an entry {log_seq: LOG_SEQ, since_ms: NOW_MS}; a key that is a
+// member already keeps its entry, so since_ms says since when) or stops
+// being one (its entry goes). Call it right after the hub_store_apply()
+// that logged the message LOG_SEQ which changed it, in the same batch, so
+// that one commit holds both. Errors: HUB_EINVAL (no batch open, a key too
+// long), HUB_EFULL, HUB_EIO (the batch breaks).
+int
+hub_store_list_set(hub_store_t *self, const char *list, const char *key, size_t len, bool member,
+                   uint64_t log_seq, uint64_t now_ms);
+
+// One member of a list, as stored.
+typedef struct {
+    const char *list;            // the list id (NUL-terminated, borrowed)
+    const char *key;             // the key: LEN bytes, borrowed (not NUL-terminated)
+    size_t len;
+    uint64_t log_seq;            // the message that made it a member
+    uint64_t since_ms;           // when it became one
+} hub_store_list_entry_t;
+
+// Calls FN(CTX, E) for every member of every list, in key order, in one
+// read transaction (E is valid during the call only); stops at FN's first
+// non-zero return and returns it. A store without the `lists` database
+// (an older one, read-only) has no members. Uses the handle's read side.
+// Errors: HUB_EIO, or FN's.
+int
+hub_store_lists_each(hub_store_t *self, int (*fn)(void *ctx, const hub_store_list_entry_t *e),
+                     void *ctx);
+
 #endif
+

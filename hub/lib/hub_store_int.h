@@ -37,6 +37,7 @@ typedef enum {
     HUB_STORE_DB_DEDUP_SEQ,
     HUB_STORE_DB_RUNS,
     HUB_STORE_DB_TAIL,
+    HUB_STORE_DB_LISTS,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -93,6 +94,7 @@ struct hub_store {
     struct hub_store_dtab *dtab; // the dedup window in memory (made when first needed)
     struct hub_store_runs *runs; // subject index entries not yet in a run (made when first needed)
     bool has_runs; // the store has `audit_runs` (format 5)
+    bool has_lists; // the store has `lists` (an older format-5 store opened to read may not)
     size_t run_size; // entries per run (0: the default), hub_store_set_run_size()
 };
 

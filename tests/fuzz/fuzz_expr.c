@@ -103,7 +103,7 @@ static bool
 s_known_reason(const char *r)
 {
     static const char *const reasons[] = {"expr_syntax", "unknown_field", "unknown_function",
-                                          "type_mismatch", "limit"};
+                                          "type_mismatch", "limit", "unknown_list"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         if (strcmp(r, reasons[i]) == 0) {
             return true;

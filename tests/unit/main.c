@@ -11,11 +11,12 @@
 static void (*const s_registers[])(void) = {
     test_ids_register,    test_utf8_register,   test_msg_register,    test_codec_register,
     test_json_register,   test_yaml_register,   test_schema_register, test_validate_register,
-    test_expr_register,   test_rules_register,  test_route_register,
+    test_expr_register,   test_rules_register,  test_route_register,  test_lists_register,
     test_store_register,
     test_store_ops_register,
     test_store_dedup_register,
     test_store_runs_register,
+    test_store_lists_register,
     test_store_id_register,
     test_store_disc_register,
     test_retain_register,

@@ -29,5 +29,7 @@ void test_csv_register(void);
 void test_map_register(void);
 void test_config_register(void);
 void test_deliver_register(void);
+void test_lists_register(void);
+void test_store_lists_register(void);
 
 #endif

@@ -553,12 +553,13 @@ test_the_shipped_rules_load_without_errors_or_warnings(void)
     CU_ASSERT_EQUAL(hub_diag_total(diag), 0); // no warning either: every endpoint is reached
     hub_diag_print(diag, stdout);
     CU_ASSERT_FATAL(again != NULL);
-    CU_ASSERT_EQUAL(hub_rules_count(again), 20);
+    CU_ASSERT_EQUAL(hub_rules_count(again), 21);
+    CU_ASSERT_EQUAL(hub_rules_list_count(again), 1);
     CU_ASSERT_EQUAL(hub_rules_file_count(again), 9);
     const char *first = hub_rules_file_at(again, 0);
     CU_ASSERT(first && strstr(first, "departments.yaml"));
     CU_ASSERT_PTR_NULL(hub_rules_file_at(again, 9));
-    CU_ASSERT_PTR_NULL(hub_rules_at(again, 20));
+    CU_ASSERT_PTR_NULL(hub_rules_at(again, 21));
     for (size_t i = 0; i < hub_rules_count(again); i++) {
         const hub_rule_t *r = hub_rules_at(again, i);
         CU_ASSERT_EQUAL(r->index, i);
@@ -718,7 +719,8 @@ test_the_index_returns_only_the_rules_that_apply(void)
 {
     CU_ASSERT_STRING_EQUAL(
         s_for("education", "student.enrolment_change"),
-        "dropout-hukou-education dropout-hukou-police dropout-guardian-township");
+        "dropout-hukou-education dropout-hukou-police dropout-guardian-township "
+        "dropout-monitored-household");
     CU_ASSERT_STRING_EQUAL(s_for("health", "person.death"),
                            "death-civil-affairs death-poverty death-school-age");
     CU_ASSERT_STRING_EQUAL(s_for("public_security", "person.death"),
