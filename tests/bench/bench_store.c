@@ -70,7 +70,7 @@ s_mix(uint64_t z)
 static int
 s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
 {
-    char id[33], cid[19] = "51342920140302046X";
+    char id[33], cid[32] = "51342920140302046X"; // room for any u64 (-Wformat-truncation)
     snprintf(id, sizeof id, "%016llx%016llx", b->people > 1 ? (unsigned long long) s_mix(n) : 0xbe7cULL,
              (unsigned long long) n);
     if (b->people > 1) { // another person's ID (its digits only: the store hashes it)

@@ -67,7 +67,7 @@ s_write(const char *path, const char *text)
 static int
 s_load(const char *rules, hub_rules_t **out, hub_diag_t *diag)
 {
-    char dir[160], path[PATH_MAX + 200], text[PATH_MAX + 128];
+    char dir[160], path[PATH_MAX + 200], text[2 * PATH_MAX + 128];
     snprintf(dir, sizeof dir, "%s", tu_tmp_dir(&s.tmp, "cfg"));
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
     snprintf(text, sizeof text, "schemas: %s/schemas\ndepartments: %s/config/departments.yaml\n",
