@@ -106,6 +106,7 @@ typedef struct {
     size_t dedup_ids;                // the dedup table's size after the commit
     size_t subject_pending;          // subject index entries not yet in a run, after it
     bool has_purge;                  // it holds a HUBD_OP_PURGE (set by the main thread)
+    bool has_list;                   // it holds a HUBD_OP_LIST (set by the main thread)
     bool purge;                      // that op was applied: how many went, whether more are due
     bool purge_more;
     size_t purged;

@@ -69,6 +69,7 @@ hubd_lists_note(hubd_t *self, const char *source)
                    hub_buf_append(ops, l->id, strlen(l->id) + 1) == HUB_OK &&
                    hub_buf_append(ops, key, len) == HUB_OK;
         ok &= hubd_op_close(self, at, put);
+        self->fill->has_list = true; // after the commit, hubd_lists_committed() reads the ops
     }
     return ok;
 }
@@ -132,8 +133,8 @@ hubd_lists_write(hub_store_t *st, const hubd_batch_t *b, const uint8_t *p, size_
 void
 hubd_lists_committed(hubd_t *self, const hubd_batch_t *b)
 {
-    if (b->rc != HUB_OK) {
-        return;
+    if (b->rc != HUB_OK || !b->has_list) {
+        return; // most batches: no pass over their ops
     }
     size_t k = 0;
     for (size_t at = 0; at + 5 <= b->ops.len;) {

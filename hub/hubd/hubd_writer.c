@@ -266,6 +266,7 @@ s_answer(hubd_t *self, hubd_batch_t *b)
     hubd_batch_answer(self, b);
     b->ops.len = 0;
     b->nops = 0;
+    b->has_list = false;
     b->npending = 0;
 }
 

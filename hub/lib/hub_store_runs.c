@@ -588,10 +588,11 @@ hub_store_runs_bound(hub_store_t *self, MDB_txn *txn, uint64_t *bound)
     MDB_cursor *c;
     rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c),
                            "mdb_cursor_open audit_runs");
-    rc = rc ? rc : s_run_at(self, c, 0, &first, &found);
-    if (!rc) {
-        mdb_cursor_close(c);
+    if (rc) {
+        return rc;
     }
+    rc = s_run_at(self, c, 0, &first, &found);
+    mdb_cursor_close(c); // a read transaction's cursor is not freed with it
     *bound = found && first < *bound ? first : *bound;
     return rc;
 }
