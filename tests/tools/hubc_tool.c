@@ -91,22 +91,53 @@ s_load(const char *path, hub_buf_t *out)
     return ok;
 }
 
-static int
-s_publish(hubc_t *c, int nfiles, char **files)
+// The files' messages, loaded before the tool connects: loading thousands
+// takes seconds under a sanitizer on a busy machine, and a connection
+// silent that long loses its session (three heartbeat intervals).
+typedef struct {
+    int n;
+    hub_buf_t *bufs;
+    const void **msgs;
+    size_t *lens;
+} s_files_t;
+
+static bool
+s_files_load(s_files_t *f, int nfiles, char **files)
 {
-    hub_buf_t *bufs = calloc((size_t) nfiles, sizeof *bufs);
-    const void **msgs = calloc((size_t) nfiles, sizeof *msgs);
-    size_t *lens = calloc((size_t) nfiles, sizeof *lens);
-    hubc_result_t *res = calloc((size_t) nfiles, sizeof *res);
-    int status = 0;
+    f->n = nfiles;
+    f->bufs = calloc((size_t) nfiles + 1, sizeof *f->bufs);
+    f->msgs = calloc((size_t) nfiles + 1, sizeof *f->msgs);
+    f->lens = calloc((size_t) nfiles + 1, sizeof *f->lens);
     for (int i = 0; i < nfiles; i++) {
-        if (!s_load(files[i], &bufs[i])) {
+        if (!s_load(files[i], &f->bufs[i])) {
             fprintf(stderr, "hubc_tool: %s: not a message\n", files[i]);
-            return 1;
+            return false;
         }
-        msgs[i] = bufs[i].data;
-        lens[i] = bufs[i].len;
+        f->msgs[i] = f->bufs[i].data;
+        f->lens[i] = f->bufs[i].len;
     }
+    return true;
+}
+
+static void
+s_files_free(s_files_t *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        hub_buf_free(&f->bufs[i]);
+    }
+    free(f->bufs);
+    free(f->msgs);
+    free(f->lens);
+}
+
+static int
+s_publish(hubc_t *c, const s_files_t *f, char **files)
+{
+    int nfiles = f->n;
+    const void *const *msgs = f->msgs;
+    const size_t *lens = f->lens;
+    hubc_result_t *res = calloc((size_t) nfiles + 1, sizeof *res);
+    int status = 0;
     long pace = s_env("HUBC_PACE_MS", 0), window = s_env("HUBC_WINDOW", 256);
     size_t n = (size_t) nfiles, step = pace > 0 && window > 0 ? (size_t) window : n;
     for (size_t at = 0; at < n && status == 0; at += step) {
@@ -134,12 +165,6 @@ s_publish(hubc_t *c, int nfiles, char **files)
             printf("nack %s %s %s\n", files[i], res[i].code, res[i].reason);
         }
     }
-    for (int i = 0; i < nfiles; i++) {
-        hub_buf_free(&bufs[i]);
-    }
-    free(bufs);
-    free(msgs);
-    free(lens);
     free(res);
     return status;
 }
@@ -180,7 +205,7 @@ s_consume(hubc_t *c, long count, int timeout_ms, const char *last_done)
 }
 
 static int
-s_outbox(hubc_t *c, const char *dir, int nfiles, char **files)
+s_outbox(hubc_t *c, const char *dir, const s_files_t *f)
 {
     hub_diag_t *diag = hub_diag_new();
     hubc_outbox_t *box = NULL;
@@ -189,20 +214,11 @@ s_outbox(hubc_t *c, const char *dir, int nfiles, char **files)
         hub_diag_destroy(&diag);
         return 1;
     }
-    hub_buf_t *bufs = calloc((size_t) nfiles + 1, sizeof *bufs);
-    const void **msgs = calloc((size_t) nfiles + 1, sizeof *msgs);
-    size_t *lens = calloc((size_t) nfiles + 1, sizeof *lens);
-    int status = 0;
-    for (int i = 0; i < nfiles && !status; i++) {
-        status = s_load(files[i], &bufs[i]) ? 0 : 1;
-        msgs[i] = bufs[i].data;
-        lens[i] = bufs[i].len;
-    }
+    int nfiles = f->n;
     char cursor[32];
     int clen = snprintf(cursor, sizeof cursor, "%d", nfiles);
-    status = status ? status
-                    : hubc_outbox_put(box, msgs, lens, (size_t) nfiles, "files", cursor,
-                                      (size_t) clen) != HUB_OK;
+    int status = hubc_outbox_put(box, f->msgs, f->lens, (size_t) nfiles, "files", cursor,
+                                 (size_t) clen) != HUB_OK;
     hubc_flush_t st = {0};
     int rc = status ? HUB_OK : hubc_outbox_flush(box, c, 256, 10000, &st);
     size_t got = 0;
@@ -212,12 +228,6 @@ s_outbox(hubc_t *c, const char *dir, int nfiles, char **files)
     printf("outbox acked %zu duplicate %zu rejected %zu retry %zu pending %zu cursor %s%s\n",
            st.acked, st.duplicate, st.rejected, st.retry, hubc_outbox_pending(box), back,
            rc ? " (no answer)" : "");
-    for (int i = 0; i < nfiles; i++) {
-        hub_buf_free(&bufs[i]);
-    }
-    free(bufs);
-    free(msgs);
-    free(lens);
     hubc_outbox_destroy(&box);
     hub_diag_destroy(&diag);
     return status;
@@ -232,22 +242,28 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: hubc_tool publish|consume|outbox URL SERVER_PUB KEY_DIR NAME ...\n");
         return 2;
     }
+    bool outbox = strcmp(argv[1], "outbox") == 0, publish = strcmp(argv[1], "publish") == 0;
+    s_files_t files = {0};
+    if ((outbox || publish) && !s_files_load(&files, argc - 6 - outbox, argv + 6 + outbox)) {
+        s_files_free(&files);
+        return 1;
+    }
     hub_diag_t *diag = hub_diag_new();
     hubc_t *c = NULL;
     const char *sec = getenv("HUBC_SECURITY"), *token = getenv("HUBC_TOKEN");
     hubc_auth_t auth = {sec && strcmp(sec, "plain") == 0 ? HUB_SECURITY_PLAIN : HUB_SECURITY_CURVE,
                         argv[3], argv[4], argv[5], token && *token ? token : NULL};
+    int rc = 1;
     if (hubc_connect_auth(&c, argv[2], &auth, s_timeout(5000), diag) != HUB_OK) {
         hub_diag_print(diag, stderr);
-        hub_diag_destroy(&diag);
-        return 1;
+    } else {
+        rc = outbox    ? s_outbox(c, argv[6], &files)
+             : publish ? s_publish(c, &files, argv + 6)
+                       : s_consume(c, strtol(argv[6], NULL, 10),
+                                   argc > 7 ? (int) strtol(argv[7], NULL, 10) : 2000,
+                                   argc > 8 ? argv[8] : NULL);
     }
-    int rc = strcmp(argv[1], "outbox") == 0 ? s_outbox(c, argv[6], argc - 7, argv + 7)
-             : strcmp(argv[1], "publish") == 0
-                 ? s_publish(c, argc - 6, argv + 6)
-                 : s_consume(c, strtol(argv[6], NULL, 10),
-                             argc > 7 ? (int) strtol(argv[7], NULL, 10) : 2000,
-                             argc > 8 ? argv[8] : NULL);
+    s_files_free(&files);
     hubc_destroy(&c);
     hub_diag_destroy(&diag);
     return rc;
