@@ -1,10 +1,11 @@
 // Publishing: decode, authenticate the source, validate, route, prepare
 // for the store into the fill batch; the writer thread applies and commits
 // the batch (hubd_writer.c); then ack. Nothing is acknowledged before it
-// is durable: the ACK goes out only after the batch's commit. A
-// PUBLISH_BATCH takes each of its messages down the same path as a
-// PUBLISH; their answers are gathered (stored ones in pending, refusals in
-// refusals) and go out together in its ACK_BATCH.
+// is durable: the ACK goes out only after the batch's commit, and so does
+// a NACK that keeps the message as a dead letter (the publisher drops the
+// message when told). A PUBLISH_BATCH takes each of its messages down the
+// same path as a PUBLISH; their answers are gathered (stored ones in
+// pending, refusals in refusals) and go out together in its ACK_BATCH.
 #include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
@@ -153,6 +154,45 @@ s_ack(hubd_t *self, const hubd_pending_t *p)
     hubd_send(self, p->rid, p->rid_len, "ACK", self->out.data, self->out.len);
 }
 
+// What a message of batch B is told when B did not commit.
+static const char *
+s_failed_code(const hubd_batch_t *b)
+{
+    return b->rc == HUB_EFULL ? "store_full" : "internal";
+}
+
+static const char *
+s_failed_reason(const hubd_batch_t *b)
+{
+    return b->rc == HUB_EFULL ? "store full: resend later" : "store error: resend later";
+}
+
+// Sends the NACKs of batch B's PUBLISHes refused with a dead letter: as
+// filed when it committed, else "resend later" (the dead letter is not
+// kept; the resent message is refused and kept again). Counted when filed.
+static void
+s_answer_late(hubd_t *self, hubd_batch_t *b)
+{
+    const hubd_late_t *v = (const hubd_late_t *) (const void *) b->late.data;
+    for (size_t i = 0; i < b->late.len / sizeof *v; i++) {
+        const void *body = b->refusals.data + v[i].at;
+        size_t len = v[i].len;
+        if (b->rc) {
+            hub_mpw_t w;
+            self->out.len = 0;
+            hub_mpw_init(&w, &self->out);
+            s_nack_map(&w, &v[i].ref, v[i].id, s_failed_code(b), s_failed_reason(b), NULL);
+            body = self->out.data;
+            len = hub_mpw_error(&w) ? 0 : self->out.len;
+        }
+        if (!len || !hubd_send(self, v[i].rid, v[i].rid_len, "NACK", body, len)) {
+            hubd_log("warn", "nack_lost", "ref=%llu (the client resends)",
+                     (unsigned long long) v[i].ref);
+        }
+    }
+    b->late.len = 0;
+}
+
 // Sends REQ's ACK_BATCH (of batch B): results[i] from its slots, in order.
 static void
 s_answer_req(hubd_t *self, const hubd_batch_t *b, const hubd_req_t *req)
@@ -169,6 +209,8 @@ s_answer_req(hubd_t *self, const hubd_batch_t *b, const hubd_req_t *req)
         const hubd_slot_t *s = &b->slots[req->first + i];
         if (s->stored) {
             s_ack_map(self, &w, &b->pending[s->at], NULL);
+        } else if (s->dead && b->rc) { // its dead letter is not kept: resend it
+            s_nack_map(&w, NULL, NULL, s_failed_code(b), s_failed_reason(b), NULL);
         } else if (s->len) {
             hub_mpw_raw(&w, b->refusals.data + s->at, s->len);
         } else {
@@ -201,8 +243,9 @@ s_put_str(hub_buf_t *ops, const char *s)
     return hub_buf_append(ops, s, strlen(s) + 1) == HUB_OK;
 }
 
-// Keeps a refused message in the dead-letter store, with the fill batch.
-static void
+// Keeps a refused message in the dead-letter store, with the fill batch;
+// false when it could not be queued (out of memory).
+static bool
 s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const char *code,
        const char *reason)
 {
@@ -212,7 +255,47 @@ s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const cha
     bool ok = s_put_str(ops, peer->endpoint->department) && s_put_str(ops, code) &&
               s_put_str(ops, reason) && hub_buf_append(ops, &now, sizeof now) == HUB_OK &&
               hub_buf_append(ops, bytes, len) == HUB_OK;
-    self->stats_dead += hubd_op_close(self, at, ok);
+    ok = hubd_op_close(self, at, ok);
+    self->stats_dead += ok;
+    return ok;
+}
+
+// Refuses the message in hand (BYTES, N) and keeps it as a dead letter
+// (DEAD_REASON). Its answer waits for the commit that keeps the dead
+// letter (nothing is answered before it is durable): a PUBLISH's NACK in
+// the fill batch's late list, a PUBLISH_BATCH's in its slot, the request
+// held open by it. Without room for the dead letter, answered now.
+static void
+s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code,
+              const char *reason, const hub_diag_t *problems, const void *bytes, size_t n,
+              const char *dead_reason)
+{
+    hubd_batch_t *b = self->fill;
+    if (!s_dead(self, to->peer, bytes, n, code, dead_reason)) {
+        s_nack(self, to, id, code, reason, problems);
+        return;
+    }
+    if (to->batch) {
+        hubd_req_t *q = s_open_req(self);
+        s_refuse_slot(self, b, q, to->slot, id, code, reason, problems);
+        b->slots[q->first + to->slot].dead = true;
+        q->dead++;
+        return;
+    }
+    hubd_late_t late = {.rid_len = to->peer->rid_len, .ref = to->ref, .at = b->refusals.len};
+    memcpy(late.rid, to->peer->rid, to->peer->rid_len);
+    snprintf(late.id, sizeof late.id, "%s", id ? id : "");
+    hub_mpw_t w;
+    hub_mpw_init(&w, &b->refusals);
+    s_nack_map(&w, &to->ref, id, code, reason, problems);
+    late.len = b->refusals.len - late.at;
+    if (hub_mpw_error(&w) || hub_buf_append(&b->late, &late, sizeof late) != HUB_OK) {
+        b->refusals.len = late.at;
+        s_nack_send(self, to->peer->rid, to->peer->rid_len, to->ref, id, code, reason, NULL);
+        return;
+    }
+    self->stats_nacked++;
+    self->snap.nacked[hubd_metrics_nack_index(code)]++;
 }
 
 // Refusals that depend on who sent it: the source is who authenticated.
@@ -262,7 +345,7 @@ s_pend(hubd_t *self, const s_to_t *to, const char *id)
         p->req = b->nreqs;
         p->slot = to->slot;
         p->rid_len = 0;
-        b->slots[q->first + to->slot] = (hubd_slot_t){true, b->npending, 0};
+        b->slots[q->first + to->slot] = (hubd_slot_t){true, b->npending, 0, false};
         q->stored++;
     } else {
         memcpy(p->rid, to->peer->rid, to->peer->rid_len);
@@ -324,8 +407,8 @@ s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
     }
     hub_diag_reset(self->diag);
     if (hub_codec_decode(self->msg, bytes, n, NULL, self->diag) != HUB_OK) {
-        s_nack(self, to, NULL, "malformed", "not a message", self->diag);
-        s_dead(self, to->peer, bytes, n, "malformed", hub_diag_at(self->diag, 0)->text);
+        s_refuse_dead(self, to, NULL, "malformed", "not a message", self->diag, bytes, n,
+                      hub_diag_at(self->diag, 0)->text);
         return;
     }
     char reason[256];
@@ -337,8 +420,8 @@ s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
     }
     hub_msg_set_env_str(self->msg, HUB_ENV_SOURCE, to->peer->endpoint->department);
     if (hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag) != HUB_OK) {
-        s_nack(self, to, id, "invalid", "the message breaks its schema", self->diag);
-        s_dead(self, to->peer, bytes, n, "invalid", hub_diag_at(self->diag, 0)->text);
+        s_refuse_dead(self, to, id, "invalid", "the message breaks its schema", self->diag,
+                      bytes, n, hub_diag_at(self->diag, 0)->text);
         return;
     }
     s_store(self, to);
@@ -381,6 +464,7 @@ s_req_open(hubd_t *self, hubd_peer_t *peer, uint64_t ref, size_t n)
     q->first = b->nslots;
     q->n = n;
     q->stored = 0;
+    q->dead = 0;
     q->refusals_at = b->refusals.len;
     memset(&b->slots[q->first], 0, n * sizeof *b->slots);
     b->nslots += n;
@@ -388,14 +472,15 @@ s_req_open(hubd_t *self, hubd_peer_t *peer, uint64_t ref, size_t n)
 }
 
 // The PUBLISH_BATCH has been read: answered now when nothing of it waits
-// for the commit (every message refused), else after the commit.
+// for the commit (every message refused, none kept as a dead letter),
+// else after the commit.
 static void
 s_req_close(hubd_t *self)
 {
     hubd_batch_t *b = self->fill;
     hubd_req_t *q = s_open_req(self);
     b->req_open = false;
-    if (q->stored) {
+    if (q->stored || q->dead) {
         return;
     }
     s_answer_req(self, b, q);
@@ -479,7 +564,7 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
     self->stats_dedup_ids = b->dedup_ids;
     self->stats_subject_pending = b->subject_pending;
     hubd_metrics_histogram_observe(&self->snap.batch_size, (double) b->npending);
-    const char *code = b->rc == HUB_EFULL ? "store_full" : "internal";
+    const char *code = s_failed_code(b);
     if (b->rc) {
         hubd_log("error", "commit", "reason=\"%s\" messages=%zu", hub_strerror(b->rc),
                  b->npending);
@@ -487,14 +572,14 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
     for (size_t i = 0; i < b->npending; i++) {
         hubd_pending_t *p = &b->pending[i];
         if (b->rc) {
-            s_refuse_pending(self, b, p,  code, b->rc == HUB_EFULL ? "store full: resend later"
-                                                                    : "store error: resend later");
+            s_refuse_pending(self, b, p, code, s_failed_reason(b));
         } else if (p->rc) {
             s_refuse_pending(self, b, p, "internal", hub_strerror(p->rc));
         } else if (!p->req) {
             s_ack(self, p);
         }
     }
+    s_answer_late(self, b);  // before s_answer_reqs empties refusals
     s_answer_reqs(self, b);  // their acks come from pending: before it is emptied
     b->npending = 0;
     if (b->has_purge) {

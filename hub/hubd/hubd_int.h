@@ -59,6 +59,7 @@ typedef struct {
 typedef struct {
     bool stored;                     // waiting for the commit: pending[at]
     size_t at, len;                  // else refused: its NACK map, refusals[at .. at+len)
+    bool dead;                       // refused, and kept as a dead letter by the commit
 } hubd_slot_t;
 
 // A PUBLISH_BATCH being answered: its ACK_BATCH goes out after the commit
@@ -69,8 +70,21 @@ typedef struct {
     uint64_t ref;
     size_t first, n;                 // its answers: slots[first .. first+n)
     size_t stored;                   // of those, messages waiting for the commit
+    size_t dead;                     // and refusals whose dead letters wait for it
     size_t refusals_at;              // where its refusals start in refusals
 } hubd_req_t;
+
+// A PUBLISH refused with a dead letter: its NACK (the map in the batch's
+// refusals[at .. at+len)) goes to RID after the commit that keeps the
+// dead letter, as an ACK waits for its message's. A publisher told
+// "invalid" drops the message; the hub must have it by then.
+typedef struct {
+    uint8_t rid[HUBD_RID_MAX];
+    size_t rid_len;
+    uint64_t ref;
+    char id[72];
+    size_t at, len;
+} hubd_late_t;
 
 // What a batch asks of the store, in hubd_batch_t.ops: [u8 kind][u32 len]
 // [payload], back to back (hubd_writer.c has the payloads).
@@ -100,6 +114,7 @@ typedef struct {
     hubd_slot_t *slots;              // their answers (HUBD_MAX_SLOTS)
     size_t nslots;
     hub_buf_t refusals;              // refused messages' NACK maps, as ACK_BATCH will carry them
+    hub_buf_t late;                  // hubd_late_t: PUBLISHes refused with a dead letter
     // Set by the writer:
     int rc;                          // HUB_OK, or what broke the batch (nothing of it stored)
     int64_t commit_us;               // begin to commit

@@ -62,6 +62,7 @@ s_batch_free(hubd_batch_t *b)
     free(b->slots);
     hub_buf_free(&b->ops);
     hub_buf_free(&b->refusals);
+    hub_buf_free(&b->late);
     memset(b, 0, sizeof *b);
 }
 
