@@ -1,6 +1,7 @@
 // Private to hub_rules*.c: the rule set's insides, shared between the
-// loader (hub_rules.c), the law checks (hub_rules_check.c) and the
-// canonical hash (hub_rules_hash.c).
+// loader (hub_rules.c), one rule's parser (hub_rules_parse.c), the law
+// checks (hub_rules_check.c), the lists (hub_rules_lists.c), the paths
+// (hub_rules_paths.c) and the canonical hash (hub_rules_hash.c).
 #ifndef HUB_RULES_INT_H
 #define HUB_RULES_INT_H
 
@@ -29,6 +30,17 @@ struct hub_rules {
     char version[65];
     uint64_t serial;           // hub_rules_serial()
 };
+
+// Parses the rule at NODE of DOC (docs/RULES.md, "The rule format"), checks
+// it against the schemas, departments.yaml and the law
+// (hub_rules_check_rule) and appends it to self->rules even when it is
+// refused, so that a later rule reusing its id is still reported (a NODE
+// that is not a mapping makes no rule). Call it after every file's lists
+// loaded: a condition may name any of them. The rule lives in self's
+// arena; hub_rules_destroy() frees its condition. Errors go to DIAG at
+// file:line:column: HUB_ECONFIG, HUB_ENOMEM.
+int
+hub_rules_parse_rule(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_diag_t *diag);
 
 // Checks rule R against the law and the configuration; reports errors and
 // returns HUB_ECONFIG when any. Called once per rule after it parsed.

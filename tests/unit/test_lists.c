@@ -333,7 +333,7 @@ s_reaches(hub_route_t *rt, const hub_msg_t *m, const char *endpoint)
 }
 
 static void
-test_a_dropout_reaches_poverty_alleviation_only_when_listed(void)
+test_a_dropout_or_suspension_reaches_poverty_alleviation_only_when_listed(void)
 {
     const hub_list_t *l = hub_rules_list_find(s.rules, "monitored_households");
     CU_ASSERT_PTR_NOT_NULL_FATAL(l);
@@ -356,8 +356,12 @@ test_a_dropout_reaches_poverty_alleviation_only_when_listed(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     CU_ASSERT_PTR_NULL(hub_msg_body_get(d->msg, "guardian_phone", 14));
     CU_ASSERT_PTR_NOT_NULL(hub_msg_body_get(d->msg, "school_name", 11));
+    // a suspension (休学) is a poverty-return risk as a dropout is
     hub_msg_body_set_str(m, "change_type", "suspend");
+    CU_ASSERT_TRUE(s_reaches(rt, m, "poverty_alleviation@513431"));
+    hub_msg_set_subj_str(m, HUB_SUBJ_HOUSEHOLD_NO, "513431000123");
     CU_ASSERT_FALSE(s_reaches(rt, m, "poverty_alleviation@513431"));
+    hub_msg_set_subj_str(m, HUB_SUBJ_HOUSEHOLD_NO, "513431000362");
     hub_route_set_lists(rt, NULL);
     hub_msg_body_set_str(m, "change_type", "dropout");
     CU_ASSERT_FALSE(s_reaches(rt, m, "poverty_alleviation@513431"));
@@ -384,6 +388,6 @@ test_lists_register(void)
                 test_list_mistakes_are_reported_at_their_place);
     CU_add_test(suite, "the set adds, removes and keeps the others findable",
                 test_the_set_adds_removes_and_keeps_the_others_findable);
-    CU_add_test(suite, "a dropout reaches poverty_alleviation only when listed",
-                test_a_dropout_reaches_poverty_alleviation_only_when_listed);
+    CU_add_test(suite, "a dropout or suspension reaches poverty_alleviation only when listed",
+                test_a_dropout_or_suspension_reaches_poverty_alleviation_only_when_listed);
 }

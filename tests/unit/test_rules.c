@@ -717,10 +717,9 @@ s_rule_applies(const hub_rule_t *r, const char *source, const char *type)
 static void
 test_the_index_returns_only_the_rules_that_apply(void)
 {
-    CU_ASSERT_STRING_EQUAL(
-        s_for("education", "student.enrolment_change"),
-        "dropout-hukou-education dropout-hukou-police dropout-guardian-township "
-        "dropout-monitored-household");
+    CU_ASSERT_STRING_EQUAL(s_for("education", "student.enrolment_change"),
+                           "dropout-hukou-education dropout-hukou-police dropout-guardian-township "
+                           "dropout-monitored-household");
     CU_ASSERT_STRING_EQUAL(s_for("health", "person.death"),
                            "death-civil-affairs death-poverty death-school-age");
     CU_ASSERT_STRING_EQUAL(s_for("public_security", "person.death"),
@@ -1357,7 +1356,7 @@ test_other_mistakes_are_refused_with_their_reason(void)
 
 // Found by fuzz_rules: a `fields` item that is not a path (here the flow
 // mapping "body.death_date: x") made hub_rules_load fail with no error at
-// all ("configuration refused (0 errors)"): hub_rules.c s_parse_fields().
+// all ("configuration refused (0 errors)"): hub_rules_parse.c s_parse_fields().
 static void
 test_a_field_that_is_not_a_path_is_reported(void)
 {
