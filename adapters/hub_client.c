@@ -31,6 +31,10 @@ struct hubc {
     uint64_t next_ref;       // refs are unique per connection, so a late
                              // answer to an earlier call is never misfiled
     char endpoint[128];      // the endpoint subscribed to (DACKs name it)
+    uint64_t credit;         // the credit it was subscribed with
+    uint64_t resumes;        // lost sessions taken back (hubc_resumes)
+    uint64_t heartbeat_ms;   // WELCOME heartbeat_ms
+    int64_t last_out_ms;     // when it last sent anything
     char store_id[33];       // SUBSCRIBED store_id ("": none, or an older hub)
     char error[256];         // the last ERROR received: "code: reason"
     uint64_t max_batch;      // WELCOME max_batch (0: the hub takes only PUBLISH)
@@ -51,7 +55,17 @@ s_send(hubc_t *self, const char *cmd)
         zmq_send(self->sock, self->out.data, self->out.len, 0) < 0) {
         return HUB_EIO;
     }
+    self->last_out_ms = hubc_mono_ms();
     return HUB_OK;
+}
+
+// A HEARTBEAT (empty map), outside self->out: a body may be in the making.
+static void
+s_heartbeat(hubc_t *self)
+{
+    zmq_send(self->sock, "HEARTBEAT", 9, ZMQ_SNDMORE);
+    zmq_send(self->sock, "\x80", 1, 0);
+    self->last_out_ms = hubc_mono_ms();
 }
 
 int64_t
@@ -70,17 +84,35 @@ hubc_sleep_ms(int64_t ms)
 }
 
 // Receives the next two-frame message within TIMEOUT_MS. HUB_ENOTFOUND on
-// timeout; heartbeats are answered and skipped.
-
+// timeout; heartbeats are answered and skipped. While it waits, a
+// HEARTBEAT goes out each heartbeat_ms that nothing else did: a hub that
+// restarted and lost the session then says so (hello_first) rather than
+// staying silent.
 static int
 s_recv(hubc_t *self, int timeout_ms, const char **cmd, size_t *clen)
 {
     int64_t deadline = hubc_mono_ms() + timeout_ms;
     for (;;) {
         zmq_pollitem_t it = {self->sock, 0, ZMQ_POLLIN, 0};
-        int64_t left = deadline - hubc_mono_ms();
-        if (left <= 0 || zmq_poll(&it, 1, (long) left) <= 0) {
+        int64_t now = hubc_mono_ms(), left = deadline - now;
+        // When the next heartbeat is due (an older hub sends no
+        // heartbeat_ms: never).
+        int64_t beat = self->heartbeat_ms && self->identity[0]
+                           ? self->last_out_ms + (int64_t) self->heartbeat_ms - now
+                           : left;
+        if (left <= 0) {
             return HUB_ENOTFOUND;
+        }
+        if (beat <= 0) {
+            s_heartbeat(self);
+            continue;
+        }
+        int n = zmq_poll(&it, 1, (long) (beat < left ? beat : left));
+        if (n < 0) {
+            return HUB_ENOTFOUND;
+        }
+        if (n == 0) {
+            continue; // a heartbeat due, or the deadline
         }
         if (self->have_frames) {
             zmq_msg_close(&self->frames[0]);
@@ -96,8 +128,7 @@ s_recv(hubc_t *self, int timeout_ms, const char **cmd, size_t *clen)
         *cmd = zmq_msg_data(&self->frames[0]);
         *clen = zmq_msg_size(&self->frames[0]);
         if (*clen == 9 && memcmp(*cmd, "HEARTBEAT", 9) == 0) {
-            zmq_send(self->sock, "HEARTBEAT", 9, ZMQ_SNDMORE);
-            zmq_send(self->sock, "\x80", 1, 0);
+            s_heartbeat(self);
             continue;
         }
         if (*clen == 5 && memcmp(*cmd, "ERROR", 5) == 0) {
@@ -320,7 +351,19 @@ s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
     const char *cmd;
     size_t clen, blen;
     int rc = s_send(self, "HELLO");
-    rc = rc ? rc : s_recv(self, timeout_ms, &cmd, &clen);
+    // Taking a lost session back, what the hub answered to the frames sent
+    // before this HELLO comes first: ERROR hello_first (s_recv's HUB_EIO),
+    // late answers, deliveries. Skipped: the caller sends again.
+    int64_t deadline = hubc_mono_ms() + timeout_ms;
+    while (rc == HUB_OK) {
+        int64_t left = deadline - hubc_mono_ms();
+        rc = s_recv(self, left > 0 ? (int) left : 0, &cmd, &clen);
+        if (rc == HUB_EIO) {
+            rc = HUB_OK; // hello_first, to a frame sent before the HELLO
+        } else if (rc == HUB_OK && (s_is(cmd, clen, "WELCOME") || s_is(cmd, clen, "ERROR"))) {
+            break;
+        }
+    }
     if (rc) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "no_answer", "hub",
                      "no WELCOME within %d ms (is hubd running%s?)", timeout_ms,
@@ -340,6 +383,8 @@ s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
     s_get_str(body, blen, "department", self->department, sizeof self->department);
     self->max_batch = 0;  // an older hub does not say it: PUBLISH only
     hub_mpr_get_uint(body, blen, "max_batch", &self->max_batch);
+    self->heartbeat_ms = 0;
+    hub_mpr_get_uint(body, blen, "heartbeat_ms", &self->heartbeat_ms);
     return HUB_OK;
 }
 
@@ -424,6 +469,43 @@ const char *
 hubc_error(const hubc_t *self)
 {
     return self->error;
+}
+
+uint64_t
+hubc_resumes(const hubc_t *self)
+{
+    return self->resumes;
+}
+
+// Times one call may take a lost session back before it gives up.
+#define S_RESUMES 3
+
+// The hub lost this connection's session (ERROR hello_first: the hub
+// restarted, or heard nothing from it for three heartbeat intervals, as
+// when the caller did not call in for that long): HELLO again and, when
+// subscribed, SUBSCRIBE again with the same credit (the hub then sends
+// again what is not acknowledged). *LEFT counts the call's resumes down.
+// The caller resends its unanswered publishes: ids make that safe.
+// A store_id other than the one subscribed under means the hub's store
+// was restored from a backup: its sequences after its cursor may name
+// other messages now, so dropping by the caller's last seq could drop new
+// ones. That is the caller's to handle (hubc_store_id()): HUB_EIO.
+static int
+s_resume(hubc_t *self, int timeout_ms, int *left)
+{
+    if ((*left)-- <= 0 || s_hello(self, timeout_ms, NULL) != HUB_OK) {
+        return HUB_EIO;
+    }
+    int rc = HUB_OK;
+    if (self->endpoint[0]) {
+        char ep[sizeof self->endpoint], id[sizeof self->store_id];
+        memcpy(ep, self->endpoint, sizeof ep);
+        memcpy(id, self->store_id, sizeof id);
+        rc = hubc_subscribe_to(self, ep, self->credit, NULL, NULL, timeout_ms);
+        rc = rc ? rc : id[0] && self->store_id[0] && strcmp(id, self->store_id) ? HUB_EIO : HUB_OK;
+    }
+    self->resumes += rc == HUB_OK;
+    return rc;
 }
 
 static int
@@ -559,6 +641,7 @@ s_publish_batched(hubc_t *self, const void *const *msgs, const size_t *lens, siz
                   size_t window, size_t per, hubc_result_t *results, int timeout_ms)
 {
     size_t sent = 0, answered = 0;
+    int resumes = S_RESUMES;
     uint64_t base = self->next_ref;
     self->next_ref += (n + per - 1) / per;
     while (answered < n) {
@@ -571,7 +654,22 @@ s_publish_batched(hubc_t *self, const void *const *msgs, const size_t *lens, siz
         }
         const char *cmd;
         size_t clen, blen;
-        if (s_recv(self, timeout_ms, &cmd, &clen) != HUB_OK) {
+        int rc = s_recv(self, timeout_ms, &cmd, &clen);
+        if (rc == HUB_EIO && s_resume(self, timeout_ms, &resumes) == HUB_OK) {
+            // The frames sent and not answered, again (an ACK_BATCH
+            // answers all of a frame or none of it).
+            bool ok = true;
+            for (size_t at = 0; at < sent && ok; at += per) {
+                size_t k = sent - at < per ? sent - at : per;
+                ok = results[at].ref != 0 ||
+                     s_send_batch(self, base + at / per + 1, msgs + at, lens + at, k) == HUB_OK;
+            }
+            if (!ok) {
+                return HUB_EIO;
+            }
+            continue;
+        }
+        if (rc) {
             return HUB_EIO;
         }
         const void *body = s_body(self, &blen);
@@ -591,6 +689,7 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
     if (per > 1) {
         return s_publish_batched(self, msgs, lens, n, window, per, results, timeout_ms);
     }
+    int resumes = S_RESUMES;
     uint64_t base = self->next_ref;
     self->next_ref += n;
     while (answered < n) {
@@ -602,7 +701,19 @@ hubc_publish(hubc_t *self, const void *const *msgs, const size_t *lens, size_t n
         }
         const char *cmd;
         size_t clen, blen;
-        if (s_recv(self, timeout_ms, &cmd, &clen) != HUB_OK) {
+        int rc = s_recv(self, timeout_ms, &cmd, &clen);
+        if (rc == HUB_EIO && s_resume(self, timeout_ms, &resumes) == HUB_OK) {
+            bool ok = true; // the publishes sent and not answered, again
+            for (size_t i = 0; i < sent && ok; i++) {
+                ok = results[i].ref != 0 ||
+                     s_send_publish(self, base + i + 1, msgs[i], lens[i]) == HUB_OK;
+            }
+            if (!ok) {
+                return HUB_EIO;
+            }
+            continue;
+        }
+        if (rc) {
             return HUB_EIO;
         }
         const void *body = s_body(self, &blen);
@@ -665,8 +776,10 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
     }
     // Deliveries of an earlier subscription of this connection may still
     // be on their way: skip them (the hub sends them again after the
-    // acknowledged sequence once it has answered this SUBSCRIBE).
-    while (s_is(cmd, clen, "DELIVER") || s_is(cmd, clen, "DELIVER_BATCH")) {
+    // acknowledged sequence once it has answered this SUBSCRIBE); and so
+    // may answers to publishes of a session the hub lost (resent).
+    while (s_is(cmd, clen, "DELIVER") || s_is(cmd, clen, "DELIVER_BATCH") ||
+           s_is(cmd, clen, "ACK") || s_is(cmd, clen, "NACK") || s_is(cmd, clen, "ACK_BATCH")) {
         if (s_recv(self, timeout_ms, &cmd, &clen)) {
             return HUB_EIO;
         }
@@ -678,6 +791,7 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
         return HUB_EDECODE;
     }
     snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    self->credit = credit;
     const void *body = s_body(self, &blen);
     s_subscribed(self, body, blen, acked, last);
     return HUB_OK;
@@ -743,10 +857,14 @@ s_next_delivery(hubc_t *self, const void **body, size_t *blen, int timeout_ms)
 int
 hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms)
 {
+    int resumes = S_RESUMES;
     for (;;) {
         const void *body;
         size_t blen;
         int rc = s_next_delivery(self, &body, &blen, timeout_ms);
+        if (rc == HUB_EIO && self->endpoint[0] && s_resume(self, timeout_ms, &resumes) == HUB_OK) {
+            continue; // subscribed again: the hub resends after its cursor
+        }
         if (rc) {
             return rc;
         }

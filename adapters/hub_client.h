@@ -128,8 +128,12 @@ hubc_department(const hubc_t *self);
 // up to WINDOW in flight, and waits for every answer (up to TIMEOUT_MS
 // without any answer). RESULTS[i] gets each answer; an unanswered one has
 // ref 0. Returns HUB_OK when every message was answered (acked or
-// nacked), HUB_EIO on timeout or when the hub lost the session
-// (hello_first: reconnect; resend the unanswered: ids make it safe).
+// nacked), HUB_EIO on timeout. A session the hub lost (ERROR hello_first:
+// the hub restarted, or heard nothing from this connection for three
+// heartbeat intervals — a caller that does not call in for that long) is
+// taken back here: HELLO again, SUBSCRIBE again when subscribed, and the
+// unanswered messages resent (ids make it safe), up to 3 times a call;
+// HUB_EIO when that fails too (then reconnect: hubc_destroy, connect).
 // When the hub offers PUBLISH_BATCH, messages go min(max_batch, WINDOW,
 // 256) to a frame (still at most WINDOW in flight), else one PUBLISH each.
 int
@@ -173,15 +177,24 @@ hubc_store_id(const hubc_t *self);
 const char *
 hubc_error(const hubc_t *self);
 
+// How many times this connection took back a session the hub had lost
+// (hubc_publish(), hubc_recv()): for the caller's log. Not when the hub's
+// store_id changed on the way: that call returned HUB_EIO.
+uint64_t
+hubc_resumes(const hubc_t *self);
+
 // Waits up to TIMEOUT_MS for the next delivery. One at a time: the
 // deliveries of a DELIVER_BATCH are handed out by successive calls, in
 // order (only the first of them waits for the network). Deliveries whose
 // seq is not above LAST_DONE (already processed: a redelivery) are dropped
 // here, each, and acknowledged (they are durable on the caller's side), so
 // the hub's cursor catches up with what the caller has processed.
-// Errors: HUB_ENOTFOUND (nothing arrived in time), HUB_EIO (the hub lost
-// the session: hello_first), HUB_EDECODE (a delivery without seq or
-// message; the next call goes on with the next one).
+// A session the hub lost is taken back as in hubc_publish() (HELLO and
+// SUBSCRIBE again: the hub resends after its cursor, and what is at or
+// below LAST_DONE is dropped as above). Errors: HUB_ENOTFOUND (nothing
+// arrived in time), HUB_EIO (the session lost and not taken back),
+// HUB_EDECODE (a delivery without seq or message; the next call goes on
+// with the next one).
 int
 hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms);
 

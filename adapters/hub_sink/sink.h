@@ -34,6 +34,7 @@ typedef struct {
     hub_diag_t *diag;
     hub_buf_t line;                 // the record being written
     bool connected_once;
+    uint64_t resumes;               // hubc_resumes() of this connection, as logged
     bool gap_warned;
     uint64_t first_written;         // the first seq written in this run (0: none)
     uint64_t dropped;               // redeliveries dropped

@@ -113,6 +113,7 @@ s_session(sink_t *self)
         self->gap_warned = true;
     }
     self->connected_once = true;
+    self->resumes = 0;
     return HUB_OK;
 }
 
@@ -242,6 +243,11 @@ s_turn(sink_t *self, int64_t times[3], int wait_ms)
 {
     int rc = s_batch(self, wait_ms);
     int64_t now = hubc_mono_ms();
+    if (hubc_resumes(self->hub) > self->resumes) {
+        self->resumes = hubc_resumes(self->hub);
+        fprintf(stderr, "hub-sink: %s: the hub had lost the session (a restart?): taken back\n",
+                self->args.endpoint);
+    }
     if (rc == HUB_OK) {
         times[0] = times[1] = times[2] = now;
     } else if (rc == HUB_ENOTFOUND) {

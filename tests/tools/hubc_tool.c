@@ -23,6 +23,9 @@
 // down for crash tests: publish sends slices of HUBC_WINDOW messages
 // (default 256 in flight) with that pause between them; consume pauses
 // that long after printing each new delivery, before acknowledging it.
+// HUBC_IDLE_MS: the tool sits that long without calling the SDK after it
+// connected (consume: after it subscribed), so that the hub drops the
+// silent session and the SDK must take it back.
 // HUBC_SECURITY=plain connects with PLAIN (a hub with hub.yaml security:
 // plain): username NAME, the token in KEY_DIR/NAME.token (HUBC_TOKEN: that
 // token instead); SERVER_PUB is not read then.
@@ -184,6 +187,7 @@ s_consume(hubc_t *c, long count, int timeout_ms, const char *last_done)
     printf("subscribed acked %llu last %llu\n", (unsigned long long) acked,
            (unsigned long long) last);
     fflush(stdout);
+    s_pause(s_env("HUBC_IDLE_MS", 0));
     uint64_t done = last_done ? strtoull(last_done, NULL, 10) : acked;
     for (long i = 0; i < count;) {
         hubc_delivery_t d;
@@ -257,6 +261,7 @@ main(int argc, char **argv)
     if (hubc_connect_auth(&c, argv[2], &auth, s_timeout(5000), diag) != HUB_OK) {
         hub_diag_print(diag, stderr);
     } else {
+        s_pause(strcmp(argv[1], "consume") ? s_env("HUBC_IDLE_MS", 0) : 0);
         rc = outbox    ? s_outbox(c, argv[6], &files)
              : publish ? s_publish(c, &files, argv + 6)
                        : s_consume(c, strtol(argv[6], NULL, 10),
