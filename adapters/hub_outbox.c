@@ -16,7 +16,7 @@ struct hubc_outbox {
     MDB_env *env;
     MDB_dbi outbox;    // u64 seq (big-endian) -> canonical message
     MDB_dbi cursor;    // name -> the adapter's source cursor
-    MDB_dbi rejected;  // u64 seq -> {code, reason, msg}
+    MDB_dbi rejected;  // u64 seq of its own -> {code, msg, outbox_seq, reason}
 };
 
 static void
@@ -213,17 +213,23 @@ s_reject(hubc_outbox_t *self, MDB_txn *txn, uint64_t seq, const hubc_result_t *r
     hub_buf_t rec = HUB_BUF_INIT;
     hub_mpw_t w;
     hub_mpw_init(&w, &rec);
-    hub_mpw_map(&w, 3);
+    hub_mpw_map(&w, 4);
     hub_mpw_cstr(&w, "code");
     hub_mpw_cstr(&w, r->code);
     hub_mpw_cstr(&w, "msg");
     hub_mpw_bin(&w, msg, len);
+    hub_mpw_cstr(&w, "outbox_seq");
+    hub_mpw_uint(&w, seq);
     hub_mpw_cstr(&w, "reason");
     hub_mpw_cstr(&w, r->reason);
+    // Its own sequence: outbox seqs start again at 1 once the outbox is
+    // empty, and a refusal must never take an earlier one's place.
+    uint64_t at;
+    int rc = hub_mpw_error(&w) ? ENOMEM : s_next_seq(self, txn, self->rejected, &at);
     uint8_t key[8];
-    s_be64(seq, key);
+    s_be64(rc ? 0 : at, key);
     MDB_val k = {8, key}, v = {rec.len, rec.data};
-    int rc = hub_mpw_error(&w) ? ENOMEM : mdb_put(txn, self->rejected, &k, &v, 0);
+    rc = rc ? rc : mdb_put(txn, self->rejected, &k, &v, MDB_APPEND);
     hub_buf_free(&rec);
     return rc;
 }

@@ -147,14 +147,16 @@ s_now_utc(char out[32])
 }
 
 // Takes one delivery: drops a redelivery, else adds its record to the
-// inbox. *ACK gets the highest seq to acknowledge once it is durable.
+// inbox. *ACK gets the highest seq to acknowledge once it is durable: a
+// dropped one (in the inbox already) or one added; never one that could
+// not be written (the hub would forget it).
 static int
 s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
 {
     uint64_t have = hubc_inbox_last(self->inbox);
-    *ack = d->seq > *ack ? d->seq : *ack;
     if (d->seq <= have) {
         self->dropped++;
+        *ack = d->seq > *ack ? d->seq : *ack;
         return HUB_OK;
     }
     if (d->seq != have + 1 && have > 0) {
@@ -181,7 +183,10 @@ s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
         s_unmapped(self, hubc_record_type(self->rec));
     }
     rc = hubc_inbox_add(self->inbox, d->seq, self->line.data, self->line.len, self->diag);
-    self->first_written = self->first_written ? self->first_written : d->seq;
+    if (rc == HUB_OK) {
+        self->first_written = self->first_written ? self->first_written : d->seq;
+        *ack = d->seq > *ack ? d->seq : *ack;
+    }
     return rc;
 }
 
@@ -208,7 +213,7 @@ s_batch(sink_t *self, int wait_ms)
     }
     // Durable first, then the ack: what the hub forgets must be on disk here.
     int crc = hubc_inbox_commit(self->inbox, self->diag);
-    if (crc == HUB_OK) {
+    if (crc == HUB_OK && ack) {
         hubc_dack(self->hub, ack);
     }
     return crc ? HUB_EINVAL : rc == HUB_ENOTFOUND ? HUB_OK : rc;

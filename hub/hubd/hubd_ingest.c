@@ -264,18 +264,19 @@ s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const cha
 // (DEAD_REASON). Its answer waits for the commit that keeps the dead
 // letter (nothing is answered before it is durable): a PUBLISH's NACK in
 // the fill batch's late list, a PUBLISH_BATCH's in its slot, the request
-// held open by it. Without room for the dead letter, answered now.
+// held open by it. Out of memory for either: "internal" now (resend).
 static void
 s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code,
               const char *reason, const hub_diag_t *problems, const void *bytes, size_t n,
               const char *dead_reason)
 {
     hubd_batch_t *b = self->fill;
-    if (!s_dead(self, to->peer, bytes, n, code, dead_reason)) {
-        s_nack(self, to, id, code, reason, problems);
-        return;
-    }
+    static const char oom[] = "out of memory in the hub: resend later";
     if (to->batch) {
+        if (!s_dead(self, to->peer, bytes, n, code, dead_reason)) {
+            s_nack(self, to, id, "internal", oom, NULL);
+            return;
+        }
         hubd_req_t *q = s_open_req(self);
         s_refuse_slot(self, b, q, to->slot, id, code, reason, problems);
         b->slots[q->first + to->slot].dead = true;
@@ -283,15 +284,18 @@ s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code,
         return;
     }
     hubd_late_t late = {.rid_len = to->peer->rid_len, .ref = to->ref, .at = b->refusals.len};
+    size_t late_at = b->late.len;
     memcpy(late.rid, to->peer->rid, to->peer->rid_len);
     snprintf(late.id, sizeof late.id, "%s", id ? id : "");
     hub_mpw_t w;
     hub_mpw_init(&w, &b->refusals);
     s_nack_map(&w, &to->ref, id, code, reason, problems);
     late.len = b->refusals.len - late.at;
-    if (hub_mpw_error(&w) || hub_buf_append(&b->late, &late, sizeof late) != HUB_OK) {
+    if (hub_mpw_error(&w) || hub_buf_append(&b->late, &late, sizeof late) != HUB_OK ||
+        !s_dead(self, to->peer, bytes, n, code, dead_reason)) {
         b->refusals.len = late.at;
-        s_nack_send(self, to->peer->rid, to->peer->rid_len, to->ref, id, code, reason, NULL);
+        b->late.len = late_at;
+        s_nack(self, to, id, "internal", oom, NULL);
         return;
     }
     self->stats_nacked++;

@@ -42,7 +42,10 @@ hub_store_list_set(hub_store_t *self, const char *list, const char *key, size_t 
     MDB_val old;
     rc = hub_store_get(self, self->txn, HUB_STORE_DB_LISTS, k, klen, &old);
     if (rc != HUB_ENOTFOUND) {
-        return rc; // HUB_OK: a member already, its entry stays (since_ms says since when)
+        // HUB_OK: a member already, its entry stays (since_ms says since
+        // when); a read that failed breaks the batch (the message must not
+        // be acked with its membership unstored).
+        return rc == HUB_OK ? HUB_OK : hub_store_fail(self, rc);
     }
     hub_mpw_t w;
     self->rec.len = 0;

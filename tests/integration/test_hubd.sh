@@ -62,6 +62,13 @@ expect_out_has "outbox acked 1 duplicate 0 rejected 0 retry 0 pending 0 cursor 1
 run "$HUB_TOOLS/hubc_tool" outbox "$URL" cfg/keys/hub.pub cfg/keys health@513400 box death.json \
     "$MSGS/invalid/cid_check_char.json"
 expect_out_has "outbox acked 0 duplicate 1 rejected 1 retry 0 pending 0 cursor 2"
+# The outbox is empty again, so its seqs start at 1 again: the second
+# refusal (outbox seq 2 as the first was) is kept beside the first.
+run "$HUB_TOOLS/hubc_tool" outbox "$URL" cfg/keys/hub.pub cfg/keys health@513400 box death.json \
+    "$MSGS/invalid/cid_scientific.json"
+expect_out_has "outbox acked 0 duplicate 1 rejected 1 retry 0 pending 0 cursor 2"
+check "the outbox keeps both refusals" \
+    test "$(mdb_stat -s rejected box | sed -n 's/^ *Entries: //p')" = 2
 
 # One event per subject (schemas/person.death.yaml): the same death reported
 # by public security after health is logged and acknowledged, but civil
