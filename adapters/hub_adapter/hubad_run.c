@@ -172,6 +172,17 @@ s_commit(hubad_t *ad, s_file_t *f)
                  (unsigned long long) f->at.ino, (unsigned long long) f->at.offset,
                  (unsigned long long) f->at.line, (int) hubad_src_encoding(f->src),
                  (unsigned long long) s_tail(f->path, f->at.offset));
+    // The rejected-records report first: the put moves the file's cursor
+    // past the records it names, and a rerun never reads them again.
+    // (EINVAL: a pipe or a terminal, --rejected /dev/stdout: nothing to sync.)
+    if (ad->report &&
+        (fflush(ad->report) != 0 || (fsync(fileno(ad->report)) != 0 && errno != EINVAL))) {
+        fprintf(stderr, "hub-adapter: cannot write the rejected-records report: %s\n",
+                strerror(errno));
+        ad->failed = true;
+        free(msgs);
+        return false;
+    }
     int rc = msgs ? hubc_outbox_put(ad->box, msgs, lens, ad->batch_n, f->name, cur, (size_t) n)
                   : HUB_ENOMEM;
     free(msgs);
@@ -183,9 +194,6 @@ s_commit(hubad_t *ad, s_file_t *f)
     }
     ad->batch.len = ad->batch_lens.len = ad->batch_n = 0;
     f->pending = 0;
-    if (ad->report) {
-        fflush(ad->report);
-    }
     return hubad_flush(ad) == HUB_OK;
 }
 
