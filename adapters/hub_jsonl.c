@@ -83,10 +83,27 @@ s_step(json_t *node, const char *seg, size_t len)
     return json_array_get(node, index);
 }
 
+// Writes into TMP (SIZE bytes) the shortest form of V, plain ("%.*f") or in
+// exponent form ("%.*g"), that reads back exactly; false when none with up
+// to 17 digits after the point does (only plain: "%.17g" always does).
+static bool
+s_shortest(char *tmp, size_t size, bool plain, double v)
+{
+    for (int prec = plain ? 0 : 1; prec <= 17; prec++) {
+        snprintf(tmp, size, plain ? "%.*f" : "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Appends the shortest decimal form of V that reads back exactly: plain
 // decimals ("1740", "2875.4"), as a department wrote them; from 1e15 on
 // (a float that large is a mangled ID, not an amount) the exponent form,
-// so that hub_cid_normalize still sees the scientific notation.
+// so that hub_cid_normalize still sees the scientific notation. A value so
+// small that 17 decimals do not hold it (1e-20) takes the exponent form
+// too: written plain it would read back as 0.
 static int
 s_real(hub_buf_t *out, double v)
 {
@@ -94,12 +111,8 @@ s_real(hub_buf_t *out, double v)
     if (!isfinite(v)) {
         return hub_buf_puts(out, "nan");
     }
-    bool plain = fabs(v) < 1e15;
-    for (int prec = plain ? 0 : 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, plain ? "%.*f" : "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v) {
-            break;
-        }
+    if (!(fabs(v) < 1e15 && s_shortest(tmp, sizeof tmp, true, v))) {
+        s_shortest(tmp, sizeof tmp, false, v);
     }
     return hub_buf_puts(out, tmp);
 }

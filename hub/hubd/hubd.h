@@ -63,4 +63,10 @@ void
 hubd_log(const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+// What a peer sent (the N bytes at P), made fit for a log line: only the
+// characters of endpoint ids pass (others become '?'), at most 64 of them
+// ("..." marks a cut). OUT is NUL-terminated.
+void
+hubd_printable(const void *p, size_t n, char out[72]);
+
 #endif

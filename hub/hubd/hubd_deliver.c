@@ -31,8 +31,10 @@ s_own_endpoint(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
         return false;
     }
     if (strlen(peer->endpoint->id) != n || memcmp(peer->endpoint->id, ep, n) != 0) {
+        char asked[72]; // what the peer sent: any bytes, any length
+        hubd_printable(ep, n, asked);
         hubd_send_error(self, peer, "forbidden", "a connection reads only its own endpoint");
-        hubd_log("warn", "forbidden", "peer=%s asked=%.*s", peer->endpoint->id, (int) n, ep);
+        hubd_log("warn", "forbidden", "peer=%s asked=%s", peer->endpoint->id, asked);
         return false;
     }
     return true;

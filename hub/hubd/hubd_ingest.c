@@ -302,6 +302,15 @@ s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code,
     self->snap.nacked[hubd_metrics_nack_index(code)]++;
 }
 
+// The first problem DIAG holds, for a dead letter's reason; the name of RC
+// when it holds none (memory ran out before anything was said).
+static const char *
+s_first_problem(const hub_diag_t *diag, int rc)
+{
+    const hub_diag_entry_t *e = hub_diag_at(diag, 0);
+    return e ? e->text : hub_strerror(rc);
+}
+
 // Refusals that depend on who sent it: the source is who authenticated.
 static const char *
 s_authorise(hubd_t *self, hubd_peer_t *peer, char *reason, size_t size)
@@ -410,9 +419,10 @@ s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
         return;
     }
     hub_diag_reset(self->diag);
-    if (hub_codec_decode(self->msg, bytes, n, NULL, self->diag) != HUB_OK) {
+    int rc = hub_codec_decode(self->msg, bytes, n, NULL, self->diag);
+    if (rc != HUB_OK) {
         s_refuse_dead(self, to, NULL, "malformed", "not a message", self->diag, bytes, n,
-                      hub_diag_at(self->diag, 0)->text);
+                      s_first_problem(self->diag, rc));
         return;
     }
     char reason[256];
@@ -423,9 +433,10 @@ s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
         return;
     }
     hub_msg_set_env_str(self->msg, HUB_ENV_SOURCE, to->peer->endpoint->department);
-    if (hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag) != HUB_OK) {
+    rc = hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag);
+    if (rc != HUB_OK) {
         s_refuse_dead(self, to, id, "invalid", "the message breaks its schema", self->diag,
-                      bytes, n, hub_diag_at(self->diag, 0)->text);
+                      bytes, n, s_first_problem(self->diag, rc));
         return;
     }
     s_store(self, to);

@@ -168,15 +168,13 @@ s_is(zmq_msg_t *frame, const char *word)
            memcmp(zmq_msg_data(frame), word, strlen(word)) == 0;
 }
 
-// A username for a log line: what a stranger sent, so only the characters
-// of endpoint ids pass (others become '?') and at most 64 of them.
-static void
-s_printable(zmq_msg_t *frame, char out[72])
+void
+hubd_printable(const void *p, size_t n, char out[72])
 {
-    const char *p = zmq_msg_data(frame);
-    size_t n = zmq_msg_size(frame), i = 0;
+    const char *s = p;
+    size_t i = 0;
     for (; i < n && i < 64; i++) {
-        char c = p[i];
+        char c = s[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '@' || c == '.' || c == '_' || c == '-';
         out[i] = ok ? c : '?';
@@ -216,7 +214,7 @@ s_log_refusal(zmq_msg_t f[8], int n, bool curve, bool plain, const char *why)
         zmq_z85_encode(who, zmq_msg_data(&f[6]), 32);
     }
     if (plain) {
-        s_printable(&f[6], who);
+        hubd_printable(zmq_msg_data(&f[6]), zmq_msg_size(&f[6]), who);
         hubd_log("warn", "auth_refused", "mechanism=PLAIN user=%s reason=\"%s\"", who, why);
     } else if (n >= 6) {
         hubd_log("warn", "auth_refused", "mechanism=%.*s key=%s", (int) zmq_msg_size(&f[5]),

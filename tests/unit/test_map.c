@@ -670,6 +670,28 @@ test_json_values_come_out_as_text(void)
     hubc_jsonl_destroy(&j);
 }
 
+// Found by fuzz_jsonl: a real too small for 17 plain decimals was written
+// "0.00000000000000000", so 1e-20 became an amount of zero.
+static void
+test_json_reals_too_small_for_decimals_keep_their_value(void)
+{
+    hubc_jsonl_t *j = hubc_jsonl_new();
+    char detail[128];
+    const char *s;
+    size_t len;
+    static const char line[] = "{\"tiny\":1e-20,\"neg\":-2.5e-30,\"small\":1.5e-10,\"z\":-0.0}";
+    CU_ASSERT_EQUAL_FATAL(hubc_jsonl_parse(j, line, strlen(line), detail, sizeof detail), HUB_OK);
+    CU_ASSERT_TRUE(hubc_jsonl_get(j, "tiny", &s, &len));
+    CU_ASSERT_STRING_EQUAL(s, "1e-20");
+    CU_ASSERT_TRUE(hubc_jsonl_get(j, "neg", &s, &len));
+    CU_ASSERT_STRING_EQUAL(s, "-2.5e-30");
+    CU_ASSERT_TRUE(hubc_jsonl_get(j, "small", &s, &len)); // still plain when it can be
+    CU_ASSERT_STRING_EQUAL(s, "0.00000000015");
+    CU_ASSERT_TRUE(hubc_jsonl_get(j, "z", &s, &len));
+    CU_ASSERT_STRING_EQUAL(s, "-0");
+    hubc_jsonl_destroy(&j);
+}
+
 void
 test_map_register(void)
 {
@@ -689,4 +711,6 @@ test_map_register(void)
     CU_add_test(s, "JSON Lines with nested members, lists, months and money",
                 test_json_lines_with_nested_members_lists_months_and_money);
     CU_add_test(s, "JSON values come out as text", test_json_values_come_out_as_text);
+    CU_add_test(s, "JSON reals too small for decimals keep their value",
+                test_json_reals_too_small_for_decimals_keep_their_value);
 }
