@@ -201,12 +201,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(exact, ht, hn);
     s_all(exact, hn);
     int y, m, d;
-    int64_t serial = 0;
+    uint64_t bits = 0; // unsigned: the shift may push bits out
     for (size_t i = 0; i < size && i < 8; i++) {
-        serial = serial << 8 | data[i];
+        bits = bits << 8 | data[i];
     }
-    if (hubc_excel_date(serial % 3000000, &y, &m, &d) && !hub_date_valid(y, m, d)) {
-        fu_fail("Excel serial %" PRId64 " gives no real date", serial % 3000000);
+    int64_t serial = (int64_t) (bits % 3000000);
+    if (hubc_excel_date(serial, &y, &m, &d) && !hub_date_valid(y, m, d)) {
+        fu_fail("Excel serial %" PRId64 " gives no real date", serial);
     }
     free(exact);
     free(h);
