@@ -91,17 +91,35 @@ s_ack_map(hubd_t *self, hub_mpw_t *w, const hubd_pending_t *p, const uint64_t *r
     self->snap.duplicates += p->duplicate;
 }
 
+// Counts a refusal (CODE) in the status counters and the metrics: once
+// per message, when it is refused (its answer may go later).
 static void
-s_nack_send(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, const char *id,
-            const char *code, const char *reason, const hub_diag_t *problems)
+s_count_nack(hubd_t *self, const char *code)
+{
+    self->stats_nacked++;
+    self->snap.nacked[hubd_metrics_nack_index(code)]++;
+}
+
+// Sends a NACK to RID, not counted; false when it could not be written or
+// sent.
+static bool
+s_nack_out(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, const char *id,
+           const char *code, const char *reason, const hub_diag_t *problems)
 {
     hub_mpw_t w;
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
     s_nack_map(&w, &ref, id, code, reason, problems);
-    hubd_send(self, rid, rid_len, "NACK", self->out.data, self->out.len);
-    self->stats_nacked++;
-    self->snap.nacked[hubd_metrics_nack_index(code)]++;
+    return !hub_mpw_error(&w) &&
+           hubd_send(self, rid, rid_len, "NACK", self->out.data, self->out.len);
+}
+
+static void
+s_nack_send(hubd_t *self, const uint8_t *rid, size_t rid_len, uint64_t ref, const char *id,
+            const char *code, const char *reason, const hub_diag_t *problems)
+{
+    s_nack_out(self, rid, rid_len, ref, id, code, reason, problems);
+    s_count_nack(self, code);
 }
 
 // Refuses message SLOT of REQ (of batch B): its NACK map waits in
@@ -123,8 +141,7 @@ s_refuse_slot(hubd_t *self, hubd_batch_t *b, hubd_req_t *req, size_t slot, const
     s->stored = false;
     s->at = at;
     s->len = b->refusals.len - at;
-    self->stats_nacked++;
-    self->snap.nacked[hubd_metrics_nack_index(code)]++;
+    s_count_nack(self, code);
 }
 
 static hubd_req_t *
@@ -175,17 +192,11 @@ s_answer_late(hubd_t *self, hubd_batch_t *b)
 {
     const hubd_late_t *v = (const hubd_late_t *) (const void *) b->late.data;
     for (size_t i = 0; i < b->late.len / sizeof *v; i++) {
-        const void *body = b->refusals.data + v[i].at;
-        size_t len = v[i].len;
-        if (b->rc) {
-            hub_mpw_t w;
-            self->out.len = 0;
-            hub_mpw_init(&w, &self->out);
-            s_nack_map(&w, &v[i].ref, v[i].id, s_failed_code(b), s_failed_reason(b), NULL);
-            body = self->out.data;
-            len = hub_mpw_error(&w) ? 0 : self->out.len;
-        }
-        if (!len || !hubd_send(self, v[i].rid, v[i].rid_len, "NACK", body, len)) {
+        bool sent = b->rc ? s_nack_out(self, v[i].rid, v[i].rid_len, v[i].ref, v[i].id,
+                                       s_failed_code(b), s_failed_reason(b), NULL)
+                          : hubd_send(self, v[i].rid, v[i].rid_len, "NACK",
+                                      b->refusals.data + v[i].at, v[i].len);
+        if (!sent) {
             hubd_log("warn", "nack_lost", "ref=%llu (the client resends)",
                      (unsigned long long) v[i].ref);
         }
@@ -298,8 +309,7 @@ s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code,
         s_nack(self, to, id, "internal", oom, NULL);
         return;
     }
-    self->stats_nacked++;
-    self->snap.nacked[hubd_metrics_nack_index(code)]++;
+    s_count_nack(self, code);
 }
 
 // The first problem DIAG holds, for a dead letter's reason; the name of RC

@@ -17,20 +17,32 @@ static atomic_uint_fast64_t s_serial; // the last serial given (hub_rules_serial
 
 static const char *const s_rules_keys[] = {"rules", "lists", NULL};
 
-static const char *
-s_dup(hub_rules_t *self, const char *s)
+const char *
+hub_rules_dup(hub_rules_t *self, const char *s)
 {
     return s ? hub_arena_strndup(self->arena, s, strlen(s)) : NULL;
 }
 
-static void *
-s_alloc(hub_rules_t *self, size_t n)
+void *
+hub_rules_alloc(hub_rules_t *self, size_t n)
 {
     void *p = hub_arena_alloc(self->arena, n ? n : 1);
     if (p) {
         memset(p, 0, n ? n : 1);
     }
     return p;
+}
+
+hub_expr_origin_t
+hub_rules_origin(const hub_yaml_t *doc, int node)
+{
+    char where[HUB_DIAG_WHERE_MAX];
+    hub_yaml_where(doc, node, where, sizeof where);
+    const char *col = strrchr(where, ':');
+    hub_expr_origin_t origin = {hub_yaml_name(doc), hub_yaml_line(doc, node),
+                                (int) strtol(col ? col + 1 : "1", NULL, 10)};
+    origin.column += !hub_yaml_is_plain(doc, node); // past the opening quote
+    return origin;
 }
 
 int
@@ -101,7 +113,7 @@ s_load_file(hub_rules_t *self, const char *path, void *sha, hub_diag_t *diag)
             hub_yaml_destroy(&doc);
         }
     }
-    const char *copy = s_dup(self, path);
+    const char *copy = hub_rules_dup(self, path);
     int pushed = copy ? hub_rules_push((void ***) &self->files, &self->nfiles, &self->files_cap,
                                        (void *) copy)
                       : HUB_ENOMEM;
@@ -178,13 +190,13 @@ s_build_index(hub_rules_t *self)
     self->ndepts = hub_depts_count(self->depts);
     self->ntypes = hub_schemas_count(self->schemas);
     size_t cells = self->ndepts * self->ntypes;
-    self->index = s_alloc(self, sizeof(void *) * (cells + 1));
-    self->index_n = s_alloc(self, sizeof(size_t) * (cells + 1));
+    self->index = hub_rules_alloc(self, sizeof(void *) * (cells + 1));
+    self->index_n = hub_rules_alloc(self, sizeof(size_t) * (cells + 1));
     if (!self->index || !self->index_n) {
         return HUB_ENOMEM;
     }
     for (size_t c = 0; c < cells; c++) {
-        self->index[c] = s_alloc(self, sizeof(void *) * (self->nrules + 1));
+        self->index[c] = hub_rules_alloc(self, sizeof(void *) * (self->nrules + 1));
         if (!self->index[c]) {
             return HUB_ENOMEM;
         }
@@ -243,7 +255,7 @@ s_load_all(hub_rules_t *self, const char *config_dir, hub_diag_t *diag)
         hub_rules_hash_doc(&sha, doc);
         hub_yaml_destroy(&doc);
     }
-    const char *copy = s_dup(self, dfile);
+    const char *copy = hub_rules_dup(self, dfile);
     int rc = copy ? hub_rules_push((void ***) &self->files, &self->nfiles, &self->files_cap,
                                    (void *) copy)
                   : HUB_ENOMEM;

@@ -31,6 +31,22 @@ struct hub_rules {
     uint64_t serial;           // hub_rules_serial()
 };
 
+// A copy of S in the rule set's arena (S NULL: NULL); NULL when it ran
+// out. Freed with the rule set.
+const char *
+hub_rules_dup(hub_rules_t *self, const char *s);
+
+// N zeroed bytes (at least one) in the rule set's arena; NULL when it ran
+// out. Freed with the rule set.
+void *
+hub_rules_alloc(hub_rules_t *self, size_t n);
+
+// Where the condition text at NODE of DOC starts, for its compile errors:
+// file, line and column (past the opening quote of a quoted scalar).
+// Borrows DOC's file name.
+hub_expr_origin_t
+hub_rules_origin(const hub_yaml_t *doc, int node);
+
 // Parses the rule at NODE of DOC (docs/RULES.md, "The rule format"), checks
 // it against the schemas, departments.yaml and the law
 // (hub_rules_check_rule) and appends it to self->rules even when it is

@@ -14,12 +14,6 @@
 static const char *const s_list_keys[] = {"id",  "description", "from", "types",
                                           "key", "member",      NULL};
 
-static const char *
-s_dup(hub_rules_t *self, const char *s)
-{
-    return s ? hub_arena_strndup(self->arena, s, strlen(s)) : NULL;
-}
-
 static bool
 s_valid_id(const char *s)
 {
@@ -61,9 +55,9 @@ s_parse_head(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_list_t *l, 
                        l->id, l->from);
         return HUB_ECONFIG;
     }
-    l->id = s_dup(self, l->id);
-    l->description = s_dup(self, l->description);
-    l->from = s_dup(self, l->from);
+    l->id = hub_rules_dup(self, l->id);
+    l->description = hub_rules_dup(self, l->description);
+    l->from = hub_rules_dup(self, l->from);
     return l->id && l->from ? HUB_OK : HUB_ENOMEM;
 }
 
@@ -127,7 +121,7 @@ s_parse_key(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_list_t *l, h
             return HUB_ECONFIG;
         }
     }
-    l->key = s_dup(self, l->key);
+    l->key = hub_rules_dup(self, l->key);
     if (!l->key) {
         return HUB_ENOMEM;
     }
@@ -150,12 +144,7 @@ s_parse_member(const hub_yaml_t *doc, int node, hub_list_t *l, hub_diag_t *diag)
         hub_yaml_error(doc, m, diag, "wrong_type", "'member' is a condition written as text");
         return HUB_ECONFIG;
     }
-    char where[HUB_DIAG_WHERE_MAX];
-    hub_yaml_where(doc, m, where, sizeof where);
-    const char *col = strrchr(where, ':');
-    hub_expr_origin_t origin = {hub_yaml_name(doc), hub_yaml_line(doc, m),
-                                (int) strtol(col ? col + 1 : "1", NULL, 10)};
-    origin.column += !hub_yaml_is_plain(doc, m); // past the opening quote
+    hub_expr_origin_t origin = hub_rules_origin(doc, m);
     return hub_expr_compile(&l->member, src, len, l->types, l->ntypes, &origin, diag);
 }
 
@@ -194,7 +183,7 @@ s_parse_list(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_diag_t *dia
         return HUB_ENOMEM;
     }
     memset(l, 0, sizeof *l);
-    l->file = s_dup(self, hub_yaml_name(doc));
+    l->file = hub_rules_dup(self, hub_yaml_name(doc));
     l->line = hub_yaml_line(doc, node);
     int rc = hub_yaml_check_keys(doc, node, s_list_keys, diag) ? HUB_ECONFIG : HUB_OK;
     rc = rc ? rc : s_parse_head(self, doc, node, l, diag);

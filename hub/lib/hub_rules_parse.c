@@ -17,22 +17,6 @@ static const char *const s_to_keys[] = {"department", "by", "level", "exact", NU
 static const char *const s_derive_keys[] = {"type", "fields", NULL};
 static const char *const s_dfield_keys[] = {"from", "value", NULL};
 
-static const char *
-s_dup(hub_rules_t *self, const char *s)
-{
-    return s ? hub_arena_strndup(self->arena, s, strlen(s)) : NULL;
-}
-
-static void *
-s_alloc(hub_rules_t *self, size_t n)
-{
-    void *p = hub_arena_alloc(self->arena, n ? n : 1);
-    if (p) {
-        memset(p, 0, n ? n : 1);
-    }
-    return p;
-}
-
 // A key whose value is one scalar or a list of scalars, as an array.
 static int
 s_words(hub_rules_t *self, const hub_yaml_t *doc, int node, const char ***out, size_t *n,
@@ -40,7 +24,7 @@ s_words(hub_rules_t *self, const hub_yaml_t *doc, int node, const char ***out, s
 {
     bool seq = hub_yaml_kind(doc, node) == HUB_YAML_SEQ;
     *n = seq ? hub_yaml_len(doc, node) : 1;
-    *out = s_alloc(self, sizeof(char *) * (*n + 1));
+    *out = hub_rules_alloc(self, sizeof(char *) * (*n + 1));
     if (!*out) {
         return HUB_ENOMEM;
     }
@@ -51,7 +35,7 @@ s_words(hub_rules_t *self, const hub_yaml_t *doc, int node, const char ***out, s
             hub_yaml_error(doc, item, diag, "wrong_type", "expected a name or a list of names");
             return HUB_ECONFIG;
         }
-        (*out)[i] = s_dup(self, s);
+        (*out)[i] = hub_rules_dup(self, s);
     }
     return HUB_OK;
 }
@@ -102,10 +86,10 @@ s_parse_head(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r, 
                        "share is unconditional, conditional or none, not '%s'", share);
         rc = HUB_ECONFIG;
     }
-    r->id = s_dup(self, id ? id : "?");
-    r->description = s_dup(self, desc);
-    r->purpose = purpose && *purpose ? s_dup(self, purpose) : NULL;
-    r->legal_basis = basis && *basis ? s_dup(self, basis) : NULL;
+    r->id = hub_rules_dup(self, id ? id : "?");
+    r->description = hub_rules_dup(self, desc);
+    r->purpose = purpose && *purpose ? hub_rules_dup(self, purpose) : NULL;
+    r->legal_basis = basis && *basis ? hub_rules_dup(self, basis) : NULL;
     r->share = sh < 0 ? HUB_SHARE_CONDITIONAL : (hub_share_t) sh;
     return rc ? HUB_ECONFIG : HUB_OK;
 }
@@ -156,7 +140,7 @@ s_parse_sources(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *
             rc = HUB_ECONFIG;
         }
     }
-    r->types = s_alloc(self, sizeof(void *) * (r->ntypes + 1));
+    r->types = hub_rules_alloc(self, sizeof(void *) * (r->ntypes + 1));
     for (size_t i = 0; r->types && i < r->ntypes; i++) {
         r->types[i] = hub_schemas_find(self->schemas, names[i], strlen(names[i]));
         char hint[96];
@@ -239,14 +223,7 @@ s_parse_when(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r, 
         hub_yaml_error(doc, when, diag, "wrong_type", "'when' is a condition written as text");
         return HUB_ECONFIG;
     }
-    char where[HUB_DIAG_WHERE_MAX];
-    hub_yaml_where(doc, when, where, sizeof where);
-    const char *col = strrchr(where, ':');
-    hub_expr_origin_t origin = {hub_yaml_name(doc), hub_yaml_line(doc, when),
-                                (int) strtol(col ? col + 1 : "1", NULL, 10)};
-    if (!hub_yaml_is_plain(doc, when)) {
-        origin.column++; // past the opening quote
-    }
+    hub_expr_origin_t origin = hub_rules_origin(doc, when);
     return hub_expr_compile_with(&r->when, src, len, r->types, r->ntypes, &origin, self->list_ids,
                                  self->nlists, diag);
 }
@@ -298,8 +275,8 @@ s_parse_recipient(hub_rules_t *self, const hub_yaml_t *doc, int item, hub_rule_t
                        hub_ftype_name(f->type));
         f = NULL;
     }
-    *to = (hub_recipient_t){.department = s_dup(self, dept),
-                            .by = s_dup(self, by),
+    *to = (hub_recipient_t){.department = hub_rules_dup(self, dept),
+                            .by = hub_rules_dup(self, by),
                             .level = (hub_level_t) lv,
                             .exact = exact};
     return f ? HUB_OK : HUB_ECONFIG;
@@ -316,7 +293,7 @@ s_parse_to(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r, hu
         return HUB_ECONFIG;
     }
     r->nto = hub_yaml_len(doc, to);
-    r->to = s_alloc(self, sizeof(hub_recipient_t) * (r->nto + 1));
+    r->to = hub_rules_alloc(self, sizeof(hub_recipient_t) * (r->nto + 1));
     int rc = r->to ? HUB_OK : HUB_ENOMEM;
     for (size_t i = 0; r->to && i < r->nto; i++) {
         rc |= s_parse_recipient(self, doc, hub_yaml_item(doc, to, i), r, &r->to[i], diag);
@@ -398,7 +375,7 @@ s_parse_derive_field(hub_rules_t *self, const hub_yaml_t *doc, int key, int val,
         return HUB_ECONFIG;
     }
     *f = (hub_derive_field_t){
-        .target = s_dup(self, target), .from = s_dup(self, from), .literal = s_dup(self, literal)};
+        .target = hub_rules_dup(self, target), .from = hub_rules_dup(self, from), .literal = hub_rules_dup(self, literal)};
     return HUB_OK;
 }
 
@@ -427,7 +404,7 @@ s_parse_derive(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r
         return HUB_ECONFIG;
     }
     r->nderive = hub_yaml_len(doc, fields);
-    r->derive_fields = s_alloc(self, sizeof(hub_derive_field_t) * (r->nderive + 1));
+    r->derive_fields = hub_rules_alloc(self, sizeof(hub_derive_field_t) * (r->nderive + 1));
     int rc = r->derive_fields ? HUB_OK : HUB_ENOMEM;
     for (size_t i = 0; r->derive_fields && i < r->nderive; i++) {
         rc |= s_parse_derive_field(self, doc, hub_yaml_key(doc, fields, i),
@@ -452,7 +429,7 @@ s_parse_fields(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_rule_t *r
     size_t ntypes;
     const hub_schema_t *const *types = s_out_types(r, &ntypes);
     r->nfields = hub_yaml_len(doc, list);
-    r->fields = s_alloc(self, sizeof(hub_rule_field_t) * (r->nfields + 1));
+    r->fields = hub_rules_alloc(self, sizeof(hub_rule_field_t) * (r->nfields + 1));
     int rc = r->fields ? HUB_OK : HUB_ENOMEM;
     for (size_t i = 0; r->fields && i < r->nfields; i++) {
         int item = hub_yaml_item(doc, list, i);
@@ -517,11 +494,11 @@ hub_rules_parse_rule(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_dia
                          diag)) {
         return HUB_ECONFIG;
     }
-    hub_rule_t *r = s_alloc(self, sizeof *r);
+    hub_rule_t *r = hub_rules_alloc(self, sizeof *r);
     if (!r) {
         return HUB_ENOMEM;
     }
-    r->file = s_dup(self, hub_yaml_name(doc));
+    r->file = hub_rules_dup(self, hub_yaml_name(doc));
     r->line = hub_yaml_line(doc, node);
     int rc = hub_yaml_check_keys(doc, node, s_rule_keys, diag) ? HUB_ECONFIG : HUB_OK;
     rc |= s_parse_head(self, doc, node, r, diag);
