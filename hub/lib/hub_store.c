@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_FORMAT 5 // meta "format": the record layout this code writes
+#define S_FORMAT 6 // meta "format": the record layout this code writes
 #define S_FORMAT_OLD 2 // formats from here up are read; a writable open upgrades them
                        // (format 3's dedup entries move to dedup_seq, the rest stays;
                        // format 4's audit_subject stays, runs index what follows)
@@ -24,7 +24,7 @@
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
     "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
     "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq", "audit_runs",
-    "audit_tail", "lists",
+    "audit_tail", "lists", "audit_runs1", "audit_runs2", "audit_runs3",
 };
 
 void
@@ -370,7 +370,8 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
         if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ ||
                                     i == HUB_STORE_DB_RUNS || i == HUB_STORE_DB_TAIL ||
-                                    i == HUB_STORE_DB_LISTS)) {
+                                    i == HUB_STORE_DB_LISTS || i == HUB_STORE_DB_RUNS1 ||
+                                    i == HUB_STORE_DB_RUNS2 || i == HUB_STORE_DB_RUNS3)) {
             continue; // an older store, opened to read: nothing refers to one
         }
         self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
@@ -384,6 +385,10 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
         }
     }
     self->has_runs = (found & runs) == runs; // format 5
+    self->levels = self->has_runs ? 1u : 0u;
+    for (int level = 1; level < HUB_STORE_LEVELS; level++) {
+        self->levels |= found & 1u << hub_store_level_db(level) ? 1u << level : 0u; // format 6
+    }
     // A store is new when it has no format yet.
     MDB_val fv;
     bool fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;

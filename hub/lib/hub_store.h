@@ -8,6 +8,7 @@
 //   audit_subject  32-byte keyed hash of the citizen ID, u64 audit seq -> "" (format 4)
 //   audit_runs   u64 run start, 32-byte keyed hash, u64 audit seq -> "" (the subject
 //                index, written a sorted run at a time: docs/STORE.md)
+//   audit_runs1..3  the same, runs of the level below merged (docs/STORE.md "Merged runs")
 //   audit_tail   u64 audit seq -> 32-byte keyed hash (entries not yet in a whole run)
 //   dead         u64 dead seq (BE)            -> a dead letter
 //   meta         name                         -> value (format, chain head, rule-set texts, ...)
@@ -198,6 +199,13 @@ hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, siz
 // for a query to look in. For tests and benchmarks; call with no batch open.
 void
 hub_store_set_run_size(hub_store_t *self, size_t entries);
+
+// Sets how many whole runs of a level the writer merges into one run of
+// the next (docs/STORE.md "Merged runs"; 0 or 1: the default, 16; at most
+// 64). Fewer runs a query seeks against more writing. For tests and
+// benchmarks; call with no batch open.
+void
+hub_store_set_run_fanin(hub_store_t *self, size_t runs);
 
 // How many subject index entries the handle holds in memory, not yet in a
 // run, as of the last commit (0 until its first audit record with a

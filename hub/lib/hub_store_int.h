@@ -38,6 +38,9 @@ typedef enum {
     HUB_STORE_DB_RUNS,
     HUB_STORE_DB_TAIL,
     HUB_STORE_DB_LISTS,
+    HUB_STORE_DB_RUNS1, // merged runs, levels 1 to 3 (hub_store_merge.c)
+    HUB_STORE_DB_RUNS2,
+    HUB_STORE_DB_RUNS3,
     HUB_STORE_DB_COUNT
 } hub_store_db_t;
 
@@ -96,6 +99,8 @@ struct hub_store {
     bool has_runs; // the store has `audit_runs` (format 5)
     bool has_lists; // the store has `lists` (an older format-5 store opened to read may not)
     size_t run_size; // entries per run (0: the default), hub_store_set_run_size()
+    size_t run_fanin; // runs merged into one of the next level (0: the default), hub_store_set_run_fanin()
+    unsigned levels; // bit L: the store has level L's database (0: audit_runs; 1-3: audit_runsL)
 };
 
 // Drop-behind (hub_store_cache.c). cache_open: at the opening of a
@@ -158,6 +163,59 @@ int hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[H
                         uint64_t *indexed);
 int hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
                         uint64_t from, uint64_t *seqs, size_t max, size_t *n);
+// The subject index's levels (hub_store_merge.c; docs/STORE.md "Merged
+// runs"). Level 0 is `audit_runs`, where runs are written; a level-L run
+// (L = 1 to 3) is FANIN runs of level L - 1 merged, in `audit_runsL`.
+// Each level's meta marker (level 0: "subject_indexed", else
+// "subject_mergedL") is the first audit seq its whole runs do not cover.
+#define HUB_STORE_LEVELS 4
+#define HUB_STORE_FANIN_DEFAULT 16
+#define HUB_STORE_FANIN_MAX 64
+
+// What the writer is merging, kept with the runs (struct hub_store_runs).
+typedef struct {
+    int level; // runs of this level go into one of level + 1; -1: none
+    size_t k; // how many
+    uint64_t start[HUB_STORE_FANIN_MAX + 1]; // their starts, then where the last one ends
+    uint8_t at[HUB_STORE_HASH_SIZE + 8]; // the last entry written (subject, seq), as committed
+    bool any; // ... there is one
+    uint8_t bat[HUB_STORE_HASH_SIZE + 8]; // the same with the open batch
+    bool bany;
+    bool bdone; // the open batch wrote the merged run's last entry and its marker
+    bool due; // look for a merge that is due at the next flush
+} hub_store_merge_t;
+
+// Level L's database.
+hub_store_db_t hub_store_level_db(int level);
+// Level L's marker in TXN (*PRESENT false: none; a level with no marker
+// has no whole run). Errors: HUB_EIO (a damaged marker), LMDB's.
+int hub_store_level_marker(hub_store_t *self, MDB_txn *txn, int level, uint64_t *seq,
+                           bool *present);
+int hub_store_level_mark(hub_store_t *self, MDB_txn *txn, int level, uint64_t seq);
+// The audit seqs level L answers for, in TXN: [*LO, *HI); *LIVE false
+// when it answers for none (no marker). Its runs with a start below *LO
+// were merged into level L + 1 and are on their way out; one from *HI on
+// is still being written. HUB_EIO when the store has the level but this
+// handle, opened before it had, cannot read it.
+int hub_store_level_span(hub_store_t *self, MDB_txn *txn, int level, uint64_t *lo, uint64_t *hi,
+                         bool *live);
+// The start of the first run at or after FROM in cursor C on a level's
+// database (*FOUND false: none).
+int hub_store_run_at(hub_store_t *self, MDB_cursor *c, uint64_t from, uint64_t *start,
+                     bool *found);
+// The merging writer, on the thread holding the batch, with the runs'
+// state loaded: merge_load (in the open batch, once per loaded state)
+// removes what a process stopped left of a run or a merged run, past
+// each level's marker;
+// merge_flush (before the commit) removes up to BUDGET entries of runs
+// already merged, then writes up to BUDGET entries of the merge under
+// way (choosing one when due). Errors break the batch. merge_committed /
+// merge_rollback: the batch committed or did not.
+int hub_store_merge_load(hub_store_t *self, hub_store_merge_t *m);
+int hub_store_merge_flush(hub_store_t *self, hub_store_merge_t *m, size_t budget);
+void hub_store_merge_committed(hub_store_merge_t *m);
+void hub_store_merge_rollback(hub_store_merge_t *m);
+
 // Where format 4's `audit_subject` stops counting, in TXN: the first run's
 // start, else "subject_indexed" (UINT64_MAX: a format-4 store). An older
 // hubd still running after a hubctl opened the store to write may add

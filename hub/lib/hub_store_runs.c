@@ -10,7 +10,8 @@
 // and written in sequence. Meta "subject_indexed" is the first
 // audit seq that no run (or the format-4 `audit_subject` index before
 // them) covers; a query reads the index below it and scans `audit_tail`
-// from it.
+// from it. Whole runs are merged into larger ones (hub_store_merge.c), so
+// a query reads the levels from the top down.
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_store.h"
@@ -38,6 +39,7 @@ struct hub_store_runs {
     size_t run_batch; // those written once the open batch commits
     uint64_t run_end; // the audit seq after its records: "subject_indexed" once it is whole
     bool fresh; // loaded by the open batch (which may have removed a partial run)
+    hub_store_merge_t merge; // the merge under way (hub_store_merge.c)
 };
 
 static const char s_meta_key[] = "subject_indexed";
@@ -50,60 +52,13 @@ static const char s_meta_key[] = "subject_indexed";
 static int
 s_indexed(hub_store_t *self, MDB_txn *txn, uint64_t *seq, bool *known)
 {
-    MDB_val v;
-    *known = false;
-    *seq = UINT64_MAX;
-    int rc = hub_store_get(self, txn, HUB_STORE_DB_META, s_meta_key, sizeof s_meta_key - 1, &v);
-    if (rc == HUB_ENOTFOUND) {
-        return HUB_OK;
-    }
-    hub_mpr_t r;
-    hub_mpr_init(&r, v.mv_data, v.mv_size);
-    if (!rc && (hub_mpr_uint(&r, seq) || *seq == 0)) {
-        snprintf(self->err, sizeof self->err, "meta %s: a damaged record", s_meta_key);
-        rc = HUB_EIO;
-    }
-    *known = rc == HUB_OK;
-    return rc;
+    return hub_store_level_marker(self, txn, 0, seq, known);
 }
 
 static int
 s_put_indexed(hub_store_t *self, MDB_txn *txn, uint64_t seq)
 {
-    hub_buf_t b = HUB_BUF_INIT;
-    hub_mpw_t w;
-    hub_mpw_init(&w, &b);
-    hub_mpw_uint(&w, seq);
-    int rc = hub_mpw_error(&w);
-    MDB_val k = {sizeof s_meta_key - 1, (void *) s_meta_key}, v = {b.len, b.data};
-    rc = rc ? rc
-            : hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_META], &k, &v, 0),
-                                "mdb_put meta");
-    hub_buf_free(&b);
-    return rc;
-}
-
-// Removes from TXN the part of a run that a process stopped writing (its
-// keys start at "subject_indexed" SEQ): the entries are read again from
-// the records, and the run written anew.
-static int
-s_drop_partial(hub_store_t *self, MDB_txn *txn, uint64_t seq)
-{
-    MDB_cursor *c;
-    int mrc = mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c);
-    if (mrc) {
-        return hub_store_mdb_err(self, mrc, "mdb_cursor_open audit_runs");
-    }
-    uint8_t probe[8];
-    hub_store_be64(probe, seq);
-    MDB_val k = {sizeof probe, probe}, v;
-    int get = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    while (!get && !(mrc = mdb_cursor_del(c, 0))) {
-        get = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    mrc = mrc ? mrc : get == MDB_NOTFOUND ? 0 : get;
-    return hub_store_mdb_err(self, mrc, "audit_runs: removing a run left unfinished");
+    return hub_store_level_mark(self, txn, 0, seq);
 }
 
 int
@@ -202,8 +157,9 @@ s_load(hub_store_t *self, struct hub_store_runs **out)
         snprintf(self->err, sizeof self->err, "meta %s: missing", s_meta_key);
         rc = HUB_EIO;
     }
-    // A run another process stopped writing: this handle writes it again.
-    rc = rc ? rc : s_drop_partial(self, self->txn, r->indexed);
+    // A run (or a merge) another process stopped writing: this handle
+    // writes it again.
+    rc = rc ? rc : hub_store_merge_load(self, &r->merge);
     rc = rc ? rc : s_check_indexed(self, r->indexed);
     rc = rc ? rc
             : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_TAIL], &c),
@@ -345,29 +301,28 @@ hub_store_runs_flush(hub_store_t *self)
     // commit pays in proportion to its size, none for a whole run (a
     // commit of a few dozen messages that wrote 4,096 entries took ~1 ms
     // longer: paced p99 3.4 -> 5.4 ms). The tail's entries of whole runs
-    // go at the same pace.
+    // go at the same pace. A merge (hub_store_merge.c) writes twice that:
+    // an entry is written again once per level it climbs (three), and
+    // merges keep up only when they write more than that a batch.
     size_t want = self->run_size ? self->run_size : S_RUN_DEFAULT;
     size_t noted = r->n - r->committed;
     size_t slice = want / 256 > 2 * noted ? want / 256 : 2 * noted;
     slice = slice ? slice : 1;
     int rc = s_trim_tail(self, r, slice);
-    if (rc || !r->run) {
-        return rc;
-    }
-    size_t end = r->run_n - r->run_done > slice ? r->run_done + slice : r->run_n;
+    size_t end = r->run && r->run_n - r->run_done > slice ? r->run_done + slice : r->run_n;
     uint8_t key[S_KEY];
     hub_store_be64(key, r->indexed);
-    for (size_t i = r->run_done; i < end && !rc; i++) {
+    for (size_t i = r->run_done; r->run && i < end && !rc; i++) {
         memcpy(key + 8, r->run[i].subject, HUB_STORE_HASH_SIZE);
         hub_store_be64(key + 8 + HUB_STORE_HASH_SIZE, r->run[i].seq);
         rc = hub_store_put(self, HUB_STORE_DB_RUNS, key, sizeof key, "", 0, MDB_APPEND);
     }
-    if (!rc && end == r->run_n) {
+    if (!rc && r->run && end == r->run_n) {
         rc = s_put_indexed(self, self->txn, r->run_end);
         rc = rc ? hub_store_fail(self, rc) : HUB_OK;
     }
-    r->run_batch = rc ? r->run_done : end;
-    return rc;
+    r->run_batch = rc || !r->run ? r->run_done : end;
+    return rc ? rc : hub_store_merge_flush(self, &r->merge, 2 * slice);
 }
 
 void
@@ -385,8 +340,10 @@ hub_store_runs_committed(hub_store_t *self)
             r->indexed = r->run_end;
             free(r->run);
             r->run = NULL;
+            r->merge.due = true; // a whole run more: a merge may be due
         }
     }
+    hub_store_merge_committed(&r->merge);
     s_freeze(self, r);
 }
 
@@ -399,6 +356,7 @@ hub_store_runs_rollback(hub_store_t *self)
     } else if (r) {
         r->n = r->committed;
         r->run_batch = r->run_done;
+        hub_store_merge_rollback(&r->merge);
     }
 }
 
@@ -422,48 +380,25 @@ hub_store_subject_pending(const hub_store_t *self)
 
 // ---------------------------------------------------------------- retention
 
-// The start of the first run at or after FROM in cursor C (*FOUND false:
-// none).
+// Removes from level LEVEL the runs whose audit seqs all lie below BASE,
+// from the first: a run covers the seqs from its start to the next run's
+// at its level (the last whole one, to the level's marker HI; one from HI
+// on is still being written and stays).
 static int
-s_run_at(hub_store_t *self, MDB_cursor *c, uint64_t from, uint64_t *start, bool *found)
+s_purge_level(hub_store_t *self, int level, uint64_t hi, uint64_t base, size_t *budget,
+              bool *more)
 {
-    uint8_t probe[8];
-    hub_store_be64(probe, from);
-    MDB_val k = {sizeof probe, probe}, v;
-    int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-    *found = mrc == 0 && k.mv_size == S_KEY;
-    if (*found) {
-        *start = hub_store_get_be64(k.mv_data);
-    }
-    if (mrc == 0 && k.mv_size != S_KEY) {
-        snprintf(self->err, sizeof self->err, "audit_runs: a key of %zu bytes", k.mv_size);
-        return HUB_EIO;
-    }
-    return mrc == MDB_NOTFOUND ? HUB_OK : hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_runs");
-}
-
-int
-hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool *more)
-{
-    uint64_t indexed, first, next;
-    bool known, found, later;
-    MDB_cursor *c;
-    int rc = s_indexed(self, self->txn, &indexed, &known);
-    rc = rc ? rc
-            : hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_RUNS], &c),
-                                "mdb_cursor_open audit_runs");
-    if (rc) {
-        return hub_store_fail(self, rc);
-    }
-    // A run covers the audit seqs from its start to the next run's (the
-    // last whole one, to "subject_indexed"; the one being written, from
-    // there, is not yet a run); it goes when all of them have gone, from
-    // its first key on.
+    uint64_t first, next;
+    bool found, later;
+    MDB_cursor *c = NULL;
+    int rc = hub_store_mdb_err(
+        self, mdb_cursor_open(self->txn, self->dbi[hub_store_level_db(level)], &c),
+        "mdb_cursor_open subject index");
     int mrc = 0;
-    while (!rc && *budget && !(rc = s_run_at(self, c, 0, &first, &found)) && found &&
-           first < indexed) {
-        rc = s_run_at(self, c, first + 1, &next, &later);
-        if (rc || (later ? next : indexed) > base) {
+    while (!rc && *budget && !(rc = hub_store_run_at(self, c, 0, &first, &found)) && found &&
+           first < hi) {
+        rc = hub_store_run_at(self, c, first + 1, &next, &later);
+        if (rc || (later && next < hi ? next : hi) > base) {
             break;
         }
         uint8_t probe[8];
@@ -478,41 +413,58 @@ hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool *mor
             gone++;
         }
         if (mrc && mrc != MDB_NOTFOUND) {
-            rc = hub_store_mdb_err(self, mrc, "mdb_cursor_del audit_runs");
+            rc = hub_store_mdb_err(self, mrc, "mdb_cursor_del subject index");
         } else if (!gone && *budget) {
-            snprintf(self->err, sizeof self->err, "audit_runs: run %llu: a damaged key",
-                     (unsigned long long) first);
+            snprintf(self->err, sizeof self->err, "subject index level %d: run %llu: a damaged key",
+                     level, (unsigned long long) first);
             rc = HUB_EIO; // never loop on it
         }
         *more |= !rc && !*budget;
     }
-    mdb_cursor_close(c);
+    if (c) {
+        mdb_cursor_close(c);
+    }
+    return rc;
+}
+
+int
+hub_store_runs_purge(hub_store_t *self, uint64_t base, size_t *budget, bool *more)
+{
+    int rc = HUB_OK;
+    for (int level = HUB_STORE_LEVELS - 1; level >= 0 && !rc && *budget; level--) {
+        uint64_t lo, hi;
+        bool live;
+        rc = hub_store_level_span(self, self->txn, level, &lo, &hi, &live);
+        rc = rc || !live ? rc : s_purge_level(self, level, hi, base, budget, more);
+    }
     return rc ? hub_store_fail(self, rc) : HUB_OK;
 }
 
 // ---------------------------------------------------------------- reading
 
-int
-hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
-                    uint64_t after, uint64_t base, uint64_t *seqs, size_t max, size_t *n,
-                    uint64_t *indexed)
+// Appends what level LEVEL's runs hold for SUBJECT above AFTER and at
+// least BASE (hub_store_runs_find()).
+static int
+s_find_level(hub_store_t *self, MDB_txn *txn, int level, const uint8_t *subject, uint64_t after,
+             uint64_t base, uint64_t *seqs, size_t max, size_t *n)
 {
-    bool known, found = false;
-    int rc = s_indexed(self, txn, indexed, &known);
-    if (rc || !self->has_runs || *n >= max) {
+    uint64_t lo, hi;
+    bool live, found = false;
+    int rc = hub_store_level_span(self, txn, level, &lo, &hi, &live);
+    if (rc || !live || after + 1 >= hi) {
         return rc;
     }
     MDB_cursor *c;
-    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c),
-                           "mdb_cursor_open audit_runs");
+    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[hub_store_level_db(level)], &c),
+                           "mdb_cursor_open subject index");
     if (rc) {
         return rc;
     }
     // From the run holding seq AFTER + 1: the last key before run start
-    // AFTER + 2 names it.
-    uint64_t r = 0, lo = after + 1 > base ? after + 1 : base;
+    // AFTER + 2 names it; runs below LO were merged into the level above.
+    uint64_t r = 0, from = after + 1 > base ? after + 1 : base;
     uint8_t key[S_KEY];
-    hub_store_be64(key, after + 2 < after ? UINT64_MAX : after + 2);
+    hub_store_be64(key, after + 2);
     MDB_val k = {8, key}, v;
     int mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
     mrc = mdb_cursor_get(c, &k, &v, mrc == MDB_NOTFOUND ? MDB_LAST : MDB_PREV);
@@ -520,11 +472,11 @@ hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_S
         r = hub_store_get_be64(k.mv_data);
     }
     rc = mrc == 0 || mrc == MDB_NOTFOUND ? HUB_OK : hub_store_mdb_err(self, mrc, "mdb_cursor_get");
-    rc = rc ? rc : s_run_at(self, c, r, &r, &found);
-    while (!rc && found && r < *indexed && *n < max) { // from *indexed: a run being written
+    rc = rc ? rc : hub_store_run_at(self, c, r > lo ? r : lo, &r, &found);
+    while (!rc && found && r < hi && *n < max) {
         hub_store_be64(key, r);
         memcpy(key + 8, subject, HUB_STORE_HASH_SIZE);
-        hub_store_be64(key + 8 + HUB_STORE_HASH_SIZE, lo);
+        hub_store_be64(key + 8 + HUB_STORE_HASH_SIZE, from);
         k = (MDB_val){sizeof key, key};
         for (mrc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); mrc == 0 && *n < max;
              mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -534,11 +486,27 @@ hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_S
             seqs[(*n)++] = hub_store_get_be64((const uint8_t *) k.mv_data + 8 + HUB_STORE_HASH_SIZE);
         }
         if (mrc && mrc != MDB_NOTFOUND) {
-            rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get audit_runs");
+            rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get subject index");
         }
-        rc = rc || r == UINT64_MAX ? rc : s_run_at(self, c, r + 1, &r, &found);
+        rc = rc || r == UINT64_MAX ? rc : hub_store_run_at(self, c, r + 1, &r, &found);
     }
     mdb_cursor_close(c);
+    return rc;
+}
+
+int
+hub_store_runs_find(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_STORE_HASH_SIZE],
+                    uint64_t after, uint64_t base, uint64_t *seqs, size_t max, size_t *n,
+                    uint64_t *indexed)
+{
+    bool known;
+    int rc = s_indexed(self, txn, indexed, &known);
+    // The levels answer for contiguous stretches, the highest for the
+    // oldest: ascending.
+    for (int level = HUB_STORE_LEVELS - 1; !rc && self->has_runs && level >= 0 && *n < max;
+         level--) {
+        rc = s_find_level(self, txn, level, subject, after, base, seqs, max, n);
+    }
     return rc;
 }
 
@@ -546,6 +514,12 @@ void
 hub_store_set_run_size(hub_store_t *self, size_t entries)
 {
     self->run_size = entries;
+}
+
+void
+hub_store_set_run_fanin(hub_store_t *self, size_t runs)
+{
+    self->run_fanin = runs < 2 ? 0 : runs > HUB_STORE_FANIN_MAX ? HUB_STORE_FANIN_MAX : runs;
 }
 
 int
@@ -579,20 +553,24 @@ hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[HUB_S
 int
 hub_store_runs_bound(hub_store_t *self, MDB_txn *txn, uint64_t *bound)
 {
-    bool known, found = false;
-    uint64_t first = UINT64_MAX;
+    bool known;
     int rc = s_indexed(self, txn, bound, &known);
-    if (rc || !self->has_runs) {
-        return rc;
+    for (int level = 0; !rc && self->has_runs && level < HUB_STORE_LEVELS; level++) {
+        uint64_t lo, hi, first = UINT64_MAX;
+        bool live, found = false;
+        MDB_cursor *c = NULL;
+        rc = hub_store_level_span(self, txn, level, &lo, &hi, &live);
+        if (rc || !live) {
+            continue;
+        }
+        rc = hub_store_mdb_err(self,
+                               mdb_cursor_open(txn, self->dbi[hub_store_level_db(level)], &c),
+                               "mdb_cursor_open subject index");
+        rc = rc ? rc : hub_store_run_at(self, c, 0, &first, &found);
+        if (c) {
+            mdb_cursor_close(c); // a read transaction's cursor is not freed with it
+        }
+        *bound = !rc && found && first < hi && first < *bound ? first : *bound;
     }
-    MDB_cursor *c;
-    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_RUNS], &c),
-                           "mdb_cursor_open audit_runs");
-    if (rc) {
-        return rc;
-    }
-    rc = s_run_at(self, c, 0, &first, &found);
-    mdb_cursor_close(c); // a read transaction's cursor is not freed with it
-    *bound = found && first < *bound ? first : *bound;
     return rc;
 }

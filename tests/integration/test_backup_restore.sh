@@ -77,7 +77,7 @@ store_id() {
 # same_records A B: the stores in directories A and B hold the same records
 # in every database but meta and oplog (where the id and its reissue are).
 same_records() {
-    for db in log dedup dedup_seq queue endpoint audit audit_subject audit_runs audit_tail dead checkpoint rulesets disclosure lists; do
+    for db in log dedup dedup_seq queue endpoint audit audit_subject audit_runs audit_runs1 audit_runs2 audit_runs3 audit_tail dead checkpoint rulesets disclosure lists; do
         mdb_dump -s "$db" "$1" 2>/dev/null | sed '1,/^HEADER=END/d' >a.dump
         mdb_dump -s "$db" "$2" 2>/dev/null | sed '1,/^HEADER=END/d' >b.dump
         cmp -s a.dump b.dump || return 1

@@ -269,7 +269,7 @@ test_a_format3_stores_entries_move_and_still_catch_resends(void)
     st = s_open(dir);
     CU_ASSERT_EQUAL(s_entries(dir, "dedup"), 0);
     CU_ASSERT_EQUAL(s_entries(dir, "dedup_seq"), 70000);
-    CU_ASSERT_EQUAL(s_format(dir), 5);
+    CU_ASSERT_EQUAL(s_format(dir), 6);
     CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
     hub_store_result_t old = s_ingest(st, 69999, 1700000000000);
     hub_store_result_t fresh = s_ingest(st, 70000, 1700000000001);
