@@ -4,6 +4,7 @@
 #include "hub_inbox.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,8 +34,16 @@ s_head_seq(const hubc_inbox_scan_t *self)
     }
     start = i;
     uint64_t v = 0;
-    while (i < self->head_len && self->head[i] >= '0' && self->head[i] <= '9' && i - start < 20) {
-        v = v * 10 + (uint64_t) (self->head[i++] - '0');
+    // As the sink writes it: no leading zero, no more than a u64 holds.
+    if (i < self->head_len && self->head[i] == '0') {
+        return 0;
+    }
+    while (i < self->head_len && self->head[i] >= '0' && self->head[i] <= '9') {
+        uint64_t d = (uint64_t) (self->head[i++] - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return 0;
+        }
+        v = v * 10 + d;
     }
     uint8_t end = i < self->head_len ? self->head[i] : 0;
     bool ended = end == ',' || (self->csv ? end == '\r' : end == '}');
