@@ -28,10 +28,9 @@ s_same(const hubc_inbox_scan_t *a, const hubc_inbox_scan_t *b, const char *what)
 {
     if (a->records != b->records || a->last != b->last || a->good_len != b->good_len ||
         a->header_len != b->header_len || a->bad_line != b->bad_line) {
-        fu_fail("%s: records %" PRIu64 "/%" PRIu64 " good %" PRIu64 "/%" PRIu64
-                " bad line %" PRIu64 "/%" PRIu64,
-                what, a->records, b->records, a->good_len, b->good_len, a->bad_line,
-                b->bad_line);
+        fu_fail("%s: records %" PRIu64 "/%" PRIu64 " good %" PRIu64 "/%" PRIu64 " bad line %" PRIu64
+                "/%" PRIu64,
+                what, a->records, b->records, a->good_len, b->good_len, a->bad_line, b->bad_line);
     }
 }
 
