@@ -444,6 +444,8 @@ int
 hubd_store_settings(hubd_t *self, const hubd_conf_t *conf)
 {
     hub_store_set_drop_behind(self->store, conf->cfg.store_drop_behind);
+    hub_store_set_run_size(self->store, conf->cfg.store_index_run);
+    hub_store_set_run_fanin(self->store, conf->cfg.store_index_fanin);
     const char *types[64];
     size_t n = 0;
     for (size_t i = 0; i < hub_schemas_count(conf->schemas); i++) {

@@ -17,7 +17,8 @@ static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",   
                                      "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days",
                                      "admin", "metrics", "audit_sign_key", "checkpoint_seconds",
                                      "retention_messages_days", "retention_audit_days",
-                                     "security", "writer_inline_max", "store_drop_behind", NULL};
+                                     "security", "writer_inline_max", "store_drop_behind",
+                                     "store_index_run", "store_index_fanin", NULL};
 
 // Reads an optional integer setting KEY, MIN to MAX, into *OUT.
 static int
@@ -94,7 +95,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
     const char *listen = "tcp://127.0.0.1:7400", *skey = "keys/hub.key", *keys = "keys",
                *store = "../var/store";
     uint64_t map = 1ull << 30, hb = 5000, ack = 30000, batch = 512, dedup = 30, inl = 64;
-    uint64_t behind = 256ull << 20;
+    uint64_t behind = 256ull << 20, run = 65536, fanin = 16;
     int rc = 0;
     if (root) {
         rc |= hub_yaml_get_str(doc, root, "listen", false, &listen, diag) == HUB_ECONFIG;
@@ -108,6 +109,8 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
         rc |= s_get_uint(doc, root, "dedup_days", 36500, &dedup, diag) != HUB_OK;
         rc |= s_get_range(doc, root, "writer_inline_max", 0, 65536, &inl, diag) != HUB_OK;
         rc |= s_get_range(doc, root, "store_drop_behind", 0, 1ull << 40, &behind, diag) != HUB_OK;
+        rc |= s_get_range(doc, root, "store_index_run", 64, 1u << 24, &run, diag) != HUB_OK;
+        rc |= s_get_range(doc, root, "store_index_fanin", 2, 64, &fanin, diag) != HUB_OK;
     }
     out->listen = strdup(listen);
     out->server_key = hub_config_path(out->dir, skey);
@@ -120,6 +123,8 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
     out->dedup_days = (unsigned) dedup;
     out->writer_inline_max = (unsigned) inl;
     out->store_drop_behind = (size_t) behind;
+    out->store_index_run = (size_t) run;
+    out->store_index_fanin = (unsigned) fanin;
     if (!out->listen || !out->server_key || !out->keys_dir || !out->store) {
         return HUB_ENOMEM;
     }

@@ -41,6 +41,10 @@ typedef struct {
                              // unread pages are dropped from the page cache as it grows
                              // (key 'store_drop_behind', default 256 MiB; 0: never dropped, the
                              // kernel decides)
+    size_t store_index_run;  // audit subject index entries per sorted run (key 'store_index_run',
+                             // default 65,536; docs/STORE.md "Subject index runs")
+    unsigned store_index_fanin; // runs merged into one of the next level (key
+                             // 'store_index_fanin', default 16; docs/STORE.md "Merged runs")
     char *admin;        // hubd's admin socket for hubctl (key 'admin', default ipc://STORE/admin.sock)
     char *metrics;      // HTTP address for /metrics and /healthz, "host:port" (key 'metrics', default "": off)
     char *audit_sign_key;        // Ed25519 secret key signing audit checkpoints (key 'audit_sign_key', default keys/audit.sign)

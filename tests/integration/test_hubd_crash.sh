@@ -15,11 +15,16 @@
 #      last seq it processed (its own output is its durable state).
 #   Every other hubd start commits every batch on the writer thread
 #   (writer_inline_max: 0), the others small batches on the main thread.
+#   The audit subject index is set to runs of 64 entries merged 4 at a
+#   time (store_index_run, store_index_fanin), so the crashes land in runs
+#   and merges being written.
 #   4. Checks: a final publish of every message is all "duplicate", one
 #      log seq per message (1..N), the store holds N log records and 2N
 #      deliveries, and the consumer processed seqs 1..N without a gap or a
 #      repeat, carrying exactly the N published ids; every redelivery it
-#      dropped was one it had processed, with the same id.
+#      dropped was one it had processed, with the same id; the child's
+#      subject query names every audit record, ascending, through merged
+#      runs.
 set -u
 . "$REPO/tests/integration/lib.sh"
 . "$REPO/tests/integration/hubd_lib.sh"
@@ -52,6 +57,7 @@ slow_pub() {
 }
 
 hubd_setup
+printf 'store_index_run: 64\nstore_index_fanin: 4\n' >>cfg/hub.yaml
 
 # N distinct dropouts of the fixture's child; ids.txt lists them.
 gen_dropouts "$N" crash-test
@@ -262,6 +268,16 @@ check "the log holds $N messages" test "$(entries log)" = "$N"
 check "dedup_seq holds $N entries" test "$(entries dedup_seq)" = "$N"
 check "the queues hold $((2 * N)) deliveries" test "$(entries queue)" = "$((2 * N))"
 check "the audit holds $((2 * N)) records" test "$(entries audit)" = "$((2 * N))"
+check "the subject index merged runs" test "$(entries audit_runs1)" -gt 0
+
+# Every audit record is about the one child: her subject query names
+# them all, 1..2N in order, whatever runs and merges the kills cut short.
+hub audit query --config cfg --subject 51342920140302046X --limit 100000 --format json
+expect_rc 0
+python3 -c 'import json,sys; [print(r["seq"]) for r in json.load(open(sys.argv[1]))["records"]]' \
+    "$OUT" >subject.seqs
+seq 1 $((2 * N)) >all.seqs
+check "the subject query names the $((2 * N)) audit records in order" cmp -s all.seqs subject.seqs
 
 # No sanitizer report anywhere (the asan build), no crash of hubd itself.
 check "no sanitizer report" test -z "$(grep -l 'Sanitizer\|runtime error' hubd.all.log ./*.err \

@@ -258,6 +258,31 @@ test_store_drop_behind_is_256_mib_unless_said(void)
     hub_diag_destroy(&diag);
 }
 
+// The subject index's run size and fan-in: 65,536 and 16 unless said;
+// outside 64..2^24 and 2..64 refused where it is said.
+static void
+test_store_index_settings_have_defaults_and_bounds(void)
+{
+    hub_config_t cfg;
+    hub_diag_t *diag = hub_diag_new();
+    CU_ASSERT_EQUAL_FATAL(s_load("batch_max: 512\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.store_index_run, 65536);
+    CU_ASSERT_EQUAL(cfg.store_index_fanin, 16);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL_FATAL(s_load("store_index_run: 64\nstore_index_fanin: 4\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL(cfg.store_index_run, 64);
+    CU_ASSERT_EQUAL(cfg.store_index_fanin, 4);
+    hub_config_free(&cfg);
+    CU_ASSERT_EQUAL(hub_diag_count(diag), 0);
+    CU_ASSERT_EQUAL(s_load("store_index_run: 63\n", &cfg, diag), HUB_ECONFIG);
+    s_expect_diag(diag, "hub.yaml:1:18", "bad_value", "'store_index_run' must be between 64");
+    hub_diag_destroy(&diag);
+    diag = hub_diag_new();
+    CU_ASSERT_EQUAL(s_load("store_index_fanin: 65\n", &cfg, diag), HUB_ECONFIG);
+    s_expect_diag(diag, "hub.yaml:1:20", "bad_value", "'store_index_fanin' must be between 2");
+    hub_diag_destroy(&diag);
+}
+
 void
 test_config_register(void)
 {
@@ -273,6 +298,8 @@ test_config_register(void)
     CU_add_test(s, "tokens match an independent BLAKE2b", test_tokens_match_an_independent_blake2b);
     CU_add_test(s, "writer_inline_max takes 0 to 65536", test_writer_inline_max_takes_0_to_65536);
     CU_add_test(s, "store_drop_behind is 256 MiB unless said", test_store_drop_behind_is_256_mib_unless_said);
+    CU_add_test(s, "store_index_run and store_index_fanin have defaults and bounds",
+                test_store_index_settings_have_defaults_and_bounds);
     CU_add_test(s, "a token belongs to one endpoint and one hub key",
                 test_a_token_belongs_to_one_endpoint_and_one_hub_key);
 }
