@@ -1,6 +1,7 @@
 #include "hub_inbox.h"
 
 #include "hub_buf.h"
+#include "hub_dir.h"
 #include "hub_error.h"
 
 #include <dirent.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define S_NAME_MAX 256 // an inbox file's name
@@ -682,10 +682,12 @@ s_lock(hubc_inbox_t *self, hub_diag_t *diag)
     return HUB_OK;
 }
 
+// Opens the inbox directory DIR, made (durably, in its parent) when
+// missing; the files made in it are made durable by s_sync_dir().
 static int
 s_open_dir(hubc_inbox_t *self, const char *dir, hub_diag_t *diag)
 {
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+    if (hub_dir_make(dir, 0750, NULL) != HUB_OK) {
         return s_io_error(self, diag, "cannot create the inbox directory", dir);
     }
     self->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

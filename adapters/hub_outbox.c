@@ -1,6 +1,7 @@
 #include "hub_outbox.h"
 
 #include "hub_buf.h"
+#include "hub_dir.h"
 #include "hub_error.h"
 #include "hub_mpw.h"
 
@@ -8,7 +9,6 @@
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define S_FLUSH_MAX 4096  // messages sent per flush round
 
@@ -45,6 +45,30 @@ s_err(int mdb_rc)
     return mdb_rc == MDB_MAP_FULL ? HUB_EFULL : mdb_rc == ENOMEM ? HUB_ENOMEM : HUB_EIO;
 }
 
+// Opens the LMDB environment at PATH and its databases; *FRESH: LMDB has
+// just made its files (nothing was ever committed in them). An LMDB code.
+static int
+s_env_open(hubc_outbox_t *self, const char *path, bool *fresh)
+{
+    MDB_txn *txn = NULL;
+    MDB_envinfo info;
+    int rc = mdb_env_create(&self->env);
+    rc = rc ? rc : mdb_env_set_maxdbs(self->env, 4);
+    rc = rc ? rc : mdb_env_set_mapsize(self->env, (size_t) 1 << 30);
+    rc = rc ? rc : mdb_env_open(self->env, path, 0, 0600);
+    rc = rc ? rc : mdb_env_info(self->env, &info);
+    *fresh = !rc && info.me_last_txnid == 0;
+    rc = rc ? rc : mdb_txn_begin(self->env, NULL, 0, &txn);
+    rc = rc ? rc : mdb_dbi_open(txn, "outbox", MDB_CREATE, &self->outbox);
+    rc = rc ? rc : mdb_dbi_open(txn, "cursor", MDB_CREATE, &self->cursor);
+    rc = rc ? rc : mdb_dbi_open(txn, "rejected", MDB_CREATE, &self->rejected);
+    if (rc && txn) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return rc ? rc : mdb_txn_commit(txn); // frees TXN, whatever the outcome
+}
+
 int
 hubc_outbox_open(hubc_outbox_t **out, const char *path, hub_diag_t *diag)
 {
@@ -53,24 +77,26 @@ hubc_outbox_open(hubc_outbox_t **out, const char *path, hub_diag_t *diag)
     if (!self) {
         return HUB_ENOMEM;
     }
-    MDB_txn *txn = NULL;
-    mkdir(path, 0700);
-    int rc = mdb_env_create(&self->env);
-    rc = rc ? rc : mdb_env_set_maxdbs(self->env, 4);
-    rc = rc ? rc : mdb_env_set_mapsize(self->env, (size_t) 1 << 30);
-    rc = rc ? rc : mdb_env_open(self->env, path, 0, 0600);
-    rc = rc ? rc : mdb_txn_begin(self->env, NULL, 0, &txn);
-    rc = rc ? rc : mdb_dbi_open(txn, "outbox", MDB_CREATE, &self->outbox);
-    rc = rc ? rc : mdb_dbi_open(txn, "cursor", MDB_CREATE, &self->cursor);
-    rc = rc ? rc : mdb_dbi_open(txn, "rejected", MDB_CREATE, &self->rejected);
-    rc = rc ? rc : mdb_txn_commit(txn);
+    bool fresh = false;
+    if (hub_dir_make(path, 0700, NULL) != HUB_OK) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "outbox: cannot create the directory: %s",
+                     strerror(errno));
+        hubc_outbox_destroy(&self);
+        return HUB_EIO;
+    }
+    int rc = s_env_open(self, path, &fresh);
     if (rc) {
-        if (txn && rc != MDB_SUCCESS) {
-            mdb_txn_abort(txn);
-        }
         hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "outbox: %s", mdb_strerror(rc));
         hubc_outbox_destroy(&self);
         return s_err(rc);
+    }
+    // A new outbox: the commit synced what is in its files; their names
+    // are durable once the directory is.
+    if (fresh && hub_dir_sync(path) != HUB_OK) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "outbox: cannot fsync the directory: %s",
+                     strerror(errno));
+        hubc_outbox_destroy(&self);
+        return HUB_EIO;
     }
     *out = self;
     return HUB_OK;

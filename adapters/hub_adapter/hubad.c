@@ -2,6 +2,7 @@
 // See `hub-adapter --help` and docs/ADAPTERS.md.
 #include "hubad.h"
 
+#include "hub_dir.h"
 #include "hub_error.h"
 
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 volatile sig_atomic_t hubad_stop;
 
@@ -245,7 +245,8 @@ s_endpoint(hubad_t *ad)
     return rc;
 }
 
-// mkdir -p PATH.
+// mkdir -p PATH, each directory made durable in its parent (hub_dir.h).
+// An intermediate one that cannot be made is left to the last to report.
 static bool
 s_mkdirs(const char *path)
 {
@@ -253,12 +254,15 @@ s_mkdirs(const char *path)
     snprintf(buf, sizeof buf, "%s", path);
     for (char *p = buf + 1; *p; p++) {
         if (*p == '/') {
+            bool made = false;
             *p = '\0';
-            mkdir(buf, 0700);
+            if (hub_dir_make(buf, 0700, &made) != HUB_OK && made) {
+                return false; // made, but its parent could not be synced
+            }
             *p = '/';
         }
     }
-    return mkdir(buf, 0700) == 0 || errno == EEXIST;
+    return hub_dir_make(buf, 0700, NULL) == HUB_OK;
 }
 
 // The outbox in the state directory, and what an earlier run left in it.

@@ -27,7 +27,9 @@ static const char s_reload_help[] =
     "Check a change first with `hubctl check` and `hubctl rules test --suite`.\n"
     "\n"
     "  --timeout MS   how long to wait for hubd (default 5000)\n"
-    "Exit status: 0 reloaded (or unchanged), 1 refused or hubd not running, 2 bad usage.\n";
+    "Exit status: 0 reloaded (or unchanged), 1 refused, reloaded but not recorded in the\n"
+    "operations log (the store is full: the reason is printed), or hubd not running,\n"
+    "2 bad usage.\n";
 
 const char *
 hubctl_user(char *buf, size_t size)
@@ -140,7 +142,8 @@ s_str(const json_t *o, const char *key, const char *def)
     return s ? s : def;
 }
 
-// hubd's ok: false, for people: each problem, then the code and error.
+// hubd's ok: false, for people: each problem, then the code and error
+// (not_recorded: the action took effect, but the operations log lacks it).
 static void
 s_print_refusal(const char *what, const json_t *reply)
 {
@@ -152,6 +155,11 @@ s_print_refusal(const char *what, const json_t *reply)
                 s_str(p, "message", "?"));
     }
     const char *code = s_str(reply, "code", "?");
+    if (strcmp(code, "not_recorded") == 0) { // done, and no success all the same
+        fprintf(stderr, "hubctl: %s done, but not recorded: %s\n", what,
+                s_str(reply, "error", "(hubd gave no reason)"));
+        return;
+    }
     fprintf(stderr, "hubctl: %s refused: %s: %s%s\n", what, code,
             s_str(reply, "error", "(hubd gave no reason)"),
             strcmp(code, "config") == 0 ? "; nothing changed" : "");

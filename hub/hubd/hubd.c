@@ -227,7 +227,7 @@ s_on_hello(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpw_cstr(&w, "max_batch");  // PUBLISH_BATCH is taken (docs/PROTOCOL.md, "Batches")
     hub_mpw_uint(&w, HUBD_PUBLISH_BATCH_MAX);
     hub_mpw_cstr(&w, "max_message");
-    hub_mpw_uint(&w, 1u << 20);
+    hub_mpw_uint(&w, HUBD_MAX_MESSAGE);
     hub_mpw_cstr(&w, "may_publish");
     hub_mpw_array(&w, d ? d->npublishes : 0);
     for (size_t i = 0; d && i < d->npublishes; i++) {
@@ -390,9 +390,10 @@ s_loop(hubd_t *self)
         }
         if (s_reload) {
             bool changed;
+            int recorded; // logged: a signal has nobody to answer
             s_reload = 0;
             hubd_drain(self);
-            hubd_reload(self, "SIGHUP", &changed);
+            hubd_reload(self, "SIGHUP", &changed, &recorded);
         }
     }
 }
@@ -407,6 +408,10 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
         return rc;
     }
     int one = 1, linger = 2000, hwm = 100000;
+    // max_message and max_batch are checked once a frame is in; without a
+    // cap ZeroMQ would take a frame of any size into memory first, for any
+    // peer that passed the handshake. A larger frame drops the connection.
+    int64_t max_frame = HUBD_MAX_FRAME;
     // security: plain (loopback or ipc:// only, hub_config checked it):
     // PLAIN_SERVER, and ZAP checks the endpoints' tokens instead of keys.
     bool plain = self->conf.cfg.security == HUB_SECURITY_PLAIN;
@@ -426,6 +431,7 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
         zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame) != 0 ||
         zmq_bind(self->router, self->conf.cfg.listen) != 0) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "listen", self->conf.cfg.listen,
                      "cannot listen: %s", zmq_strerror(zmq_errno()));

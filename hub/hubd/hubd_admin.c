@@ -96,7 +96,7 @@ s_rule_files(hubd_t *self, hub_buf_t *out)
     }
 }
 
-void
+int
 hubd_ruleset_record(hubd_t *self, const char *event, const char *user)
 {
     hub_buf_t files = {0};
@@ -108,6 +108,7 @@ hubd_ruleset_record(hubd_t *self, const char *event, const char *user)
                  hub_store_last_error(self->store));
     }
     hub_buf_free(&files);
+    return rc;
 }
 
 // A detail map {K1: V1, K2: V2, K3: V3} for the operations log, in
@@ -140,14 +141,41 @@ s_detail(hubd_t *self, const char *k1, const char *v1, const char *k2, uint64_t 
     }
 }
 
-static void
+// Appends ACTION by USER, with the detail in self->aux, to the operations
+// log: in the transaction open, if any (then a failure breaks it).
+static int
 s_oplog(hubd_t *self, const char *user, const char *action)
 {
     int rc = hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, action,
                                     self->aux.data, self->aux.len, NULL);
     if (rc) {
-        hubd_log("error", "oplog", "action=%s reason=\"%s\"", action, hub_strerror(rc));
+        hubd_log("error", "oplog", "action=%s reason=\"%s\" detail=\"%s\"", action,
+                 hub_strerror(rc), hub_store_last_error(self->store));
     }
+    return rc;
+}
+
+// Ends the transaction the caller began: committed when RC is HUB_OK,
+// else abandoned with nothing of it written. The outcome.
+static int
+s_end(hubd_t *self, int rc)
+{
+    if (rc) {
+        hub_store_abort(self->store);
+        return rc;
+    }
+    return hub_store_commit(self->store);
+}
+
+// Store error RC for people, into OUT (SIZE bytes): "store full: mdb_put
+// oplog: MDB_MAP_FULL: … (raise store_map_size …)".
+static const char *
+s_why(hubd_t *self, int rc, char *out, size_t size)
+{
+    const char *detail = hub_store_last_error(self->store);
+    snprintf(out, size, "%s%s%s%s", hub_strerror(rc), detail[0] ? ": " : "", detail,
+             rc == HUB_EFULL ? " (raise store_map_size in hub.yaml, then reload)" : "");
+    return out;
 }
 
 // Moves the checkpoint and retention timers to NEW's settings when they
@@ -169,9 +197,10 @@ s_timers_adopt(hubd_t *self, const hub_config_t *fresh)
 }
 
 // A broken configuration: its problems (in self->diag) logged and the
-// refusal recorded; the configuration in force stays.
+// refusal recorded (*RECORDED: how that went); the configuration in force
+// stays.
 static int
-s_reload_refused(hubd_t *self, const char *user)
+s_reload_refused(hubd_t *self, const char *user, int *recorded)
 {
     for (size_t i = 0; i < hub_diag_count(self->diag); i++) {
         const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
@@ -183,18 +212,33 @@ s_reload_refused(hubd_t *self, const char *user)
     const hub_diag_entry_t *first = hub_diag_count(self->diag) ? hub_diag_at(self->diag, 0) : NULL;
     s_detail(self, "problem", first ? first->where : "", "problems", hub_diag_count(self->diag),
              NULL, 0);
-    s_oplog(self, user, "reload.refused");
+    *recorded = s_oplog(self, user, "reload.refused");
     return HUB_ECONFIG;
 }
 
+// The reload by USER recorded: the rule-set version in force (its history)
+// and the operations log, in one transaction, both or neither.
+static int
+s_reload_record(hubd_t *self, const char *user)
+{
+    int rc = hub_store_begin(self->store);
+    if (rc) {
+        return rc;
+    }
+    rc = hubd_ruleset_record(self, "reload", user);
+    s_detail(self, "ruleset", hub_rules_version(self->conf.rules), NULL, 0, NULL, 0);
+    rc = rc ? rc : s_oplog(self, user, "reload");
+    return s_end(self, rc);
+}
+
 int
-hubd_reload(hubd_t *self, const char *user, bool *changed)
+hubd_reload(hubd_t *self, const char *user, bool *changed, int *recorded)
 {
     hubd_conf_t fresh;
     hub_diag_reset(self->diag);
     *changed = false;
     if (hubd_conf_load(&fresh, self->config_dir, self->diag) != HUB_OK) {
-        return s_reload_refused(self, user);
+        return s_reload_refused(self, user, recorded);
     }
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) { // peers point into the old departments
         hubd_peer_t *p = &self->peers[i];
@@ -224,12 +268,17 @@ hubd_reload(hubd_t *self, const char *user, bool *changed)
     // The signing key is configuration too: one made with `hubctl keygen
     // --sign-key` after the start comes into use with a reload.
     hubd_sign_key_load(self);
-    hubd_ruleset_record(self, "reload", user);
-    s_detail(self, "ruleset", hub_rules_version(self->conf.rules), NULL, 0, NULL, 0);
-    s_oplog(self, user, "reload");
-    hubd_log("info", "reloaded", "ruleset=%s rules=%zu changed=%d user=%s",
-             hub_rules_version(self->conf.rules), hub_rules_count(self->conf.rules), *changed,
-             user);
+    // Recorded once in force: a reload is how a full store gets room (the
+    // map grew above), and how a leaked key is put out of use, so a store
+    // that cannot take the record does not hold it back. The caller says
+    // so instead (*RECORDED).
+    *recorded = s_reload_record(self, user);
+    char why[512];
+    hubd_log(*recorded ? "error" : "info", "reloaded",
+             "ruleset=%s rules=%zu changed=%d user=%s recorded=%s%s%s%s",
+             hub_rules_version(self->conf.rules), hub_rules_count(self->conf.rules), *changed, user,
+             *recorded ? "no" : "yes", *recorded ? " reason=\"" : "",
+             *recorded ? s_why(self, *recorded, why, sizeof why) : "", *recorded ? "\"" : "");
     return HUB_OK;
 }
 
@@ -270,38 +319,65 @@ s_req_str(const void *req, size_t len, const char *key, char *out, size_t size)
     return true;
 }
 
+// The reply to a reload refused (its problems in self->diag); RECORDED:
+// how recording the refusal went.
+static void
+s_reload_refusal(hubd_t *self, int recorded, hub_mpw_t *w)
+{
+    size_t n = hub_diag_count(self->diag);
+    char why[512], error[640];
+    snprintf(error, sizeof error, "the new configuration is broken; the old one stays in force%s%s",
+             recorded ? ", and the refusal could not be recorded in the operations log: " : "",
+             recorded ? s_why(self, recorded, why, sizeof why) : "");
+    hub_mpw_map(w, 4);
+    hub_mpw_cstr(w, "code");
+    hub_mpw_cstr(w, "config");
+    hub_mpw_cstr(w, "error");
+    hub_mpw_cstr(w, error);
+    hub_mpw_cstr(w, "ok");
+    hub_mpw_bool(w, false);
+    hub_mpw_cstr(w, "problems");
+    hub_mpw_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
+        hub_mpw_map(w, 3);
+        hub_mpw_cstr(w, "message");
+        hub_mpw_cstr(w, e->text);
+        hub_mpw_cstr(w, "reason");
+        hub_mpw_cstr(w, e->reason);
+        hub_mpw_cstr(w, "where");
+        hub_mpw_cstr(w, e->where);
+    }
+}
+
 static void
 s_on_reload(hubd_t *self, const char *user, hub_mpw_t *w)
 {
     bool changed = false;
-    if (hubd_reload(self, user, &changed) != HUB_OK) {
-        size_t n = hub_diag_count(self->diag);
-        hub_mpw_map(w, 4);
-        hub_mpw_cstr(w, "code");
-        hub_mpw_cstr(w, "config");
-        hub_mpw_cstr(w, "error");
-        hub_mpw_cstr(w, "the new configuration is broken; the old one stays in force");
-        hub_mpw_cstr(w, "ok");
-        hub_mpw_bool(w, false);
-        hub_mpw_cstr(w, "problems");
-        hub_mpw_array(w, n);
-        for (size_t i = 0; i < n; i++) {
-            const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
-            hub_mpw_map(w, 3);
-            hub_mpw_cstr(w, "message");
-            hub_mpw_cstr(w, e->text);
-            hub_mpw_cstr(w, "reason");
-            hub_mpw_cstr(w, e->reason);
-            hub_mpw_cstr(w, "where");
-            hub_mpw_cstr(w, e->where);
-        }
+    int recorded = HUB_OK;
+    char why[512];
+    if (hubd_reload(self, user, &changed, &recorded) != HUB_OK) {
+        s_reload_refusal(self, recorded, w);
         return;
     }
-    hub_mpw_map(w, 3);
+    // In force, but not recorded: not a success (code not_recorded), and
+    // the reply still says what is in force.
+    hub_mpw_map(w, recorded ? 5 : 3);
     hub_mpw_cstr(w, "changed");
     hub_mpw_bool(w, changed);
+    if (recorded) {
+        char error[640];
+        snprintf(error, sizeof error,
+                 "rule set %s is in force, but the reload could not be recorded in the "
+                 "operations log and the rule-set history: %s",
+                 hub_rules_version(self->conf.rules), s_why(self, recorded, why, sizeof why));
+        hub_mpw_cstr(w, "code");
+        hub_mpw_cstr(w, "not_recorded");
+        hub_mpw_cstr(w, "error");
+        hub_mpw_cstr(w, error);
+    }
     hub_mpw_cstr(w, "ok");
-    hub_mpw_bool(w, true);
+    hub_mpw_bool(w, recorded == HUB_OK);
     hub_mpw_cstr(w, "ruleset");
     hub_mpw_cstr(w, hub_rules_version(self->conf.rules));
 }
@@ -321,6 +397,22 @@ s_rewind_peers(hubd_t *self, const hub_endpoint_t *e, uint64_t to)
     }
 }
 
+// Moves ENDPOINT's cursor from BEFORE to TO, and records it in the
+// operations log, in one transaction: a rewind that cannot be recorded is
+// not made.
+static int
+s_rewind_record(hubd_t *self, const char *user, const char *endpoint, uint64_t before, uint64_t to)
+{
+    int rc = hub_store_begin(self->store);
+    if (rc) {
+        return rc;
+    }
+    rc = hub_store_cursor_set(self->store, endpoint, to);
+    s_detail(self, "endpoint", endpoint, "before", before, "to", to);
+    rc = rc ? rc : s_oplog(self, user, "cursor.rewind");
+    return s_end(self, rc);
+}
+
 static void
 s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t *w)
 {
@@ -336,8 +428,15 @@ s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw
         s_fail(w, "invalid", "'to' is beyond the last delivery written to the endpoint");
         return;
     }
-    rc = rc ? rc : hub_store_cursor_set(self->store, ep, to);
+    rc = rc ? rc : s_rewind_record(self, user, ep, before, to);
+    if (rc && rc != HUB_ENOTFOUND && rc != HUB_EINVAL) {
+        hubd_log("error", "cursor_rewind", "endpoint=%s to=%llu user=%s reason=\"%s\"", ep,
+                 (unsigned long long) to, user, hub_strerror(rc));
+    }
     if (rc) {
+        char why[512], error[600];
+        snprintf(error, sizeof error, "the cursor was not moved: %s",
+                 s_why(self, rc, why, sizeof why));
         // HUB_EINVAL here: nothing was ever written to the endpoint.
         s_fail(w,
                rc == HUB_ENOTFOUND ? "not_found"
@@ -345,12 +444,10 @@ s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw
                                    : "store",
                rc == HUB_ENOTFOUND ? "no such endpoint in departments.yaml"
                : rc == HUB_EINVAL  ? "the endpoint has received nothing yet"
-                                   : hub_strerror(rc));
+                                   : error);
         return;
     }
     s_rewind_peers(self, e, to);
-    s_detail(self, "endpoint", ep, "before", before, "to", to);
-    s_oplog(self, user, "cursor.rewind");
     hubd_log("info", "cursor_rewound", "endpoint=%s before=%llu after=%llu user=%s", ep,
              (unsigned long long) before, (unsigned long long) to, user);
     hub_mpw_map(w, 4);
@@ -436,7 +533,9 @@ s_on_drop(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t
     hubd_log(rc ? "error" : "info", "dlq_drop", "asked=%zu dropped=%zu result=\"%s\" user=%s", n,
              dropped, hub_strerror(rc), user);
     if (rc) {
-        s_fail(w, "store", hub_strerror(rc));
+        char why[512], error[600];
+        snprintf(error, sizeof error, "nothing was dropped: %s", s_why(self, rc, why, sizeof why));
+        s_fail(w, "store", error);
         return;
     }
     hub_mpw_map(w, 2);

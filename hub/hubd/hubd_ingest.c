@@ -15,8 +15,6 @@
 
 #include <string.h>
 
-#define S_MAX_MESSAGE (1u << 20)
-
 static void
 s_problems(hub_mpw_t *w, const hub_diag_t *diag)
 {
@@ -424,7 +422,7 @@ s_store(hubd_t *self, const s_to_t *to)
 static void
 s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
 {
-    if (n > S_MAX_MESSAGE) {
+    if (n > HUBD_MAX_MESSAGE) {
         s_nack(self, to, NULL, "too_large", "over max_message", NULL);
         return;
     }

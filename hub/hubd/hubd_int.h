@@ -17,6 +17,15 @@
 #define HUBD_RID_MAX 64      // ZeroMQ routing ids are 5 bytes by default
 #define HUBD_MAX_BATCH 65536
 #define HUBD_PUBLISH_BATCH_MAX 1024  // WELCOME max_batch: messages in one PUBLISH_BATCH
+#define HUBD_MAX_MESSAGE (1u << 20)  // WELCOME max_message: bytes of one message
+// The largest frame a client may send (ZMQ_MAXMSGSIZE of the client socket;
+// ZeroMQ drops a connection that sends more, unread): the largest
+// PUBLISH_BATCH, max_batch messages of max_message bytes each in a bin 32
+// (5 bytes of header), and 64 KiB for the rest, which takes under 100
+// bytes today: the body's map, "ref" and "messages" headers in their
+// widest encodings, keys a later protocol may add (a receiver ignores
+// them), the 33 bytes CURVE adds to a frame on the wire.
+#define HUBD_MAX_FRAME ((int64_t) HUBD_PUBLISH_BATCH_MAX * (HUBD_MAX_MESSAGE + 5) + 65536)
 #define HUBD_MAX_REQS 4096           // PUBLISH_BATCHes waiting for one commit
 #define HUBD_MAX_SLOTS 65536         // their messages, all together
 #define HUBD_DELIVER_BATCH_MAX 256   // deliveries in one DELIVER_BATCH (SUBSCRIBE batch, capped)
@@ -358,12 +367,16 @@ hubd_admin_handle(hubd_t *self);
 // Connected peers are moved onto the new departments (a peer whose
 // endpoint is gone is forgotten); the audit signing key is read again;
 // changed checkpoint and retention settings take effect at the next tick.
-// The listen, admin, metrics and store addresses need a restart.
+// The listen, admin, metrics and store addresses need a restart. Then the
+// reload (or the refusal) is recorded in the store: *RECORDED is how that
+// went, HUB_OK or the store's error (the new configuration is in force
+// all the same; the log says why). The writer must be idle (hubd_drain()).
 int
-hubd_reload(hubd_t *self, const char *user, bool *changed);
+hubd_reload(hubd_t *self, const char *user, bool *changed, int *recorded);
 
-// Records the rule-set version in force (and its texts) with EVENT.
-void
+// Records the rule-set version in force (and its texts) with EVENT, in
+// the transaction open, if any. Errors: the store's (logged).
+int
 hubd_ruleset_record(hubd_t *self, const char *event, const char *user);
 
 // The admin `status` reply into W.

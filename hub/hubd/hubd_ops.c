@@ -347,6 +347,24 @@ s_retry_detail(hubd_t *self, uint64_t seq, const s_retry_t *res)
     hub_mpw_uint(&d, seq);
 }
 
+// Records a retry of dead letter SEQ that was refused (nothing changed):
+// when even that fails, OUT's reason says so.
+static void
+s_retry_refused(hubd_t *self, const char *user, uint64_t seq, s_retry_t *out)
+{
+    s_retry_detail(self, seq, out);
+    int rc = hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, "dlq.retry",
+                                    self->aux.data, self->aux.len, NULL);
+    if (rc) {
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof out->reason - n,
+                 "%sthis retry could not be recorded in the operations log: %s", n ? "; " : "",
+                 hub_strerror(rc));
+        hubd_log("error", "oplog", "action=dlq.retry seq=%llu reason=\"%s\" detail=\"%s\"",
+                 (unsigned long long) seq, hub_strerror(rc), hub_store_last_error(self->store));
+    }
+}
+
 // Retries dead letter SEQ (BYTES from SOURCE) in a transaction of its own:
 // the message stored (or found a duplicate), the dead letter removed and
 // the retry recorded in the operations log commit together, or nothing
@@ -385,9 +403,7 @@ s_retry_txn(hubd_t *self, const char *user, uint64_t seq, const char *source,
                  (unsigned long long) seq, hub_strerror(rc), hub_store_last_error(self->store));
     }
     if (strcmp(out->outcome, "refused") == 0) {
-        s_retry_detail(self, seq, out);
-        hub_store_oplog_append(self->store, (uint64_t) hubd_now_ms(), user, "dlq.retry",
-                               self->aux.data, self->aux.len, NULL);
+        s_retry_refused(self, user, seq, out);
     }
 }
 

@@ -3,6 +3,7 @@
 // hub_store_audit.c; the record formats are docs/STORE.md.
 #include "hub_store.h"
 
+#include "hub_dir.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_store_int.h"
@@ -252,7 +253,8 @@ s_dir(const char *path, bool rdonly, hub_diag_t *diag)
         hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "no store here (nothing was created)");
         return HUB_EIO;
     }
-    if (errno != ENOENT || mkdir(path, 0700) != 0) {
+    // Made durable in its parent before anything is written in it.
+    if (errno != ENOENT || hub_dir_make(path, 0700, NULL) != HUB_OK) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot create the store directory: %s",
                      strerror(errno));
         return HUB_EIO;
@@ -353,8 +355,9 @@ s_subject_hash(hub_store_t *self, MDB_txn *txn, bool fresh)
     return rc == HUB_ENOTFOUND ? HUB_OK : rc;
 }
 
+// Opens (creates, when writable) the databases; *FRESH: the store is new.
 static int
-s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
+s_dbs_open(hub_store_t *self, const char *path, bool *fresh, hub_diag_t *diag)
 {
     bool ro = self->flags & HUB_STORE_RDONLY;
     MDB_txn *txn;
@@ -391,9 +394,9 @@ s_dbs_open(hub_store_t *self, const char *path, hub_diag_t *diag)
     }
     // A store is new when it has no format yet.
     MDB_val fv;
-    bool fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;
+    *fresh = hub_store_get(self, txn, HUB_STORE_DB_META, "format", 6, &fv) == HUB_ENOTFOUND;
     rc = rc ? rc : s_format(self, txn, diag, path);
-    rc = rc ? rc : s_subject_hash(self, txn, fresh);
+    rc = rc ? rc : s_subject_hash(self, txn, *fresh);
     if (!rc && !ro &&
         ((rc = hub_store_id_ensure(self, txn)) != HUB_OK ||
          (rc = hub_store_runs_init(self, txn)) != HUB_OK)) {
@@ -443,9 +446,17 @@ hub_store_open(hub_store_t **out, const char *path, size_t map_size, unsigned fl
         memcpy(self->key, key, HUB_STORE_HASH_SIZE);
         self->has_key = true;
     }
+    bool fresh = false;
     int rc = s_dir(path, ro, diag);
     rc = rc ? rc : s_env_open(self, path, map_size, diag);
-    rc = rc ? rc : s_dbs_open(self, path, diag);
+    rc = rc ? rc : s_dbs_open(self, path, &fresh, diag);
+    // A new store: LMDB has made its files, and the first commit synced
+    // what is in them; their names are durable once the directory is.
+    if (!rc && fresh && !ro && hub_dir_sync(path) != HUB_OK) {
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot fsync the new store's directory: %s",
+                     strerror(errno));
+        rc = HUB_EIO;
+    }
     if (rc) {
         hub_store_destroy(&self);
         return rc;

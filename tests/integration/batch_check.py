@@ -12,6 +12,13 @@ pyclient command line cannot make, with pyclient as the library:
       One PUBLISH_BATCH of every FILE into a hub whose store fills up on
       the way: one ACK_BATCH, every result store_full (those stored before
       the store filled are refused with it too, nothing is acknowledged).
+  batch_check.py largest URL SERVER_PUB KEY_DIR NAME GOOD.json
+      The largest PUBLISH_BATCH the protocol allows (docs/PROTOCOL.md,
+      "Frames"): max_batch messages of exactly max_message bytes, a ref of
+      8 bytes, about a GiB in one frame, passes hubd's frame-size cap and
+      is answered by one ACK_BATCH (each message names another department
+      as its source: refused source_mismatch, nothing stored); then the
+      connection still takes a PUBLISH of GOOD.
   batch_check.py credit URL SERVER_PUB KEY_DIR NAME CREDIT
       Subscribes with CREDIT and batch 64 and acknowledges nothing: exactly
       CREDIT deliveries arrive, in order; after a DACK of them, CREDIT more.
@@ -22,6 +29,8 @@ Prints "ok WHAT" or "not ok WHAT" per check; exit status 1 when one failed.
 import os
 import sys
 import time
+
+import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pyclient  # noqa: E402
@@ -108,6 +117,53 @@ def cmd_full(url, server_pub, key_dir, name, files):
     conn.close()
 
 
+def sized_message(good_path, size):
+    """GOOD_PATH's message, with the health department as its source, grown
+    to exactly SIZE bytes by body fields pad_NN of text (under 64 KiB each:
+    the hub's limit for one string)."""
+    msg = pyclient.load_json_message(good_path)
+    msg = pyclient.Pairs((k, "health" if k == "source" else v) for k, v in msg)
+    body = next(v for k, v in msg if k == "body")
+    n = 0
+    while len(pyclient.encode_message(msg)) + 60000 < size:
+        body.append(("pad_%02d" % n, "x" * 60000))
+        n += 1
+    body.append(("pad_%02d" % n, ""))
+    rest = size - len(pyclient.encode_message(msg)) + 1   # the last text with its header
+    header = 3 if rest - 3 >= 256 else 2 if rest - 2 >= 32 else 1
+    body[-1] = (body[-1][0], "x" * (rest - header))
+    return pyclient.encode_message(msg)
+
+
+def cmd_largest(url, server_pub, key_dir, name, good_path):
+    conn = connect(url, server_pub, key_dir, name)
+    max_batch, max_message = conn.welcome.get("max_batch"), conn.welcome.get("max_message")
+    big = sized_message(good_path, max_message)
+    check("a message of exactly max_message bytes (%d, got %d)" % (max_message, len(big)),
+          len(big) == max_message)
+    ref = 2 ** 64 - 1
+    body = {"ref": ref, "messages": [big] * max_batch}
+    frame = len(msgpack.packb(body, use_bin_type=True))
+    check("the frame holds max_batch x (max_message + 5) bytes and more (%d)" % frame,
+          frame > max_batch * (max_message + 5))
+    conn.heartbeat_ms = 60000   # a GiB is encrypted and decrypted in seconds, not at once
+    conn.send("PUBLISH_BATCH", body)
+    body = None
+    got = answer(conn, ref, 120000)
+    check("one ACK_BATCH (got %r)" % (got and got[0]), got is not None and got[0] == "ACK_BATCH")
+    results = got[1].get("results", []) if got else []
+    codes = sorted(set(r.get("code", "ack") for r in results))
+    check("%d results, all source_mismatch (got %d, codes %r)" % (max_batch, len(results), codes),
+          len(results) == max_batch and codes == ["source_mismatch"])
+    good = pyclient.encode_message(pyclient.load_json_message(good_path))
+    conn.send("PUBLISH", {"ref": 2, "message": good})
+    got = answer(conn, 2, 20000)
+    check("the connection is still served: ACK of the good message (got %r)" % (got,),
+          got is not None and got[0] == "ACK")
+    conn.bye()
+    conn.close()
+
+
 def collect(conn, endpoint, seconds):
     """Deliveries received within SECONDS: [(command, [seq, ...]), ...]."""
     frames = []
@@ -163,6 +219,8 @@ def main(argv):
         cmd_frames(*argv[2:])
     elif len(argv) >= 7 and argv[1] == "full":
         cmd_full(*argv[2:6], argv[6:])
+    elif len(argv) == 7 and argv[1] == "largest":
+        cmd_largest(*argv[2:])
     elif len(argv) == 7 and argv[1] == "credit":
         cmd_credit(*argv[2:6], int(argv[6]))
     else:

@@ -5,9 +5,9 @@
 # invalid one kept as a dead letter; frames refused whole; DELIVER_BATCH
 # in sequence order within the credit; a consumer that does not ask for
 # batches still gets single DELIVERs; the C SDK (hubc_tool) publishing and
-# consuming over batches. The Python client (pyclient.py, batch_check.py)
-# is written from the protocol document. Skipped without python3-zmq and
-# python3-msgpack.
+# consuming over batches; the largest batch the protocol allows. The
+# Python client (pyclient.py, batch_check.py) is written from the protocol
+# document. Skipped without python3-zmq and python3-msgpack.
 set -u
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import zmq, msgpack' >/dev/null 2>&1; then
@@ -164,6 +164,23 @@ check "hubd is still up after store_full" kill -0 "$HUBD_PID"
 hub status --format json --config cfg
 expect_out_has '"acked":0'
 expect_out_has '"nacked":400'
+hubd_stop TERM
+check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0
+cd .. || exit 1
+
+# ---- the largest PUBLISH_BATCH the protocol allows, 1024 messages of 1 MiB
+# (about a GiB in one frame), passes hubd's frame-size cap and is answered
+# (test_hubd_security.sh: a larger frame drops the connection). Heartbeats
+# of 30 s: encrypting and decrypting a GiB takes both sides seconds.
+mkdir largest && cd largest || exit 1
+hubd_setup
+sed -i 's/^heartbeat_ms: .*/heartbeat_ms: 30000/' cfg/hub.yaml
+hubd_start
+run "$PY" "$CHK" largest "$URL" cfg/keys/hub.pub cfg/keys education@513400 ../dropout.json
+expect_rc 0
+expect_out_lacks "not ok"
+expect_out_has "ok one ACK_BATCH"
+check "hubd is still up after the largest batch" kill -0 "$HUBD_PID"
 hubd_stop TERM
 check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0
 finish

@@ -7,21 +7,32 @@
 // integer, true/false a boolean, anything else a string); "sleep MS"
 // waits. After each command it prints every message that comes until MS
 // (-w, default 300) pass in silence, as "< WORD key=value ..." (top-level
-// keys; a binary as <bin N>, an array as [N], a map as {N}). -r sets the
-// connection's ZeroMQ routing id. It ends without BYE (unless told to
-// send one) and without lingering, like a client that dies.
+// keys; a binary as <bin N>, an array as [N], a map as {N}), and
+// "! disconnected" when ZeroMQ loses the connection (it connects again by
+// itself). "FRAME WORD BYTES" sends WORD with a body of exactly BYTES
+// bytes (at least 10): a map {pad: bin} of zeros, for the frame-size cap.
+// "await MS" waits up to MS for a message other than HEARTBEAT or a lost
+// connection (a large frame takes seconds to encrypt and send), printing
+// "! nothing" when neither comes, then what follows as after a command.
+// -r sets the connection's ZeroMQ routing id. It ends without BYE (unless
+// told to send one) and without lingering, like a client that dies.
 #include "hub_buf.h"
 #include "hub_config.h"
 #include "hub_error.h"
 #include "hub_mpr.h"
 #include "hub_mpw.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define S_MAX_PAIRS 16
+#define S_PAD_HEADER 10 // a FRAME body's bytes before its padding: 0x81, "pad", a bin 32 header
 
 static int
 s_keys(void *sock, const char *server_pub, const char *key_dir, const char *name)
@@ -85,6 +96,41 @@ s_send(void *sock, char *spec)
     return rc;
 }
 
+// Sends WORD with a body of exactly BYTES bytes, {pad: bin of zeros}, made
+// in the ZeroMQ message itself (BYTES may be a GiB). SPEC is "WORD BYTES".
+static int
+s_send_frame(void *sock, const char *spec)
+{
+    char word[64];
+    const char *sp = strchr(spec, ' ');
+    char *end = NULL;
+    errno = 0;
+    unsigned long long bytes = sp ? strtoull(sp + 1, &end, 10) : 0;
+    size_t wlen = sp ? (size_t) (sp - spec) : 0;
+    if (!sp || wlen == 0 || wlen >= sizeof word || errno || end == sp + 1 || *end != '\0' ||
+        bytes < S_PAD_HEADER || bytes - S_PAD_HEADER > UINT32_MAX) {
+        return -1;
+    }
+    memcpy(word, spec, wlen);
+    word[wlen] = '\0';
+    zmq_msg_t m;
+    if (zmq_msg_init_size(&m, (size_t) bytes) != 0) {
+        return -1;
+    }
+    uint8_t *p = zmq_msg_data(&m);
+    uint32_t pad = (uint32_t) (bytes - S_PAD_HEADER);
+    memcpy(p, "\x81\xa3pad\xc6", 6);
+    for (int i = 0; i < 4; i++) {
+        p[6 + i] = (uint8_t) (pad >> (24 - 8 * i));
+    }
+    memset(p + S_PAD_HEADER, 0, pad);
+    if (zmq_send(sock, word, wlen, ZMQ_SNDMORE) < 0 || zmq_msg_send(&m, sock, 0) < 0) {
+        zmq_msg_close(&m);
+        return -1;
+    }
+    return 0;
+}
+
 // Prints one received message: "< WORD key=value ...".
 static void
 s_print(zmq_msg_t *cmd, zmq_msg_t *body)
@@ -133,30 +179,80 @@ s_print(zmq_msg_t *cmd, zmq_msg_t *body)
     printf("\n");
 }
 
-// Prints what arrives until WAIT_MS pass without anything (heartbeats are
-// answered, not printed).
+// Prints "! disconnected" for an event waiting on MON, the socket's
+// monitor (it reports nothing else).
 static void
-s_drain(void *sock, int wait_ms)
+s_event(void *mon)
 {
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, mon, 0) >= 0) {
+        printf("! disconnected\n");
+        while (zmq_msg_more(&m) && zmq_msg_recv(&m, mon, 0) >= 0) {
+        }
+    }
+    zmq_msg_close(&m);
+}
+
+// Takes one message from SOCK: a HEARTBEAT is answered, anything else
+// printed. True for the latter.
+static bool
+s_take(void *sock)
+{
+    bool shown = false;
+    zmq_msg_t cmd, body;
+    zmq_msg_init(&cmd);
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&cmd, sock, 0) >= 0 && zmq_msg_more(&cmd) &&
+        zmq_msg_recv(&body, sock, 0) >= 0) {
+        if (zmq_msg_size(&cmd) == 9 && memcmp(zmq_msg_data(&cmd), "HEARTBEAT", 9) == 0) {
+            zmq_send(sock, "HEARTBEAT", 9, ZMQ_SNDMORE);
+            zmq_send(sock, "\x80", 1, 0);
+        } else {
+            s_print(&cmd, &body);
+            shown = true;
+        }
+    }
+    zmq_msg_close(&cmd);
+    zmq_msg_close(&body);
+    return shown;
+}
+
+static int64_t
+s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Prints what arrives until WAIT_MS pass without anything (heartbeats are
+// answered, not printed), and the connection's losses (MON). With
+// FIRST_MS, first waits up to that long for something to print, and says
+// "! nothing" when nothing comes.
+static void
+s_drain(void *sock, void *mon, int wait_ms, int first_ms)
+{
+    int64_t deadline = first_ms > 0 ? s_now_ms() + first_ms : 0;
     for (;;) {
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, wait_ms) <= 0) {
+        zmq_pollitem_t it[] = {{sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+        int64_t left = deadline ? deadline - s_now_ms() : wait_ms;
+        if (left <= 0 || zmq_poll(it, 2, (long) left) <= 0) {
+            if (deadline) {
+                printf("! nothing\n");
+                fflush(stdout);
+            }
             return;
         }
-        zmq_msg_t cmd, body;
-        zmq_msg_init(&cmd);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&cmd, sock, 0) >= 0 && zmq_msg_more(&cmd) &&
-            zmq_msg_recv(&body, sock, 0) >= 0) {
-            if (zmq_msg_size(&cmd) == 9 && memcmp(zmq_msg_data(&cmd), "HEARTBEAT", 9) == 0) {
-                zmq_send(sock, "HEARTBEAT", 9, ZMQ_SNDMORE);
-                zmq_send(sock, "\x80", 1, 0);
-            } else {
-                s_print(&cmd, &body);
-            }
+        bool shown = false;
+        if (it[1].revents & ZMQ_POLLIN) {
+            s_event(mon);
+            shown = true;
         }
-        zmq_msg_close(&cmd);
-        zmq_msg_close(&body);
+        if (it[0].revents & ZMQ_POLLIN) {
+            shown = s_take(sock) || shown;
+        }
+        deadline = shown ? 0 : deadline;
         fflush(stdout);
     }
 }
@@ -181,32 +277,46 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER);
+    void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_DEALER),
+         *mon = zmq_socket(ctx, ZMQ_PAIR);
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero);
     if (rid) {
         zmq_setsockopt(sock, ZMQ_ROUTING_ID, rid, strlen(rid));
     }
     int status = 0;
-    if (s_keys(sock, argv[2], argv[3], argv[4]) != HUB_OK || zmq_connect(sock, argv[1]) != 0) {
+    if (zmq_socket_monitor(sock, "inproc://hub_probe.monitor", ZMQ_EVENT_DISCONNECTED) != 0 ||
+        zmq_connect(mon, "inproc://hub_probe.monitor") != 0) {
+        fprintf(stderr, "hub_probe: cannot monitor the socket: %s\n", zmq_strerror(zmq_errno()));
+        status = 1;
+    } else if (s_keys(sock, argv[2], argv[3], argv[4]) != HUB_OK ||
+               zmq_connect(sock, argv[1]) != 0) {
         fprintf(stderr, "hub_probe: cannot use the keys of %s or connect to %s\n", argv[4],
                 argv[1]);
         status = 1;
     }
     for (; status == 0 && i < argc; i++) {
         if (strncmp(argv[i], "sleep ", 6) == 0) {
-            s_drain(sock, (int) strtol(argv[i] + 6, NULL, 10));
+            s_drain(sock, mon, (int) strtol(argv[i] + 6, NULL, 10), 0);
+            continue;
+        }
+        if (strncmp(argv[i], "await ", 6) == 0) {
+            s_drain(sock, mon, wait_ms, (int) strtol(argv[i] + 6, NULL, 10));
             continue;
         }
         printf("> %s\n", argv[i]);
         fflush(stdout);
         char *spec = strdup(argv[i]);
-        if (!spec || s_send(sock, spec) != 0) {
+        bool frame = strncmp(argv[i], "FRAME ", 6) == 0;
+        if (!spec || (frame ? s_send_frame(sock, argv[i] + 6) : s_send(sock, spec)) != 0) {
             fprintf(stderr, "hub_probe: cannot send '%s'\n", argv[i]);
             status = 1;
         }
         free(spec);
-        s_drain(sock, wait_ms);
+        s_drain(sock, mon, wait_ms, 0);
     }
+    zmq_socket_monitor(sock, NULL, 0);
+    zmq_close(mon);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     return status;

@@ -29,6 +29,7 @@ static void (*const s_registers[])(void) = {
     test_map_register,
     test_deliver_register,
     test_config_register,
+    test_dir_register,
 };
 
 int

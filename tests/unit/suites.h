@@ -31,5 +31,6 @@ void test_config_register(void);
 void test_deliver_register(void);
 void test_lists_register(void);
 void test_store_lists_register(void);
+void test_dir_register(void);
 
 #endif
