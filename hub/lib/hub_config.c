@@ -109,7 +109,7 @@ s_daemon_settings(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t
         rc |= s_get_uint(doc, root, "dedup_days", 36500, &dedup, diag) != HUB_OK;
         rc |= s_get_range(doc, root, "writer_inline_max", 0, 65536, &inl, diag) != HUB_OK;
         rc |= s_get_range(doc, root, "store_drop_behind", 0, 1ull << 40, &behind, diag) != HUB_OK;
-        rc |= s_get_range(doc, root, "store_index_run", 64, 1u << 24, &run, diag) != HUB_OK;
+        rc |= s_get_range(doc, root, "store_index_run", 16, 1u << 24, &run, diag) != HUB_OK;
         rc |= s_get_range(doc, root, "store_index_fanin", 2, 64, &fanin, diag) != HUB_OK;
     }
     out->listen = strdup(listen);

@@ -322,7 +322,8 @@ hub_store_runs_flush(hub_store_t *self)
         rc = rc ? hub_store_fail(self, rc) : HUB_OK;
     }
     r->run_batch = rc || !r->run ? r->run_done : end;
-    return rc ? rc : hub_store_merge_flush(self, &r->merge, 2 * slice);
+    // At least 128 entries (two pages): a small run size (tests) still merges.
+    return rc ? rc : hub_store_merge_flush(self, &r->merge, 2 * slice < 128 ? 128 : 2 * slice);
 }
 
 void

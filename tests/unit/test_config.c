@@ -259,7 +259,7 @@ test_store_drop_behind_is_256_mib_unless_said(void)
 }
 
 // The subject index's run size and fan-in: 65,536 and 16 unless said;
-// outside 64..2^24 and 2..64 refused where it is said.
+// outside 16..2^24 and 2..64 refused where it is said.
 static void
 test_store_index_settings_have_defaults_and_bounds(void)
 {
@@ -274,8 +274,8 @@ test_store_index_settings_have_defaults_and_bounds(void)
     CU_ASSERT_EQUAL(cfg.store_index_fanin, 4);
     hub_config_free(&cfg);
     CU_ASSERT_EQUAL(hub_diag_count(diag), 0);
-    CU_ASSERT_EQUAL(s_load("store_index_run: 63\n", &cfg, diag), HUB_ECONFIG);
-    s_expect_diag(diag, "hub.yaml:1:18", "bad_value", "'store_index_run' must be between 64");
+    CU_ASSERT_EQUAL(s_load("store_index_run: 15\n", &cfg, diag), HUB_ECONFIG);
+    s_expect_diag(diag, "hub.yaml:1:18", "bad_value", "'store_index_run' must be between 16");
     hub_diag_destroy(&diag);
     diag = hub_diag_new();
     CU_ASSERT_EQUAL(s_load("store_index_fanin: 65\n", &cfg, diag), HUB_ECONFIG);

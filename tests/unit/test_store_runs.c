@@ -488,7 +488,6 @@ test_an_unfinished_merge_is_redone(void)
         s_ingest_range(st, next++, 1, 1);
         CU_ASSERT_FATAL(next < 2000);
     }
-    s_ingest_range(st, next++, 1, 1);
     size_t partial = s_entries(dir, "audit_runs1", NULL);
     CU_ASSERT(partial > 0 && s_meta(dir, "subject_merged1") == 0);
     CU_ASSERT_EQUAL(s_check(st, 5), next * s_per);
