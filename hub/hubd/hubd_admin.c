@@ -324,7 +324,6 @@ s_req_str(const void *req, size_t len, const char *key, char *out, size_t size)
 static void
 s_reload_refusal(hubd_t *self, int recorded, hub_mpw_t *w)
 {
-    size_t n = hub_diag_count(self->diag);
     char why[512], error[640];
     snprintf(error, sizeof error, "the new configuration is broken; the old one stays in force%s%s",
              recorded ? ", and the refusal could not be recorded in the operations log: " : "",
@@ -337,17 +336,7 @@ s_reload_refusal(hubd_t *self, int recorded, hub_mpw_t *w)
     hub_mpw_cstr(w, "ok");
     hub_mpw_bool(w, false);
     hub_mpw_cstr(w, "problems");
-    hub_mpw_array(w, n);
-    for (size_t i = 0; i < n; i++) {
-        const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
-        hub_mpw_map(w, 3);
-        hub_mpw_cstr(w, "message");
-        hub_mpw_cstr(w, e->text);
-        hub_mpw_cstr(w, "reason");
-        hub_mpw_cstr(w, e->reason);
-        hub_mpw_cstr(w, "where");
-        hub_mpw_cstr(w, e->where);
-    }
+    hubd_problems(w, self->diag);
 }
 
 static void

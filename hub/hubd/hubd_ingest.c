@@ -15,8 +15,8 @@
 
 #include <string.h>
 
-static void
-s_problems(hub_mpw_t *w, const hub_diag_t *diag)
+void
+hubd_problems(hub_mpw_t *w, const hub_diag_t *diag)
 {
     size_t n = hub_diag_count(diag);
     hub_mpw_array(w, n);
@@ -56,7 +56,7 @@ s_nack_map(hub_mpw_t *w, const uint64_t *ref, const char *id, const char *code,
     }
     if (problems) {
         hub_mpw_cstr(w, "problems");
-        s_problems(w, problems);
+        hubd_problems(w, problems);
     }
     hub_mpw_cstr(w, "reason");
     hub_mpw_cstr(w, reason);

@@ -424,4 +424,8 @@ hubd_metrics_open(hubd_t *self, hub_diag_t *diag);
 void
 hubd_retain(hubd_t *self);
 
+// Writes DIAG's problems as an array of {message, reason, where} maps
+// (a NACK's or an admin reply's "problems").
+void hubd_problems(hub_mpw_t *w, const hub_diag_t *diag);
+
 #endif
