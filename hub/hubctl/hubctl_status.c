@@ -168,6 +168,19 @@ s_print_head(const json_t *st)
                "not yet in a run\n",
                (unsigned long long) s_u(in, "dedup_ids"),
                (unsigned long long) s_u(in, "subject_pending"));
+        json_t *runs = json_object_get(in, "subject_runs");
+        if (json_is_array(runs)) { // a hubd older than merged runs sends none
+            size_t all = 0, i;
+            json_t *v;
+            printf("subject index runs a query seeks:");
+            json_array_foreach(runs, i, v)
+            {
+                all += (size_t) json_integer_value(v);
+                printf(" %s%llu at level %zu", i ? "+ " : "",
+                       (unsigned long long) json_integer_value(v), i);
+            }
+            printf(" = %zu\n", all);
+        }
     } else {
         printf("hubd: not running (no answer on %s); read from the store\n", s_s(st, "admin"));
         hubctl_format_time(s_u(st, "ruleset_since_ms"), t, sizeof t);

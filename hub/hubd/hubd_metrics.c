@@ -334,6 +334,11 @@ s_ingest_metrics(s_text_t *t, const hubd_metrics_snapshot_t *s)
     s_metric_u64(t, "hub_subject_index_pending", "gauge",
                  "Audit subject index entries in memory, not yet written as a run.",
                  s->subject_pending);
+    s_put(t, "# HELP hub_subject_index_runs Whole runs of the audit subject index a query seeks, by "
+             "level (docs/STORE.md, Merged runs).\n# TYPE hub_subject_index_runs gauge\n");
+    for (int i = 0; i < HUB_STORE_INDEX_LEVELS; i++) {
+        s_put(t, "hub_subject_index_runs{level=\"%d\"} %zu\n", i, s->subject_runs[i]);
+    }
     s_metric_u64(t, "hub_peers_connected", "gauge", "Connections with a session (HELLO done).",
                  s->peers);
 }

@@ -17,6 +17,7 @@
 
 #include "hub_buf.h"
 #include "hub_diag.h"
+#include "hub_store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,7 @@ typedef struct {
     uint64_t dead_letters; // dead letters in the store now
     uint64_t dedup_ids; // ids the dedup window holds in memory
     uint64_t subject_pending; // subject index entries in memory, not yet in a run
+    size_t subject_runs[HUB_STORE_INDEX_LEVELS]; // whole runs a subject query seeks, by level
     unsigned peers; // connections with a session (HELLO done)
     const hubd_metrics_endpoint_t *endpoints; // NENDPOINTS entries; borrowed, copied
     size_t nendpoints;

@@ -116,6 +116,7 @@ s_metrics_publish(hubd_t *self)
     hub_store_count(self->store, HUB_STORE_DEAD, &s->dead_letters);
     s->dedup_ids = self->stats_dedup_ids;
     s->subject_pending = self->stats_subject_pending;
+    hub_store_subject_runs(self->store, s->subject_runs);
     s->peers = 0;
     for (size_t i = 0; i < HUBD_MAX_PEERS; i++) {
         s->peers += self->peers[i].used && self->peers[i].hello;
@@ -197,7 +198,7 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
         s_status_endpoint(self, hub_depts_endpoint_at(self->conf.depts, i), w);
     }
     hub_mpw_cstr(w, "ingest");
-    hub_mpw_map(w, 9);
+    hub_mpw_map(w, 10);
     hub_mpw_cstr(w, "acked");
     hub_mpw_uint(w, self->stats_acked);
     // The share of the last minute spent committing: commits run one at a
@@ -222,6 +223,13 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
     hub_mpw_uint(w, self->stats_in);
     hub_mpw_cstr(w, "subject_pending"); // subject index entries in memory, not yet in a run
     hub_mpw_uint(w, self->stats_subject_pending);
+    size_t runs[HUB_STORE_INDEX_LEVELS];
+    hub_store_subject_runs(self->store, runs); // none counted when it fails
+    hub_mpw_cstr(w, "subject_runs"); // the whole runs a subject query seeks, by level
+    hub_mpw_array(w, HUB_STORE_INDEX_LEVELS);
+    for (int i = 0; i < HUB_STORE_INDEX_LEVELS; i++) {
+        hub_mpw_uint(w, runs[i]);
+    }
     hub_mpw_cstr(w, "now_ms");
     hub_mpw_uint(w, (uint64_t) hubd_now_ms());
     hub_mpw_cstr(w, "ok");

@@ -213,6 +213,17 @@ hub_store_set_run_fanin(hub_store_t *self, size_t runs);
 size_t
 hub_store_subject_pending(const hub_store_t *self);
 
+// The subject index's levels (docs/STORE.md "Merged runs"): level 0 holds
+// the runs as written, levels 1-3 runs merged from the level below.
+#define HUB_STORE_INDEX_LEVELS 4
+
+// How many whole runs each level of the subject index answers queries
+// with (RUNS[L] for level L): what a query seeks. In the handle's read
+// transaction (the reading thread, or any with no batch open). Errors:
+// HUB_EIO, LMDB's.
+int
+hub_store_subject_runs(hub_store_t *self, size_t runs[HUB_STORE_INDEX_LEVELS]);
+
 // How many (source, id) pairs the handle's dedup table holds in memory: 0
 // until the first ingest or purge loads it. On the thread holding batches.
 size_t

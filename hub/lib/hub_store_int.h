@@ -168,7 +168,7 @@ int hub_store_runs_tail(hub_store_t *self, MDB_txn *txn, const uint8_t subject[H
 // (L = 1 to 3) is FANIN runs of level L - 1 merged, in `audit_runsL`.
 // Each level's meta marker (level 0: "subject_indexed", else
 // "subject_mergedL") is the first audit seq its whole runs do not cover.
-#define HUB_STORE_LEVELS 4
+#define HUB_STORE_LEVELS HUB_STORE_INDEX_LEVELS
 #define HUB_STORE_FANIN_DEFAULT 16
 #define HUB_STORE_FANIN_MAX 64
 

@@ -328,3 +328,36 @@ hub_store_merge_rollback(hub_store_merge_t *m)
         m->due = true;
     }
 }
+
+int
+hub_store_subject_runs(hub_store_t *self, size_t runs[HUB_STORE_INDEX_LEVELS])
+{
+    MDB_txn *txn;
+    memset(runs, 0, HUB_STORE_INDEX_LEVELS * sizeof runs[0]);
+    int rc = hub_store_read_begin(self, &txn);
+    if (rc) {
+        return rc;
+    }
+    for (int level = 0; level < HUB_STORE_LEVELS && !rc && self->has_runs; level++) {
+        uint64_t lo, hi, r = 0;
+        bool live, found = false;
+        MDB_cursor *c = NULL;
+        rc = hub_store_level_span(self, txn, level, &lo, &hi, &live);
+        if (rc || !live) {
+            continue;
+        }
+        rc = hub_store_mdb_err(self,
+                               mdb_cursor_open(txn, self->dbi[hub_store_level_db(level)], &c),
+                               "mdb_cursor_open subject index");
+        rc = rc ? rc : hub_store_run_at(self, c, lo, &r, &found);
+        while (!rc && found && r < hi) {
+            runs[level]++;
+            rc = r == UINT64_MAX ? rc : hub_store_run_at(self, c, r + 1, &r, &found);
+        }
+        if (c) {
+            mdb_cursor_close(c); // a read transaction's cursor is not freed with it
+        }
+    }
+    hub_store_read_end(self);
+    return rc;
+}

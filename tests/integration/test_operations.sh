@@ -82,6 +82,7 @@ check "status: the dedup window holds the ids published (as many as acked, none 
 import json, sys
 i = json.load(open(sys.argv[1]))["ingest"]
 sys.exit(0 if 0 < i["dedup_ids"] <= i["acked"] and 0 < i["subject_pending"] else 1)' "$OUT"
+expect_out_has '"subject_runs":[0,0,0,0]'
 expect_out_has '"consumers":1'
 expect_out_has '"depth":1'
 expect_out_has "\"ruleset\":\"$V1\""

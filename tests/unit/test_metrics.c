@@ -331,6 +331,8 @@ s_fill(hubd_metrics_snapshot_t *s, const char *ruleset)
     s->dead_letters = 5;
     s->dedup_ids = 123456;
     s->subject_pending = 4321;
+    s->subject_runs[0] = 12;
+    s->subject_runs[1] = 3;
     s->peers = 4;
     s_eps[0] = (hubd_metrics_endpoint_t){"education@513431", 120, 4, 115, 115, 120, 5, 2.5, 1};
     s_eps[1] = (hubd_metrics_endpoint_t){"we\"ird\\name\nx", 0, 0, 0, 0, 1, 1, 0.25, 0};
@@ -457,6 +459,8 @@ test_render_shows_every_number_with_its_labels(void)
         "hub_dead_letters 5\n",
         "# TYPE hub_dedup_ids gauge\nhub_dedup_ids 123456\n",
         "# TYPE hub_subject_index_pending gauge\nhub_subject_index_pending 4321\n",
+        "# TYPE hub_subject_index_runs gauge\nhub_subject_index_runs{level=\"0\"} 12\n"
+        "hub_subject_index_runs{level=\"1\"} 3\nhub_subject_index_runs{level=\"2\"} 0\n",
         "hub_peers_connected 4\n",
         "hub_deliveries_total{endpoint=\"education@513431\"} 120\n",
         "hub_redeliveries_total{endpoint=\"education@513431\"} 4\n",

@@ -469,6 +469,16 @@ test_merged_runs_answer_every_query(void)
     }
     CU_ASSERT_EQUAL(s_indexed_entries(dir) + hub_store_subject_pending(st), next * s_per);
     CU_ASSERT_EQUAL(s_check(st, 17), next * s_per);
+    // With every merge made, no level below the top holds FANIN runs; the
+    // top one holds what the others merged.
+    size_t runs[HUB_STORE_INDEX_LEVELS];
+    CU_ASSERT_EQUAL(hub_store_subject_runs(st, runs), HUB_OK);
+    CU_ASSERT(runs[0] < S_FANIN && runs[1] < S_FANIN && runs[2] < S_FANIN && runs[3] >= 1);
+    hub_store_t *ro2 = s_open(dir, HUB_STORE_RDONLY);
+    size_t ro_runs[HUB_STORE_INDEX_LEVELS];
+    CU_ASSERT_EQUAL(hub_store_subject_runs(ro2, ro_runs), HUB_OK);
+    CU_ASSERT_EQUAL(memcmp(runs, ro_runs, sizeof runs), 0);
+    hub_store_destroy(&ro2);
     hub_store_destroy(&st);
 }
 
