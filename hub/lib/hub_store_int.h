@@ -203,6 +203,11 @@ int hub_store_level_span(hub_store_t *self, MDB_txn *txn, int level, uint64_t *l
 // database (*FOUND false: none).
 int hub_store_run_at(hub_store_t *self, MDB_cursor *c, uint64_t from, uint64_t *start,
                      bool *found);
+// Level L's whole runs that answer queries, in TXN: their starts, the
+// first MAX of them into STARTS; *N counts them all (0: the level answers
+// for nothing), *HI gets where the last one ends.
+int hub_store_level_runs(hub_store_t *self, MDB_txn *txn, int level, uint64_t *starts, size_t max,
+                         size_t *n, uint64_t *hi);
 // The merging writer, on the thread holding the batch, with the runs'
 // state loaded: merge_load (in the open batch, once per loaded state)
 // removes what a process stopped left of a run or a merged run, past

@@ -114,6 +114,34 @@ hub_store_run_at(hub_store_t *self, MDB_cursor *c, uint64_t from, uint64_t *star
                                : hub_store_mdb_err(self, mrc, "mdb_cursor_get subject index");
 }
 
+int
+hub_store_level_runs(hub_store_t *self, MDB_txn *txn, int level, uint64_t *starts, size_t max,
+                     size_t *n, uint64_t *hi)
+{
+    uint64_t lo, r = 0;
+    bool live, found = false;
+    MDB_cursor *c = NULL;
+    *n = 0;
+    int rc = hub_store_level_span(self, txn, level, &lo, hi, &live);
+    if (rc || !live) {
+        return rc;
+    }
+    rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[hub_store_level_db(level)], &c),
+                           "mdb_cursor_open subject index");
+    rc = rc ? rc : hub_store_run_at(self, c, lo, &r, &found);
+    while (!rc && found && r < *hi) {
+        if (*n < max) {
+            starts[*n] = r;
+        }
+        (*n)++;
+        rc = r == UINT64_MAX ? rc : hub_store_run_at(self, c, r + 1, &r, &found);
+    }
+    if (c) {
+        mdb_cursor_close(c); // a read transaction's cursor is not freed with it
+    }
+    return rc;
+}
+
 // Removes from level LEVEL's database, in the open batch, the keys of
 // the runs that start in [FROM, BELOW), up to *BUDGET (counted down).
 static int
@@ -184,30 +212,13 @@ s_choose(hub_store_t *self, hub_store_merge_t *m)
     int rc = HUB_OK;
     m->due = false;
     for (int level = 0; level + 1 < HUB_STORE_LEVELS && !rc && m->level < 0; level++) {
-        uint64_t lo, hi, r = 0;
-        bool live, found = false;
-        MDB_cursor *c;
-        rc = hub_store_level_span(self, self->txn, level, &lo, &hi, &live);
-        if (rc || !live) {
-            continue;
-        }
-        rc = hub_store_mdb_err(self,
-                               mdb_cursor_open(self->txn, self->dbi[hub_store_level_db(level)], &c),
-                               "mdb_cursor_open subject index");
-        if (rc) {
-            break;
-        }
-        size_t k = 0;
-        rc = hub_store_run_at(self, c, lo, &r, &found);
-        while (!rc && found && r < hi && k <= fanin) {
-            m->start[k++] = r;
-            rc = r == UINT64_MAX ? rc : hub_store_run_at(self, c, r + 1, &r, &found);
-        }
-        mdb_cursor_close(c);
+        uint64_t hi;
+        size_t k;
+        rc = hub_store_level_runs(self, self->txn, level, m->start, fanin + 1, &k, &hi);
         if (!rc && k >= fanin) {
             m->level = level;
             m->k = fanin;
-            m->start[fanin] = k > fanin ? m->start[fanin] : hi;
+            m->start[fanin] = k > fanin ? m->start[fanin] : hi; // where the last one ends
             m->bany = m->any = m->bdone = false;
         }
     }
@@ -339,24 +350,8 @@ hub_store_subject_runs(hub_store_t *self, size_t runs[HUB_STORE_INDEX_LEVELS])
         return rc;
     }
     for (int level = 0; level < HUB_STORE_LEVELS && !rc && self->has_runs; level++) {
-        uint64_t lo, hi, r = 0;
-        bool live, found = false;
-        MDB_cursor *c = NULL;
-        rc = hub_store_level_span(self, txn, level, &lo, &hi, &live);
-        if (rc || !live) {
-            continue;
-        }
-        rc = hub_store_mdb_err(self,
-                               mdb_cursor_open(txn, self->dbi[hub_store_level_db(level)], &c),
-                               "mdb_cursor_open subject index");
-        rc = rc ? rc : hub_store_run_at(self, c, lo, &r, &found);
-        while (!rc && found && r < hi) {
-            runs[level]++;
-            rc = r == UINT64_MAX ? rc : hub_store_run_at(self, c, r + 1, &r, &found);
-        }
-        if (c) {
-            mdb_cursor_close(c); // a read transaction's cursor is not freed with it
-        }
+        uint64_t hi;
+        rc = hub_store_level_runs(self, txn, level, NULL, 0, &runs[level], &hi);
     }
     hub_store_read_end(self);
     return rc;

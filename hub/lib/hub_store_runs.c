@@ -557,21 +557,10 @@ hub_store_runs_bound(hub_store_t *self, MDB_txn *txn, uint64_t *bound)
     bool known;
     int rc = s_indexed(self, txn, bound, &known);
     for (int level = 0; !rc && self->has_runs && level < HUB_STORE_LEVELS; level++) {
-        uint64_t lo, hi, first = UINT64_MAX;
-        bool live, found = false;
-        MDB_cursor *c = NULL;
-        rc = hub_store_level_span(self, txn, level, &lo, &hi, &live);
-        if (rc || !live) {
-            continue;
-        }
-        rc = hub_store_mdb_err(self,
-                               mdb_cursor_open(txn, self->dbi[hub_store_level_db(level)], &c),
-                               "mdb_cursor_open subject index");
-        rc = rc ? rc : hub_store_run_at(self, c, 0, &first, &found);
-        if (c) {
-            mdb_cursor_close(c); // a read transaction's cursor is not freed with it
-        }
-        *bound = !rc && found && first < hi && first < *bound ? first : *bound;
+        uint64_t first, hi;
+        size_t n;
+        rc = hub_store_level_runs(self, txn, level, &first, 1, &n, &hi);
+        *bound = !rc && n && first < *bound ? first : *bound;
     }
     return rc;
 }
