@@ -294,7 +294,8 @@ s_slice(hub_store_t *self, hub_store_merge_t *m, size_t budget)
     bool left = false;
     for (size_t i = 0; i < m->k; i++) {
         left |= live[i];
-        if (c[i]) {
+        // A put that failed broke the batch: aborting it freed the cursors.
+        if (c[i] && self->txn) {
             mdb_cursor_close(c[i]);
         }
     }

@@ -485,7 +485,8 @@ test_merged_runs_answer_every_query(void)
 // A handle that stops in the middle of a merge (a crash: nothing in memory
 // survives) leaves a partial merged run past the level's marker: queries
 // ignore it, and the next handle to note an entry removes it and merges
-// again. A batch that does not commit takes its slice of the merge back.
+// again. (A batch aborted before its commit never writes a slice; one that
+// breaks in its commit: the full-map test below.)
 static void
 test_an_unfinished_merge_is_redone(void)
 {
@@ -550,6 +551,59 @@ test_retention_drops_merged_runs(void)
     hub_store_destroy(&st);
 }
 
+// Batches that break on a full map, wherever runs and merges stand (the
+// failures land in notes, in a run's or a merge's slice, in the commit):
+// each takes back what it wrote and what it noted, and the same handle,
+// its map grown, goes on to index exactly the records committed.
+static void
+test_batches_broken_by_a_full_map_take_back_their_slices(void)
+{
+    tu_dropout(s_f.msg);
+    const char *dir = tu_store_dir(&s_f);
+    hub_store_t *st = NULL;
+    hub_diag_t *diag = hub_diag_new();
+    size_t map = HUB_STORE_MAP_MIN;
+    CU_ASSERT_EQUAL_FATAL(hub_store_open(&st, dir, map, 0, s_key, diag), HUB_OK);
+    hub_diag_destroy(&diag);
+    hub_store_set_run_size(st, S_RUN);
+    hub_store_set_run_fanin(st, S_FANIN);
+    uint64_t next = 0, committed = 0;
+    int full = 0;
+    for (int batch = 0; batch < 20000 && full < 12; batch++) {
+        char id[32], cid[24];
+        CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+        int rc = HUB_OK;
+        size_t n = 0;
+        for (; n < 1 + (size_t) batch % 5 && !rc; n++) {
+            snprintf(id, sizeof id, "runs-%llu", (unsigned long long) (next + n));
+            hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
+            s_cid((unsigned) ((next + n) * 7 % S_PEOPLE), cid);
+            hub_store_result_t res = {0};
+            rc = tu_store_ingest(&s_f, st, s_key, cid, hub_rules_version(s_f.rules),
+                                 1000 + next + n, &res);
+        }
+        int crc = hub_store_commit(st);
+        rc = rc ? rc : crc;
+        next += n; // ids of a broken batch are not used again
+        if (rc == HUB_OK) {
+            committed += n;
+            continue;
+        }
+        CU_ASSERT_EQUAL_FATAL(rc, HUB_EFULL);
+        full++;
+        map += HUB_STORE_MAP_MIN;
+        CU_ASSERT_EQUAL_FATAL(hub_store_set_map_size(st, map), HUB_OK);
+        CU_ASSERT_EQUAL(s_check(st, 11), committed * s_per);
+    }
+    CU_ASSERT_EQUAL(full, 12);
+    CU_ASSERT(s_meta(dir, "subject_merged1") > 0);
+    CU_ASSERT_EQUAL(s_check(st, 11), committed * s_per);
+    hub_store_destroy(&st);
+    st = s_open_merging(dir);
+    CU_ASSERT_EQUAL(s_check(st, 11), committed * s_per);
+    hub_store_destroy(&st);
+}
+
 void
 test_store_runs_register(void)
 {
@@ -568,4 +622,6 @@ test_store_runs_register(void)
                 test_merged_runs_answer_every_query);
     CU_add_test(s, "An unfinished merge is written again", test_an_unfinished_merge_is_redone);
     CU_add_test(s, "Retention drops merged runs whole", test_retention_drops_merged_runs);
+    CU_add_test(s, "Batches broken by a full map take back their slices",
+                test_batches_broken_by_a_full_map_take_back_their_slices);
 }
