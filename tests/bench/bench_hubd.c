@@ -48,6 +48,10 @@
 //
 // The clients share the machine with hubd: their threads (and their CURVE
 // work, in their ZeroMQ I/O threads) take CPU hubd would otherwise have.
+// So under each line a second says what a message cost each party in CPU
+// time (hubd's threads; this process's, the clients'), total CPU over the
+// run divided by the messages acked, and how busy the whole machine was:
+// on 2 cores, N msg/s leaves 2,000,000/N µs a message for everyone.
 //
 // Needs bin/hubd and bin/hubctl (`make`); run from the repository root.
 // HUB_BENCH_BIN=DIR takes hubd and hubctl from DIR instead of bin (a build
@@ -86,6 +90,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -633,6 +638,50 @@ s_cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+// CPU time, in µs, that the run's parties spent: hubd (all its threads, from
+// /proc/PID/stat), this process (the clients: publishers, consumers and
+// their ZeroMQ I/O threads) and the whole machine, busy and idle (/proc/stat).
+typedef struct {
+    double hubd, clients, busy, idle;
+} s_cpu_t;
+
+static void
+s_cpu_read(s_cpu_t *out)
+{
+    double tick = 1e6 / (double) sysconf(_SC_CLK_TCK);
+    *out = (s_cpu_t){0};
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) G.hubd);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(line, sizeof line, f)) {
+        // Fields 14 and 15 (utime, stime) follow the command name's ')'.
+        const char *p = strrchr(line, ')');
+        unsigned long long ut = 0, st = 0;
+        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                        &st) == 2) {
+            out->hubd = (double) (ut + st) * tick;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        out->clients = (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+                       (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    }
+    f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                    &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+        out->idle = (double) (v[3] + v[4]) * tick;  // idle, iowait
+        out->busy = (double) (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * tick;
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
 static pid_t
 s_perf_start(void)
 {
@@ -688,6 +737,8 @@ s_run(s_run_t *run)
         nanosleep(&ts, NULL);
     }
     pid_t perf = run->rate > 0 ? 0 : s_perf_start();
+    s_cpu_t cpu0, cpu1;
+    s_cpu_read(&cpu0);
     run->t_start = s_ns() + 200000000;  // the publishers connect meanwhile
     for (int i = 0; i < run->npub; i++) {
         pubs[i] = (s_pub_t){run, s_publishers[i], run->rate / run->npub, 0};
@@ -704,6 +755,7 @@ s_run(s_run_t *run)
         delivered += cons[i].received;
         nlat += cons[i].nlat;
     }
+    s_cpu_read(&cpu1);
     int32_t *lat = malloc((nlat ? nlat : 1) * sizeof *lat);
     if (!lat) {
         return -1;
@@ -723,6 +775,14 @@ s_run(s_run_t *run)
            run->name, (double) acked / pub_s, (double) delivered / (del_s > 0 ? del_s : 1), p50,
            p99, (unsigned long long) acked, (unsigned long long) delivered,
            G.security == HUB_SECURITY_PLAIN ? "plain (no CURVE)" : "CURVE");
+    // Where the machine's time went, per message acked: what a message costs
+    // each party whatever the hour's speed, and what is left over.
+    double per = acked ? 1.0 / (double) acked : 0;
+    double busy = cpu1.busy - cpu0.busy, idle = cpu1.idle - cpu0.idle;
+    printf("bench hubd: %-44s cpu per message: hubd %5.1f us, clients %5.1f us; machine "
+           "%3.0f%% busy\n",
+           "", (cpu1.hubd - cpu0.hubd) * per, (cpu1.clients - cpu0.clients) * per,
+           busy + idle > 0 ? 100.0 * busy / (busy + idle) : 0);
     fflush(stdout);
     free(lat);
     int bad = atomic_load(&run->failed) || nacked || delivered != acked * S_NCONS;
