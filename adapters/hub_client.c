@@ -182,7 +182,9 @@ s_copy_str(hub_mpr_t *r, char *out, size_t size)
     size_t n;
     out[0] = '\0';
     if (r && hub_mpr_str(r, &s, &n) == HUB_OK) {
-        snprintf(out, size, "%.*s", (int) n, s);
+        n = n < size ? n : size - 1;  // as snprintf would cut it, at a fraction of its cost
+        memcpy(out, s, n);
+        out[n] = '\0';
     }
 }
 
@@ -820,20 +822,19 @@ s_batch_take(hubc_t *self)
 }
 
 // The next delivery: of the DELIVER_BATCH in hand, else the next DELIVER
-// or DELIVER_BATCH received (other messages are skipped).
+// or DELIVER_BATCH received (other messages are skipped). *BLEN is the
+// bytes to its frame's end and *IN_BATCH is set: the caller finds where
+// the delivery ends as it reads it (s_batch_past), so a batch is walked
+// once.
 static int
-s_next_delivery(hubc_t *self, const void **body, size_t *blen, int timeout_ms)
+s_next_delivery(hubc_t *self, const void **body, size_t *blen, bool *in_batch, int timeout_ms)
 {
     for (;;) {
+        *in_batch = self->batch_left > 0;
         if (self->batch_left) {
-            const uint8_t *p = self->batch_r.p;
             self->batch_left--;
-            if (hub_mpr_skip(&self->batch_r) != HUB_OK) {
-                self->batch_left = 0;
-                return HUB_EDECODE;
-            }
-            *body = p;
-            *blen = (size_t) (self->batch_r.p - p);
+            *body = self->batch_r.p;
+            *blen = (size_t) (self->batch_r.end - self->batch_r.p);
             return HUB_OK;
         }
         const char *cmd;
@@ -854,6 +855,19 @@ s_next_delivery(hubc_t *self, const void **body, size_t *blen, int timeout_ms)
     }
 }
 
+// Moves the batch in hand past the delivery at its cursor, which ends at
+// END (NULL: not known, the delivery's map could not be read); a delivery
+// that cannot even be skipped ends the batch.
+static void
+s_batch_past(hubc_t *self, const uint8_t *end)
+{
+    if (end) {
+        self->batch_r.p = end;
+    } else if (hub_mpr_skip(&self->batch_r) != HUB_OK) {
+        self->batch_left = 0;
+    }
+}
+
 int
 hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms)
 {
@@ -861,7 +875,8 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
     for (;;) {
         const void *body;
         size_t blen;
-        int rc = s_next_delivery(self, &body, &blen, timeout_ms);
+        bool in_batch;
+        int rc = s_next_delivery(self, &body, &blen, &in_batch, timeout_ms);
         if (rc == HUB_EIO && self->endpoint[0] && s_resume(self, timeout_ms, &resumes) == HUB_OK) {
             continue; // subscribed again: the hub resends after its cursor
         }
@@ -870,11 +885,15 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
         }
         memset(out, 0, sizeof *out);
         // One pass over the map (each hub_mpr_find() would walk it again,
-        // its arrays of fields included).
+        // its arrays of fields included), which also finds where it ends.
         static const char *const keys[] = {"seq", "message", "id", "type", "origin_id"};
         hub_mpr_t r, v[5];
         hub_mpr_init(&r, body, blen);
         int64_t got = hub_mpr_pick(&r, keys, 5, v);
+        if (in_batch) {
+            s_batch_past(self, got < 0 ? NULL : r.p);
+        }
+        blen = got < 0 ? blen : hub_mpr_offset(&r);
         if (got < 0 || (got & 3) != 3 || hub_mpr_uint(&v[0], &out->seq) != HUB_OK ||
             hub_mpr_bin(&v[1], &out->message, &out->len) != HUB_OK) {
             return HUB_EDECODE;
