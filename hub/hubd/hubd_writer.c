@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 struct hubd_writer {
@@ -160,6 +161,8 @@ s_apply(hub_store_t *st, hubd_batch_t *b)
 static void *
 s_main(void *arg)
 {
+    // Named, so `top -H`, `ps -L` and perf tell it from the main thread.
+    prctl(PR_SET_NAME, "hubd-writer", 0, 0, 0);
     struct hubd_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
