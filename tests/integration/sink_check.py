@@ -10,8 +10,8 @@ the seqs run consecutively with no gap and no repeat. Prints
 
     files F records N first A last B
 
-and exits 0, or prints what is wrong and exits 1. Used by test_sink.sh and
-test_sink_crash.sh.
+and exits 0, or prints what is wrong and exits 1. Used by test_sink.sh,
+test_sink_crash.sh and test_sink_dack.sh.
 """
 import json
 import os
