@@ -299,6 +299,7 @@ s_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    signal(SIGXFSZ, SIG_IGN); // a file size limit: EFBIG, said, not a kill
 }
 
 static void

@@ -548,6 +548,9 @@ s_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    // A file size limit (ulimit -f) reached: the write fails with EFBIG,
+    // said like any write error, rather than the process being killed.
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 int

@@ -589,8 +589,8 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
     hubd_metrics_histogram_observe(&self->snap.batch_size, (double) b->npending);
     const char *code = s_failed_code(b);
     if (b->rc) {
-        hubd_log("error", "commit", "reason=\"%s\" messages=%zu", hub_strerror(b->rc),
-                 b->npending);
+        hubd_log("error", "commit", "reason=\"%s\" detail=\"%s\" messages=%zu",
+                 hub_strerror(b->rc), b->why, b->npending);
     }
     for (size_t i = 0; i < b->npending; i++) {
         hubd_pending_t *p = &b->pending[i];

@@ -126,6 +126,7 @@ typedef struct {
     hub_buf_t late;                  // hubd_late_t: PUBLISHes refused with a dead letter
     // Set by the writer:
     int rc;                          // HUB_OK, or what broke the batch (nothing of it stored)
+    char why[320];                   // when RC: the store's words for it (hub_store_last_error)
     int64_t commit_us;               // begin to commit
     size_t dedup_ids;                // the dedup table's size after the commit
     size_t subject_pending;          // subject index entries not yet in a run, after it

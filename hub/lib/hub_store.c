@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define S_FORMAT 6 // meta "format": the record layout this code writes
@@ -47,6 +49,43 @@ hub_store_get_be64(const uint8_t in[8])
     return v;
 }
 
+// Below this much free space on the store's file system, a failed write
+// is taken for a full disk.
+#define S_ROOM_MIN (16u << 20)
+
+// Whether the store's file cannot grow: a file size limit (ulimit -f) it
+// has reached, or a file system with next to no room left. Says which in
+// the handle's error text, after WHAT.
+static bool
+s_no_room(hub_store_t *self, const char *what)
+{
+    int fd;
+    struct stat st;
+    struct statvfs vfs;
+    struct rlimit rl;
+    if (mdb_env_get_fd(self->env, &fd) != 0 || fstat(fd, &st) != 0) {
+        return false;
+    }
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t) st.st_size + 4096 > (uint64_t) rl.rlim_cur) {
+        snprintf(self->err, sizeof self->err,
+                 "%s: the store's file (%llu bytes) reached the file size limit (ulimit -f)", what,
+                 (unsigned long long) st.st_size);
+        return true;
+    }
+    if (fstatvfs(fd, &vfs) != 0) {
+        return false;
+    }
+    // root may write into the blocks reserved for it; others may not.
+    uint64_t avail = (uint64_t) (geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize;
+    if (avail >= S_ROOM_MIN) {
+        return false;
+    }
+    snprintf(self->err, sizeof self->err, "%s: the disk is full (%llu bytes free)", what,
+             (unsigned long long) avail);
+    return true;
+}
+
 int
 hub_store_mdb_err(hub_store_t *self, int mrc, const char *what)
 {
@@ -54,8 +93,21 @@ hub_store_mdb_err(hub_store_t *self, int mrc, const char *what)
         return HUB_OK;
     }
     snprintf(self->err, sizeof self->err, "%s: %s", what, mdb_strerror(mrc));
+    // LMDB says EIO for a short write, which is how a full disk, a quota
+    // or a file size limit shows when a commit grows the file.
+    if (mrc == EIO && s_no_room(self, what)) {
+        return HUB_EFULL;
+    }
     switch (mrc) {
     case MDB_MAP_FULL:
+    // The disk is full, or a quota or file size limit is reached: like a
+    // full map, the batch is refused ("store_full": resend later), the
+    // store stays as the last commit left it, and the next batch succeeds
+    // once there is room. Only the file growing fails so (pages past its
+    // end); the meta pages a commit rewrites lie within it.
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
         return HUB_EFULL;
     case MDB_NOTFOUND:
         return HUB_ENOTFOUND;

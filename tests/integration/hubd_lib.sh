@@ -7,6 +7,7 @@
 #   sub NAME COUNT [MS]   consume up to COUNT deliveries as NAME
 #   gen_dropouts N TAG    N distinct dropout messages (m/ID.json, ids.txt)
 #   pub_paced MS NAME FILE...  publish in slices of 4, MS ms apart
+# HUBD_WRAP, when set, is put before hubd's command line (prlimit ...).
 HUB_TOOLS=${HUB_TOOLS:-$REPO/build/tools}
 
 hubd_setup() {
@@ -48,7 +49,7 @@ hubd_start() {
     tries=0
     while :; do
         before=$(_hubd_starts)
-        "$HUB_BIN/hubd" -c cfg 2>>hubd.log &
+        $HUBD_WRAP "$HUB_BIN/hubd" -c cfg 2>>hubd.log &
         HUBD_PID=$!
         i=0
         while [ $i -lt 200 ] && [ "$(_hubd_starts)" -le "$before" ] &&
