@@ -49,7 +49,7 @@ hubd_start() {
     tries=0
     while :; do
         before=$(_hubd_starts)
-        $HUBD_WRAP "$HUB_BIN/hubd" -c cfg 2>>hubd.log &
+        ${HUBD_WRAP:-} "$HUB_BIN/hubd" -c cfg 2>>hubd.log &
         HUBD_PID=$!
         i=0
         while [ $i -lt 200 ] && [ "$(_hubd_starts)" -le "$before" ] &&
