@@ -602,41 +602,59 @@ hubctl_audit_filters(const hubctl_audit_t *self, hub_mpw_t *w, bool write, const
     return n;
 }
 
+// Appends the record of ACTION with DETAIL on a writable handle of its
+// own. On failure says why on stderr.
+static bool
+s_record_write(hubctl_audit_t *self, const char *action, const hub_buf_t *detail)
+{
+    char user[128];
+    hub_store_t *st = NULL;
+    hub_diag_t *diag = hub_diag_new();
+    int rc = !self->has_key ? HUB_EINVAL
+                            : hub_store_open(&st, self->cfg.store, self->cfg.store_map_size, 0,
+                                             self->key, diag);
+    rc = rc ? rc
+            : hub_store_oplog_append(st, hubctl_now_ms(), hubctl_user(user, sizeof user), action,
+                                     detail->data, detail->len, NULL);
+    if (rc) {
+        hub_diag_print(diag, stderr);
+        fprintf(stderr,
+                "hubctl: %s refused: this reading of the audit could not be recorded in the "
+                "operations log (%s%s%s), so nothing of it is shown%s\n",
+                action,
+                !self->has_key ? "the hash key cannot be read, so the store cannot be opened "
+                                 "for writing"
+                               : hub_strerror(rc),
+                st && *hub_store_last_error(st) ? ": " : "", st ? hub_store_last_error(st) : "",
+                rc == HUB_EFULL ? "; raise store_map_size in hub.yaml, then reload" : "");
+    }
+    hub_store_destroy(&st);
+    hub_diag_destroy(&diag);
+    return rc == HUB_OK;
+}
+
 bool
 hubctl_audit_record_access(hubctl_audit_t *self, const char *action, uint64_t records)
 {
-    char user[128];
     hub_buf_t detail = HUB_BUF_INIT;
     hub_mpw_t w;
     hub_mpw_init(&w, &detail);
     hub_mpw_map(&w, hubctl_audit_filters(self, &w, false, &records));
     hubctl_audit_filters(self, &w, true, &records);
-    // LMDB allows one handle per store in a process: the reader goes first.
+    // LMDB allows one handle per store in a process: the reader goes first,
+    // and comes back for the answer.
     hub_store_destroy(&self->store);
-    hub_store_t *st = NULL;
-    hub_diag_t *diag = hub_diag_new();
-    int rc = hub_mpw_error(&w);
-    rc = rc ? rc
-         : !self->has_key
-             ? HUB_EINVAL
-             : hub_store_open(&st, self->cfg.store, self->cfg.store_map_size, 0, self->key, diag);
-    rc = rc ? rc
-            : hub_store_oplog_append(st, hubctl_now_ms(), hubctl_user(user, sizeof user), action,
-                                     detail.data, detail.len, NULL);
-    if (rc) {
-        hub_diag_print(diag, stderr);
-        fprintf(stderr,
-                "hubctl: warning: this reading of the audit could not be recorded in the "
-                "operations log (%s%s%s)\n",
-                !self->has_key ? "the hash key cannot be read, so the store cannot be opened "
-                                 "for writing"
-                               : hub_strerror(rc),
-                st && *hub_store_last_error(st) ? ": " : "", st ? hub_store_last_error(st) : "");
-    }
-    hub_store_destroy(&st);
-    hub_diag_destroy(&diag);
+    bool ok = hub_mpw_error(&w) == HUB_OK && s_record_write(self, action, &detail);
     hub_buf_free(&detail);
-    return rc == HUB_OK;
+    hub_diag_t *diag = hub_diag_new();
+    if (ok && hub_store_open(&self->store, self->cfg.store, self->cfg.store_map_size,
+                             HUB_STORE_RDONLY, self->has_key ? self->key : NULL, diag) != HUB_OK) {
+        hub_diag_print(diag, stderr);
+        fprintf(stderr, "hubctl: %s: recorded, but the store cannot be read again\n", action);
+        ok = false;
+    }
+    hub_diag_destroy(&diag);
+    return ok;
 }
 
 // ---------------------------------------------------------------- output

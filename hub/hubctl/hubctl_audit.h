@@ -153,11 +153,14 @@ int hubctl_audit_seq_at(hubctl_audit_t *self, uint64_t first, uint64_t last, uin
 size_t hubctl_audit_filters(const hubctl_audit_t *self, hub_mpw_t *w, bool write,
                             const uint64_t *records);
 
-// Records in the operations log that the user read the audit: ACTION
-// ("audit.query"), the filters and RECORDS (how many were returned). Closes
-// the read-only store first and writes on a writable handle of its own;
-// when that fails, says so on stderr (the answer stands). Returns true
-// when it was recorded.
+// Records in the operations log that the user reads the audit: ACTION
+// ("audit.query"), the filters and RECORDS (how many the answer holds).
+// Called before the answer is given: an access to the audit that cannot be
+// recorded is not answered (docs/OPERATIONS.md, "Who read what"). Closes
+// the read-only store, writes on a writable handle of its own (which needs
+// the hash key), then opens the read-only store again for the answer.
+// False, and why on stderr, when the record (or the store again) could
+// not be had: give no answer then.
 bool hubctl_audit_record_access(hubctl_audit_t *self, const char *action, uint64_t records);
 
 // Opens OPTS.output (or stdout when none) for writing; prints why and

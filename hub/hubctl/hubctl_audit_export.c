@@ -26,7 +26,8 @@ static const char s_help[] =
     "checkpoint, those checkpoints, and the hub's public key. `hubctl audit verify --bundle\n"
     "FILE` checks it offline, without the store. When hubd runs, export asks it to sign a\n"
     "checkpoint first, so the newest records are covered too. The export is recorded in the\n"
-    "operations log (audit.export).\n";
+    "operations log (audit.export) before the bundle is written; when it cannot be recorded\n"
+    "(the store is full) nothing is written and the exit status is 1.\n";
 
 typedef struct {
     uint64_t (*r)[2]; // ranges [first, last], ascending, apart
@@ -53,6 +54,17 @@ s_add(s_ranges_t *rs, uint64_t first, uint64_t last)
     rs->r[rs->n][1] = last;
     rs->n++;
     return true;
+}
+
+// How many seqs the ranges RS hold.
+static uint64_t
+s_count(const s_ranges_t *rs)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        n += rs->r[i][1] - rs->r[i][0] + 1;
+    }
+    return n;
 }
 
 // The first of the N pairs at R, sorted by their element COL, whose
@@ -224,11 +236,9 @@ s_header(FILE *out, s_export_t *x, const uint8_t pk[32])
                                                                         : HUB_OK;
     }
     json_t *segs = json_array();
-    uint64_t count = 0;
     for (size_t i = 0; i < x->segments.n; i++) {
         json_array_append_new(segs, json_pack("[I, I]", (json_int_t) x->segments.r[i][0],
                                               (json_int_t) x->segments.r[i][1]));
-        count += x->segments.r[i][1] - x->segments.r[i][0] + 1;
     }
     char t[64], user[128];
     hubctl_format_time(now, t, sizeof t);
@@ -242,7 +252,7 @@ s_header(FILE *out, s_export_t *x, const uint8_t pk[32])
                                        s_hex_json(prev, sizeof prev))
                            : json_null(),
                   "head", "seq", (json_int_t) x->last, "hash", s_hex_json(head, sizeof head),
-                  "segments", segs, "records", (json_int_t) count);
+                  "segments", segs, "records", (json_int_t) s_count(&x->segments));
     char *text = rc || !h ? NULL : json_dumps(h, JSON_COMPACT);
     if (text) {
         fprintf(out, "%s\n", text);
@@ -361,6 +371,10 @@ s_export(s_export_t *x)
     s_ask_checkpoint(&a->cfg);
     int rc = s_checkpoints(x);
     rc = rc ? rc : s_select(x);
+    // Recorded before the bundle is written: not recorded, not written.
+    if (!rc && !hubctl_audit_record_access(a, "audit.export", s_count(&x->segments))) {
+        return HUB_EIO;
+    }
     FILE *out = rc ? NULL : hubctl_audit_out_open(&a->opts);
     if (!rc && !out) {
         return HUB_EIO;
@@ -398,14 +412,10 @@ hubctl_audit_export(int argc, char **argv)
     x.a = &a;
     int rc = hubctl_audit_open(&a, a.opts.subject != NULL) ? s_export(&x) : HUB_EIO;
     if (!rc) {
-        uint64_t selected = 0;
-        for (size_t i = 0; i < x.selected.n; i++) {
-            selected += x.selected.r[i][1] - x.selected.r[i][0] + 1;
-        }
         printf("%s: %llu records (%llu selected) in %zu pieces of the chain\n", a.opts.output,
-               (unsigned long long) x.written, (unsigned long long) selected, x.segments.n);
+               (unsigned long long) x.written, (unsigned long long) s_count(&x.selected),
+               x.segments.n);
         fflush(stdout);
-        hubctl_audit_record_access(&a, "audit.export", x.written);
     }
     free(x.selected.r);
     free(x.segments.r);

@@ -2,7 +2,7 @@
 // subject (through the keyed-hash index: never a scan), source, endpoint,
 // rule, type, purpose and time (a binary search over the audit sequence),
 // a page at a time; as a table, JSON or CSV. The reading itself goes into
-// the operations log.
+// the operations log first: unrecorded, it is not answered.
 #include "hubctl.h"
 #include "hubctl_audit.h"
 #include "hubctl_ops.h"
@@ -36,7 +36,8 @@ static const char s_help[] =
     "The table shows each record's seq, time (local), source, type, endpoint, rules, purpose\n"
     "and the fields released with their masking ([partial], [hash], [year], [age_band]).\n"
     "Every query is recorded in the operations log (audit.query, with the OS user and the\n"
-    "filters; a subject as its keyed hash).\n";
+    "filters; a subject as its keyed hash) before it is answered: one that cannot be\n"
+    "recorded (the store is full) is not answered, and the exit status is 1.\n";
 
 // The page: the records selected, in order.
 typedef hubctl_audit_recs_t s_page_t;
@@ -295,12 +296,13 @@ hubctl_audit_query(int argc, char **argv)
     }
     size_t limit = a.opts.limit_given ? a.opts.limit : HUBCTL_AUDIT_LIMIT;
     int rc = hubctl_audit_select(&a, limit, hubctl_audit_keep, &page, &more);
-    if (rc == HUB_OK) {
-        s_print(fmt, &page, more);
-        hubctl_audit_record_access(&a, "audit.query", page.n);
-    } else {
+    if (rc != HUB_OK) {
         fprintf(stderr, "hubctl: audit query failed: %s (%s)\n", hub_strerror(rc),
                 hub_store_last_error(a.store));
+    } else if (!hubctl_audit_record_access(&a, "audit.query", page.n)) {
+        rc = HUB_EIO; // said: not recorded, so not shown
+    } else {
+        s_print(fmt, &page, more);
     }
     free(page.recs);
     hubctl_audit_close(&a);

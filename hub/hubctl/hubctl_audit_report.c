@@ -27,7 +27,8 @@ static const char s_help[] =
     "purpose and legal basis, and each field released with its masking. In Chinese and\n"
     "English (both by default; --lang picks one); text (default), self-contained HTML or JSON.\n"
     "The report is recorded in the operations log (audit.report, the subject as its keyed\n"
-    "hash).\n";
+    "hash) before it is written: one that cannot be recorded (the store is full) is not\n"
+    "written, and the exit status is 1.\n";
 
 typedef struct {
     const char *zh, *en;
@@ -546,6 +547,10 @@ s_run(s_report_t *r)
     hub_cid_normalize(a->opts.subject, strlen(a->opts.subject), r->cid, NULL, 0);
     s_names(r);
     int rc = hubctl_audit_select(a, 0, hubctl_audit_keep, &r->kept, NULL);
+    // Recorded before a word of it is written: not recorded, not written.
+    if (!rc && !hubctl_audit_record_access(a, "audit.report", r->kept.n)) {
+        return HUB_EIO;
+    }
     r->f = rc ? NULL : hubctl_audit_out_open(&a->opts);
     if (!rc && !r->f) {
         return HUB_EIO;
@@ -589,9 +594,6 @@ hubctl_audit_report(int argc, char **argv)
     r.html = fmt == HUBCTL_FMT_HTML;
     r.lang = !a.opts.lang ? 0 : strcmp(a.opts.lang, "zh") == 0 ? 1 : 2;
     int rc = s_run(&r);
-    if (!rc) {
-        hubctl_audit_record_access(&a, "audit.report", r.kept.n);
-    }
     free(r.kept.recs);
     hub_buf_free(&r.tmp);
     hub_depts_destroy(&r.depts);

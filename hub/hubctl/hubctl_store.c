@@ -25,7 +25,8 @@ static const char s_help[] =
     "that finds a new store_id in SUBSCRIBED takes the sequences after its acknowledged\n"
     "cursor as new instead of dropping them as redeliveries (docs/PROTOCOL.md,\n"
     "\"Consuming\"). deploy/restore.sh runs it. Refused while hubd, or any process, has\n"
-    "the store open. Recorded in the operations log (action store.reissue_id).\n"
+    "the store open. Recorded in the operations log (action store.reissue_id), in the\n"
+    "same transaction: a reissue that cannot be recorded (the store is full) is not made.\n"
     "\n"
     "  --store DIR    that store (default: hub.yaml's store)\n"
     "  --timeout MS   how long to wait for an answer on hubd's admin socket (default 5000)\n"
@@ -123,33 +124,51 @@ s_detail(hub_buf_t *out, const char *old_id, const char *new_id)
     }
 }
 
+// Reissues the id of ST (writable) into NEW_ID and records that in the
+// operations log, in one transaction: a reissue that cannot be recorded
+// is not made (docs/OPERATIONS.md, "Backup and restore").
+static int
+s_reissue_recorded(hub_store_t *st, const char *old_id, char new_id[33])
+{
+    char was[33], user[128];
+    hub_buf_t detail = HUB_BUF_INIT;
+    int rc = hub_store_begin(st);
+    if (rc) {
+        return rc;
+    }
+    rc = hub_store_reissue_id(st, was, new_id);
+    if (!rc) {
+        s_detail(&detail, old_id, new_id);
+        rc = hub_store_oplog_append(st, hubctl_now_ms(), hubctl_user(user, sizeof user),
+                                    "store.reissue_id", detail.data, detail.len, NULL);
+    }
+    rc = rc ? rc : hub_store_commit(st);
+    hub_store_abort(st); // after a failure: nothing of it is written
+    hub_buf_free(&detail);
+    if (rc) {
+        new_id[0] = '\0';
+    }
+    return rc;
+}
+
 // Opens STORE writable, reissues its id into NEW_ID and records that.
 static int
 s_reissue(const hub_config_t *cfg, const char *store, const char *old_id, char new_id[33])
 {
     uint8_t key[32];
-    char was[33], user[128];
     hub_diag_t *diag = hub_diag_new();
     hub_store_t *st = NULL;
-    hub_buf_t detail = HUB_BUF_INIT;
     int rc = hub_config_read_key(cfg->hash_key, key, diag);
     rc = rc ? rc : hub_store_open(&st, store, cfg->store_map_size, 0, key, diag);
-    rc = rc ? rc : hub_store_reissue_id(st, was, new_id);
+    rc = rc ? rc : s_reissue_recorded(st, old_id, new_id);
     if (rc) {
         hub_diag_print(diag, stderr);
-        fprintf(stderr, "hubctl: the store id of %s was not changed: %s%s%s\n", store,
-                hub_strerror(rc), st ? " " : "", st ? hub_store_last_error(st) : "");
-    } else {
-        s_detail(&detail, old_id, new_id);
-        int orc = hub_store_oplog_append(st, hubctl_now_ms(), hubctl_user(user, sizeof user),
-                                         "store.reissue_id", detail.data, detail.len, NULL);
-        if (orc) {
-            fprintf(stderr, "hubctl: warning: the reissue is not in the operations log: %s %s\n",
-                    hub_strerror(orc), hub_store_last_error(st));
-        }
+        fprintf(stderr, "hubctl: the store id of %s was not changed: %s%s%s%s\n", store,
+                hub_strerror(rc), st && *hub_store_last_error(st) ? ": " : "",
+                st ? hub_store_last_error(st) : "",
+                rc == HUB_EFULL ? " (raise store_map_size in hub.yaml, then run it again)" : "");
     }
     sodium_memzero(key, sizeof key);
-    hub_buf_free(&detail);
     hub_store_destroy(&st);
     hub_diag_destroy(&diag);
     return rc ? HUBCTL_INVALID : HUBCTL_OK;

@@ -480,6 +480,28 @@ s_dedup_load(hubd_t *self, hub_diag_t *diag)
     return HUB_OK;
 }
 
+// Records the rule set hubd starts under. Without that record nobody can
+// later say which rules the deliveries of this run were disclosed under
+// (`hubctl rules history|diff`, the audit's ruleset stamps), so a start
+// that cannot write it is refused. Unlike a reload, a refusal here keeps
+// no old configuration in force, and the remedy (a larger map) is applied
+// by the next start.
+static int
+s_ruleset_start(hubd_t *self, hub_diag_t *diag)
+{
+    int rc = hubd_ruleset_record(self, "start", "hubd");
+    if (rc) {
+        const char *detail = hub_store_last_error(self->store);
+        hub_diag_add(diag, HUB_DIAG_ERROR, "not_recorded", self->conf.cfg.store,
+                     "rule set %.12s cannot be recorded in the rule-set history, so hubd does "
+                     "not start: %s%s%s%s",
+                     hub_rules_version(self->conf.rules), hub_strerror(rc), detail[0] ? ": " : "",
+                     detail,
+                     rc == HUB_EFULL ? " (raise store_map_size in hub.yaml, then start hubd)" : "");
+    }
+    return rc;
+}
+
 static int
 s_start(hubd_t *self, hub_diag_t *diag)
 {
@@ -496,7 +518,6 @@ s_start(hubd_t *self, hub_diag_t *diag)
     if (!rc) {
         self->started_ms = hubd_now_ms();
         hubd_sign_key_load(self);
-        hubd_ruleset_record(self, "start", "hubd");
     }
     self->msg = hub_msg_new();
     self->route = hub_route_new();
@@ -506,7 +527,9 @@ s_start(hubd_t *self, hub_diag_t *diag)
     }
     rc = rc ? rc : hubd_lists_load(self);
     rc = rc ? rc : hubd_writer_start(self);
-    return rc;
+    // Last: a start that fails on anything else has disclosed nothing. The
+    // writer has no batch yet, so the store's write side is this thread's.
+    return rc ? rc : s_ruleset_start(self, diag);
 }
 
 static void

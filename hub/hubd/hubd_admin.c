@@ -103,10 +103,6 @@ hubd_ruleset_record(hubd_t *self, const char *event, const char *user)
     s_rule_files(self, &files);
     int rc = hub_store_ruleset_record(self->store, hub_rules_version(self->conf.rules),
                                       (uint64_t) hubd_now_ms(), event, user, files.data, files.len);
-    if (rc) {
-        hubd_log("error", "ruleset_record", "reason=\"%s\" detail=\"%s\"", hub_strerror(rc),
-                 hub_store_last_error(self->store));
-    }
     hub_buf_free(&files);
     return rc;
 }
@@ -167,10 +163,8 @@ s_end(hubd_t *self, int rc)
     return hub_store_commit(self->store);
 }
 
-// Store error RC for people, into OUT (SIZE bytes): "store full: mdb_put
-// oplog: MDB_MAP_FULL: … (raise store_map_size …)".
-static const char *
-s_why(hubd_t *self, int rc, char *out, size_t size)
+const char *
+hubd_store_why(hubd_t *self, int rc, char *out, size_t size)
 {
     const char *detail = hub_store_last_error(self->store);
     snprintf(out, size, "%s%s%s%s", hub_strerror(rc), detail[0] ? ": " : "", detail,
@@ -180,7 +174,8 @@ s_why(hubd_t *self, int rc, char *out, size_t size)
 
 // Moves the checkpoint and retention timers to NEW's settings when they
 // changed: a checkpoint_seconds shortened from a day to a minute takes
-// effect now, not when the day is over.
+// effect now, not when the day is over. A failed retention slice is tried
+// again at once: a reload is how a full store gets room.
 static void
 s_timers_adopt(hubd_t *self, const hub_config_t *fresh)
 {
@@ -191,7 +186,7 @@ s_timers_adopt(hubd_t *self, const hub_config_t *fresh)
             next < self->next_checkpoint_ms ? next : self->next_checkpoint_ms;
     }
     if (fresh->retention_messages_days != old->retention_messages_days ||
-        fresh->retention_audit_days != old->retention_audit_days) {
+        fresh->retention_audit_days != old->retention_audit_days || self->retain_failed) {
         self->next_retain_ms = 0; // at the next tick
     }
 }
@@ -278,7 +273,8 @@ hubd_reload(hubd_t *self, const char *user, bool *changed, int *recorded)
              "ruleset=%s rules=%zu changed=%d user=%s recorded=%s%s%s%s",
              hub_rules_version(self->conf.rules), hub_rules_count(self->conf.rules), *changed, user,
              *recorded ? "no" : "yes", *recorded ? " reason=\"" : "",
-             *recorded ? s_why(self, *recorded, why, sizeof why) : "", *recorded ? "\"" : "");
+             *recorded ? hubd_store_why(self, *recorded, why, sizeof why) : "",
+             *recorded ? "\"" : "");
     return HUB_OK;
 }
 
@@ -327,7 +323,7 @@ s_reload_refusal(hubd_t *self, int recorded, hub_mpw_t *w)
     char why[512], error[640];
     snprintf(error, sizeof error, "the new configuration is broken; the old one stays in force%s%s",
              recorded ? ", and the refusal could not be recorded in the operations log: " : "",
-             recorded ? s_why(self, recorded, why, sizeof why) : "");
+             recorded ? hubd_store_why(self, recorded, why, sizeof why) : "");
     hub_mpw_map(w, 4);
     hub_mpw_cstr(w, "code");
     hub_mpw_cstr(w, "config");
@@ -359,7 +355,8 @@ s_on_reload(hubd_t *self, const char *user, hub_mpw_t *w)
         snprintf(error, sizeof error,
                  "rule set %s is in force, but the reload could not be recorded in the "
                  "operations log and the rule-set history: %s",
-                 hub_rules_version(self->conf.rules), s_why(self, recorded, why, sizeof why));
+                 hub_rules_version(self->conf.rules),
+                 hubd_store_why(self, recorded, why, sizeof why));
         hub_mpw_cstr(w, "code");
         hub_mpw_cstr(w, "not_recorded");
         hub_mpw_cstr(w, "error");
@@ -425,7 +422,7 @@ s_on_rewind(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw
     if (rc) {
         char why[512], error[600];
         snprintf(error, sizeof error, "the cursor was not moved: %s",
-                 s_why(self, rc, why, sizeof why));
+                 hubd_store_why(self, rc, why, sizeof why));
         // HUB_EINVAL here: nothing was ever written to the endpoint.
         s_fail(w,
                rc == HUB_ENOTFOUND ? "not_found"
@@ -523,7 +520,8 @@ s_on_drop(hubd_t *self, const char *user, const void *req, size_t len, hub_mpw_t
              dropped, hub_strerror(rc), user);
     if (rc) {
         char why[512], error[600];
-        snprintf(error, sizeof error, "nothing was dropped: %s", s_why(self, rc, why, sizeof why));
+        snprintf(error, sizeof error, "nothing was dropped: %s",
+                 hubd_store_why(self, rc, why, sizeof why));
         s_fail(w, "store", error);
         return;
     }

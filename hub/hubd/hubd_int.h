@@ -200,6 +200,7 @@ typedef struct {
     hubd_epstat_t eps[HUBD_MAX_EPS];
     size_t neps;
     int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms;  // monotonic
+    bool retain_failed;              // the last retention slice failed: a reload retries it
     hubd_metrics_t *metrics;         // the HTTP /metrics server, or NULL (hub.yaml metrics)
     hubd_metrics_snapshot_t snap;    // counters only the main loop writes; published each second
     hubd_metrics_endpoint_t meps[HUBD_MAX_EPS];  // the snapshot's endpoints, refilled each second
@@ -376,9 +377,17 @@ int
 hubd_reload(hubd_t *self, const char *user, bool *changed, int *recorded);
 
 // Records the rule-set version in force (and its texts) with EVENT, in
-// the transaction open, if any. Errors: the store's (logged).
+// the transaction open, if any, else in one of its own. Errors: the
+// store's (hub_store_last_error() says why; the caller tells the
+// operator: a start is refused, a reload answered not_recorded).
 int
 hubd_ruleset_record(hubd_t *self, const char *event, const char *user);
+
+// Store error RC for people, into OUT (SIZE bytes), which it returns:
+// "store full: mdb_put oplog: MDB_MAP_FULL: … (raise store_map_size in
+// hub.yaml, then reload)".
+const char *
+hubd_store_why(hubd_t *self, int rc, char *out, size_t size);
 
 // The admin `status` reply into W.
 void
@@ -421,7 +430,9 @@ hubd_checkpoint(hubd_t *self);
 int
 hubd_metrics_open(hubd_t *self, hub_diag_t *diag);
 
-// One slice of retention (hub.yaml retention_*_days).
+// One slice of retention (hub.yaml retention_*_days): the purge and its
+// operations-log record commit together, or neither. A failure is logged
+// (event=retention_failed) and counted (hub_retention_failures_total).
 void
 hubd_retain(hubd_t *self);
 

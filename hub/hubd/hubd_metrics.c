@@ -362,6 +362,9 @@ hubd_metrics_render(const hubd_metrics_snapshot_t *s, hub_buf_t *out)
     s_metric_u64(&t, "hub_store_map_size_bytes", "gauge", "The LMDB map size.", s->store_map_size);
     s_metric_u64(&t, "hub_store_used_bytes", "gauge", "LMDB pages in use, in bytes.",
                  s->store_used_bytes);
+    s_metric_u64(&t, "hub_retention_failures_total", "counter",
+                 "Retention purges that failed since start: nothing of them was purged.",
+                 s->retention_failures);
     return t.rc;
 }
 

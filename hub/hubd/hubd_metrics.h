@@ -85,6 +85,7 @@ typedef struct {
     hubd_metrics_histogram_t batch_size; // publishes per group commit
     uint64_t store_map_size; // LMDB map size, bytes
     uint64_t store_used_bytes; // pages in use times the page size
+    uint64_t retention_failures; // retention slices that failed (purged nothing) since start
 } hubd_metrics_snapshot_t;
 
 typedef struct hubd_metrics hubd_metrics_t;

@@ -533,10 +533,17 @@ hubd_retain(hubd_t *self)
     uint64_t audit = s_days_before(now, self->conf.cfg.retention_audit_days);
     hub_store_purged_t p = {0};
     int rc = hub_store_purge(self->store, bodies, audit, 10000, now, &p);
-    // A slice a second while there is more; otherwise look again in an hour.
+    // A slice a second while there is more; otherwise look again in an
+    // hour, or at the next reload after a failure (the store grown).
     self->next_retain_ms = hubd_mono_ms() + (p.more ? 1000 : 3600000);
+    self->retain_failed = rc != HUB_OK;
     if (rc) {
-        hubd_log("error", "retention", "reason=\"%s\"", hub_strerror(rc));
+        // The slice and its record were one transaction: nothing went, and
+        // data kept past its retention must be seen (PIPL Art. 47).
+        char why[512];
+        self->snap.retention_failures++;
+        hubd_log("error", "retention_failed", "purged=nothing reason=\"%s\"",
+                 hubd_store_why(self, rc, why, sizeof why));
     } else if (p.bodies || p.deliveries || p.audit) {
         hubd_log("info", "retention", "bodies=%zu deliveries=%zu audit=%zu", p.bodies, p.deliveries,
                  p.audit);

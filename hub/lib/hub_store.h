@@ -483,13 +483,15 @@ hub_store_usage(hub_store_t *self, size_t *map_size, size_t *used);
 int
 hub_store_id(hub_store_t *self, char out[33]);
 
-// Replaces the store's id with a new random one, in a durable transaction
-// of its own; OLD_ID gets the id it had ("" when none, or a damaged one),
-// NEW_ID the new one (both NUL-terminated; NEW_ID "" on error). For
-// `hubctl store reissue-id` after a restore, while no hubd has the store
-// open (hubd keeps the id it read at its start). A writable handle with
-// no batch open. Errors: HUB_EINVAL (read-only handle, or a batch open),
-// HUB_EFULL, HUB_EIO.
+// Replaces the store's id with a new random one: in the open batch when
+// one is open on this handle (so the change commits with what else the
+// batch holds, its operations-log record above all, or not at all), else
+// in a durable transaction of its own. OLD_ID gets the id it had ("" when
+// none, or a damaged one), NEW_ID the new one (both NUL-terminated;
+// NEW_ID "" on error; in a batch, the id is the new one only once the
+// batch commits). For `hubctl store reissue-id` after a restore, while no
+// hubd has the store open (hubd keeps the id it read at its start).
+// Errors: HUB_EINVAL (read-only handle), HUB_EFULL, HUB_EIO.
 int
 hub_store_reissue_id(hub_store_t *self, char old_id[33], char new_id[33]);
 

@@ -458,7 +458,8 @@ int
 hub_store_reissue_id(hub_store_t *self, char old_id[33], char new_id[33])
 {
     old_id[0] = new_id[0] = '\0';
-    int rc = hub_store_begin(self); // HUB_EINVAL: read-only, or a batch is open
+    bool own;
+    int rc = hub_store_write_begin(self, &own); // HUB_EINVAL: read-only
     if (rc) {
         return rc;
     }
@@ -468,8 +469,7 @@ hub_store_reissue_id(hub_store_t *self, char old_id[33], char new_id[33])
         rc = HUB_OK;
     }
     rc = rc ? hub_store_fail(self, rc) : hub_store_fail(self, s_id_write(self, self->txn, new_id));
-    rc = rc ? rc : hub_store_commit(self);
-    hub_store_abort(self);
+    rc = hub_store_write_end(self, own, rc);
     if (rc) {
         new_id[0] = '\0';
     }

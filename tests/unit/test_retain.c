@@ -494,6 +494,60 @@ test_purge_empties_old_bodies_and_drops_their_acknowledged_deliveries(void)
     s_verify(NULL, HUB_OK, 0, NULL);
 }
 
+// Puts (JAM) or removes a last key in the oplog that is no sequence
+// number: the store can then write no operations-log record, and nothing
+// else fails.
+static void
+s_oplog_jam(bool jam)
+{
+    s_raw_t r;
+    MDB_dbi dbi = s_raw_open(&r, "oplog");
+    MDB_val k = {9, "\xff\xff\xff\xff\xff\xff\xff\xff\xff"}, v = {1, "\xc0"};
+    CU_ASSERT(jam ? mdb_put(r.txn, dbi, &k, &v, 0) == 0 : mdb_del(r.txn, dbi, &k, NULL) == 0);
+    s_raw_close(&r);
+}
+
+static void
+test_a_purge_whose_record_cannot_be_written_purges_nothing(void)
+{
+    hub_store_t *st = s_open_new();
+    const size_t D = s_f.per_msg;
+    s_ingest(st, 1, 3);
+    const char *ep = hub_route_at(s_f.fx.route, 0)->endpoint->id;
+    CU_ASSERT_EQUAL(hub_store_ack(st, ep, 2), HUB_OK);
+    hub_store_destroy(&st);
+    s_oplog_jam(true);
+    st = s_reopen();
+    // Bodies of 1 and 2, their two acknowledged deliveries, message 1's
+    // audit records: all written in the purge's transaction, then its
+    // record fails, and the transaction with it.
+    hub_store_purged_t p;
+    CU_ASSERT_EQUAL(hub_store_purge(st, 2500, 1500, 1000, 99000, &p), HUB_EIO);
+    CU_ASSERT(strstr(hub_store_last_error(st), "oplog") != NULL);
+    CU_ASSERT(p.bodies == 0 && p.deliveries == 0 && p.audit == 0 && !p.more);
+    const void *rec;
+    size_t len;
+    uint64_t u, base;
+    uint8_t prev[32];
+    CU_ASSERT_EQUAL_FATAL(hub_store_record(st, HUB_STORE_LOG, 1, &rec, &len), HUB_OK);
+    CU_ASSERT_EQUAL(hub_mpr_get_uint(rec, len, "purged_ms", &u), HUB_ENOTFOUND);
+    hub_store_delivery_t d[8];
+    size_t n;
+    CU_ASSERT(hub_store_pending(st, ep, 0, d, 8, &n) == HUB_OK && n == 3 && d[0].eseq == 1);
+    CU_ASSERT_EQUAL(hub_store_record(st, HUB_STORE_AUDIT, 1, &rec, &len), HUB_OK);
+    CU_ASSERT(hub_store_audit_base(st, &base, prev) == HUB_OK && base == 1);
+    hub_store_destroy(&st);
+    // Once the record can be written, the same purge goes, recorded.
+    s_oplog_jam(false);
+    st = s_reopen();
+    CU_ASSERT_EQUAL(hub_store_purge(st, 2500, 1500, 1000, 99000, &p), HUB_OK);
+    CU_ASSERT(p.bodies == 2 && p.deliveries == 2 && p.audit == D);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_OPLOG), 1);
+    CU_ASSERT(hub_store_audit_base(st, &base, prev) == HUB_OK && base == D + 1);
+    hub_store_destroy(&st);
+    s_verify(NULL, HUB_OK, 0, NULL);
+}
+
 static void
 test_purge_removes_old_audit_records_and_verify_starts_at_the_base(void)
 {
@@ -657,6 +711,8 @@ test_retain_register(void)
                 test_a_forged_or_missing_checkpoint_fails_verification);
     CU_add_test(s, "purge empties old bodies and drops their acknowledged deliveries",
                 test_purge_empties_old_bodies_and_drops_their_acknowledged_deliveries);
+    CU_add_test(s, "a purge whose record cannot be written purges nothing",
+                test_a_purge_whose_record_cannot_be_written_purges_nothing);
     CU_add_test(s, "purge removes old audit records, and verify starts at the base",
                 test_purge_removes_old_audit_records_and_verify_starts_at_the_base);
     CU_add_test(s, "a chain purged to its head goes on from there",

@@ -122,14 +122,38 @@ test_a_reissue_replaces_the_id_durably(void)
     CU_ASSERT(s_is_id(fresh) && strcmp(fresh, id) != 0);
     CU_ASSERT_EQUAL(hub_store_id(st, now), HUB_OK);
     CU_ASSERT_STRING_EQUAL(now, fresh);
-    // Not while a batch is open: the batch's writer owns the transaction.
-    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
-    CU_ASSERT_EQUAL(hub_store_reissue_id(st, old, now), HUB_EINVAL);
-    hub_store_abort(st);
     hub_store_destroy(&st);
     st = s_open(s_f.dir, true);
     CU_ASSERT_EQUAL(hub_store_id(st, now), HUB_OK);
     CU_ASSERT_STRING_EQUAL(now, fresh);
+    hub_store_destroy(&st);
+}
+
+static void
+test_a_reissue_in_a_batch_commits_with_it_or_not_at_all(void)
+{
+    hub_store_t *st = s_open(tu_store_dir(&s_f), false);
+    char id[33], old[33], fresh[33], now[33];
+    CU_ASSERT_EQUAL_FATAL(hub_store_id(st, id), HUB_OK);
+    // Abandoned with its batch (hubctl's, when the record of it fails).
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_reissue_id(st, old, fresh), HUB_OK);
+    CU_ASSERT_STRING_EQUAL(old, id);
+    CU_ASSERT(s_is_id(fresh) && strcmp(fresh, id) != 0);
+    CU_ASSERT_EQUAL(hub_store_id(st, now), HUB_OK); // what is committed
+    CU_ASSERT_STRING_EQUAL(now, id);
+    hub_store_abort(st);
+    CU_ASSERT_EQUAL(hub_store_id(st, now), HUB_OK);
+    CU_ASSERT_STRING_EQUAL(now, id);
+    // Committed with its record.
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_reissue_id(st, old, fresh), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_oplog_append(st, 1000, "alice", "store.reissue_id", NULL, 0, NULL),
+                    HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_id(st, now), HUB_OK);
+    CU_ASSERT_STRING_EQUAL(now, fresh);
+    CU_ASSERT_EQUAL(tu_store_last(st, HUB_STORE_OPLOG), 1);
     hub_store_destroy(&st);
 }
 
@@ -190,6 +214,8 @@ test_store_id_register(void)
     CU_add_test(s, "a read-only handle reads the id (and cannot reissue it)",
                 test_a_read_only_handle_reads_the_id);
     CU_add_test(s, "a reissue replaces the id durably", test_a_reissue_replaces_the_id_durably);
+    CU_add_test(s, "a reissue in a batch commits with it, or not at all",
+                test_a_reissue_in_a_batch_commits_with_it_or_not_at_all);
     CU_add_test(s, "an older store gets an id at its first writable open",
                 test_an_older_store_gets_an_id_at_its_first_writable_open);
     CU_add_test(s, "a damaged id is refused by readers and replaced by a writer",
