@@ -10,6 +10,7 @@
 #include "hub_diag.h"
 #include "hub_inbox.h"
 #include "hub_record.h"
+#include "hub_rejects.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@ typedef struct {
     char *url, *keys, *server_pub;  // resolved from the arguments and hub.yaml
     hubc_auth_t auth;               // hub.yaml's security, keys, server_pub, the endpoint
     hubc_inbox_t *inbox;
+    hubc_rejects_t *rejects;        // the deliveries that cannot be written, beside the inbox
     hubc_columns_t *cols;           // CSV only
     hubc_record_t *rec;
     hubc_t *hub;                    // NULL while not connected
@@ -44,7 +46,11 @@ typedef struct {
 } sink_t;
 
 // Receives, writes and acknowledges until SIGTERM/SIGINT or --idle-exit.
-// Returns the exit status: 0, or 1 after a failure (reported on stderr).
+// A delivery that cannot be read or written as a record goes to the
+// rejected-deliveries report (hub_rejects.h) and the stream goes on.
+// Returns the exit status: 0 (deliveries rejected included: like
+// hub-adapter's rejected records, they are not a failure), or 1 after a
+// failure (reported on stderr).
 int
 sink_run(sink_t *self);
 

@@ -35,9 +35,12 @@ static const char s_help[] =
     "  --url URL            the hub (default: hub.yaml listen)\n"
     "  --keys DIR           the keys directory (default: hub.yaml keys)\n"
     "  -h, --help           this text\n"
+    "A delivery that cannot be read or written (a malformed one, one from a newer hub)\n"
+    "is kept in DIR/ENDPOINT.rejected, one JSON line with the reason and its bytes,\n"
+    "made durable before it is acknowledged; the stream goes on.\n"
     "SIGTERM/SIGINT: write, fsync and acknowledge what is in hand, finish the file,\n"
-    "exit 0. At exit one line on stderr sums up. Exit status: 0 done, 1 failure,\n"
-    "2 bad usage.\n";
+    "exit 0. At exit one line on stderr sums up. Exit status: 0 done (rejected\n"
+    "deliveries included), 1 failure, 2 bad usage.\n";
 
 static int s_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -213,6 +216,12 @@ s_open_inbox(sink_t *self)
             : hubc_inbox_open(&self->inbox, self->args.inbox, self->args.endpoint, &opts,
                               self->diag);
     hub_buf_free(&header);
+    // The report after the inbox: the inbox's lock covers it, and the
+    // seqs it needs to know are those above the inbox's last.
+    rc = rc ? rc
+            : hubc_rejects_open(&self->rejects, self->args.inbox, self->args.endpoint,
+                                hubc_inbox_store_id(self->inbox), hubc_inbox_last(self->inbox),
+                                self->diag);
     if (rc == HUB_OK) {
         // What recovery did (a torn record cut, a damaged part kept aside).
         hub_diag_print(self->diag, stderr);
@@ -241,9 +250,15 @@ s_finish(sink_t *self, int status)
             fprintf(stderr, " (seq %llu..%llu)", (unsigned long long) self->first_written,
                     (unsigned long long) last);
         }
-        fprintf(stderr, ", %llu files finished, %llu redeliveries dropped%s, last seq %llu\n",
+        fprintf(stderr, ", %llu files finished, %llu redeliveries dropped",
                 (unsigned long long) hubc_inbox_files(self->inbox),
-                (unsigned long long) self->dropped, self->unmapped ? ", some rows unmapped" : "",
+                (unsigned long long) self->dropped);
+        uint64_t rejected = self->rejects ? hubc_rejects_count(self->rejects) : 0;
+        if (rejected) {
+            fprintf(stderr, ", %llu rejected (in %s)", (unsigned long long) rejected,
+                    hubc_rejects_path(self->rejects));
+        }
+        fprintf(stderr, "%s, last seq %llu\n", self->unmapped ? ", some rows unmapped" : "",
                 (unsigned long long) last);
     }
     return status;
@@ -275,6 +290,7 @@ main(int argc, char **argv)
         status = s_finish(&self, status);
     }
     hubc_destroy(&self.hub);
+    hubc_rejects_destroy(&self.rejects);
     hubc_inbox_destroy(&self.inbox);
     hubc_columns_destroy(&self.cols);
     hubc_record_destroy(&self.rec);

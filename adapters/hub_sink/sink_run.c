@@ -1,7 +1,10 @@
 // hub-sink's receive loop: connect and subscribe, then batch after batch
 // take what the hub sends (up to the credit), write it into the inbox,
 // make it durable with one fsync, and only then acknowledge the highest
-// seq. A lost session (the hub restarted) is re-established; SIGTERM and
+// seq. A delivery that cannot be written as a record goes to the
+// rejected-deliveries report instead, made durable before the inbox and
+// acknowledged with the rest, so that it never stops the stream. A lost
+// session (the hub restarted) is re-established; SIGTERM and
 // SIGINT end the loop after the batch in hand.
 #include "hub_error.h"
 #include "sink.h"
@@ -69,6 +72,9 @@ s_store_check(sink_t *self, uint64_t acked)
         rc = hubc_inbox_restart(self->inbox, acked, self->diag);
     }
     rc = rc ? rc : hubc_inbox_set_store_id(self->inbox, id, self->diag);
+    if (rc == HUB_OK) {
+        hubc_rejects_set_store_id(self->rejects, id, had[0] != '\0');
+    }
     if (rc) {
         s_report(self);
         fprintf(stderr, "hub-sink: %s: the inbox cannot take the hub's store id %s (%s)\n",
@@ -101,16 +107,18 @@ s_session(sink_t *self)
         return rc;
     }
     uint64_t have = hubc_inbox_last(self->inbox);
+    uint64_t reach = hubc_rejects_reach(self->rejects, have); // rejected after the inbox's last
     fprintf(stderr,
             "hub-sink: %s: subscribed at %s: the hub has %llu, acknowledged %llu; the "
             "inbox has up to %llu\n",
             ep, self->url, (unsigned long long) last, (unsigned long long) acked,
             (unsigned long long) have);
-    if (acked > have && !self->gap_warned) {
+    if (acked > reach && !self->gap_warned) {
         fprintf(stderr,
                 "hub-sink: %s: warning: seqs %llu..%llu were acknowledged before and "
-                "are not in this inbox (received elsewhere?)\n",
-                ep, (unsigned long long) have + 1, (unsigned long long) acked);
+                "are neither in this inbox nor in its report of rejected deliveries "
+                "(received elsewhere?)\n",
+                ep, (unsigned long long) reach + 1, (unsigned long long) acked);
         self->gap_warned = true;
     }
     self->connected_once = true;
@@ -147,33 +155,94 @@ s_now_utc(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-// Takes one delivery: drops a redelivery, else adds its record to the
-// inbox. *ACK gets the highest seq to acknowledge once it is durable: a
-// dropped one (in the inbox already) or one added; never one that could
+// Warns when SEQ does not follow what the sink has taken care of: the
+// inbox's last, and the deliveries rejected after it.
+static void
+s_gap_check(sink_t *self, uint64_t seq)
+{
+    uint64_t reach = hubc_rejects_reach(self->rejects, hubc_inbox_last(self->inbox));
+    if (seq != reach + 1 && reach > 0) {
+        fprintf(stderr,
+                "hub-sink: %s: warning: seq %llu follows %llu: the seqs between are neither "
+                "in this inbox nor in its report of rejected deliveries\n",
+                self->args.endpoint, (unsigned long long) seq, (unsigned long long) reach);
+    }
+}
+
+// Why a delivery cannot be written, as one line for the report: the
+// return code's name, then DIAG's entries ("HUB_EDECODE: WHERE: TEXT
+// [REASON]; ...").
+static int
+s_reason(sink_t *self, int rc, hub_buf_t *out)
+{
+    int brc = hub_buf_printf(out, "%s: ", hub_error_name(rc));
+    for (size_t i = 0; brc == HUB_OK && i < hub_diag_count(self->diag); i++) {
+        const hub_diag_entry_t *e = hub_diag_at(self->diag, i);
+        brc = hub_buf_printf(out, "%s%s%s%s [%s]", i ? "; " : "", e->where, e->where[0] ? ": " : "",
+                             e->text, e->reason);
+    }
+    if (brc == HUB_OK && hub_diag_count(self->diag) == 0) {
+        brc = hub_buf_puts(out, hub_strerror(rc));
+    }
+    return brc ? brc : hub_buf_cstr(out) ? HUB_OK : HUB_ENOMEM;
+}
+
+// Keeps delivery D, which cannot be written as a record (RC, DIAG says
+// where and why), in the report: bad input never stops the stream. *ACK
+// may then cover it: the report is made durable before the inbox.
+static int
+s_reject(sink_t *self, const hubc_delivery_t *d, const char *now, int rc, uint64_t *ack)
+{
+    hub_buf_t why = HUB_BUF_INIT;
+    int arc = s_reason(self, rc, &why);
+    arc = arc ? arc : hubc_rejects_add(self->rejects, d, now, (const char *) why.data);
+    hub_buf_free(&why);
+    fprintf(stderr, "hub-sink: %s: seq %llu cannot be written (%s)%s%s:\n", self->args.endpoint,
+            (unsigned long long) d->seq, hub_strerror(rc), arc ? "" : ": rejected into ",
+            arc ? "" : hubc_rejects_path(self->rejects));
+    s_report(self);
+    if (arc == HUB_OK) {
+        *ack = d->seq > *ack ? d->seq : *ack;
+    }
+    return arc;
+}
+
+// Reads delivery D into the record and renders it into self->line;
+// *KNOWN: whether the columns file names its type.
+static int
+s_render(sink_t *self, const hubc_delivery_t *d, const char *now, bool *known)
+{
+    self->line.len = 0;
+    *known = true;
+    int rc = hubc_record_read(self->rec, d->body, d->body_len, now, self->diag);
+    if (rc == HUB_OK) {
+        rc = self->cols ? hubc_record_csv(self->rec, self->cols, &self->line, known)
+                        : hubc_record_json(self->rec, &self->line);
+    }
+    return rc;
+}
+
+// Takes one delivery: drops a redelivery (in the inbox or the report),
+// else adds its record to the inbox, or rejects it into the report when
+// it cannot be read (HUB_EDECODE, HUB_ELIMIT: bad input, not a failure of
+// this process). *ACK gets the highest seq to acknowledge once it is
+// durable: a dropped one, one added, one rejected; never one that could
 // not be written (the hub would forget it).
 static int
 s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
 {
-    uint64_t have = hubc_inbox_last(self->inbox);
-    if (d->seq <= have) {
+    if (d->seq <= hubc_inbox_last(self->inbox) || hubc_rejects_has(self->rejects, d->seq)) {
         self->dropped++;
         *ack = d->seq > *ack ? d->seq : *ack;
         return HUB_OK;
     }
-    if (d->seq != have + 1 && have > 0) {
-        fprintf(stderr,
-                "hub-sink: %s: warning: seq %llu follows %llu: the seqs between are not "
-                "in this inbox\n",
-                self->args.endpoint, (unsigned long long) d->seq, (unsigned long long) have);
-    }
+    s_gap_check(self, d->seq);
     char now[32];
-    bool known = true;
+    bool known;
     s_now_utc(now);
-    self->line.len = 0;
-    int rc = hubc_record_read(self->rec, d->body, d->body_len, now, self->diag);
-    if (rc == HUB_OK) {
-        rc = self->cols ? hubc_record_csv(self->rec, self->cols, &self->line, &known)
-                        : hubc_record_json(self->rec, &self->line);
+    int rc = s_render(self, d, now, &known);
+    if (rc == HUB_EDECODE || rc == HUB_ELIMIT) {
+        return s_reject(self, d, now, rc, ack);
     }
     if (rc) {
         fprintf(stderr, "hub-sink: %s: seq %llu cannot be written (%s):\n", self->args.endpoint,
@@ -183,7 +252,13 @@ s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
     if (!known) {
         s_unmapped(self, hubc_record_type(self->rec));
     }
-    rc = hubc_inbox_add(self->inbox, d->seq, self->line.data, self->line.len, self->diag);
+    // The report before the inbox: after a gap (the seqs rejected before
+    // this one) adding this record names the empty part file after its
+    // seq, and that name tells a reopened inbox how far it goes. Were the
+    // rejected seqs not in the report by then, a crash would lose them:
+    // the inbox would drop them as its own when they come again.
+    rc = hubc_rejects_commit(self->rejects, self->diag);
+    rc = rc ? rc : hubc_inbox_add(self->inbox, d->seq, self->line.data, self->line.len, self->diag);
     if (rc == HUB_OK) {
         self->first_written = self->first_written ? self->first_written : d->seq;
         *ack = d->seq > *ack ? d->seq : *ack;
@@ -204,19 +279,23 @@ s_batch(sink_t *self, int wait_ms)
         rc = hubc_recv(self->hub, 0, &d, n ? S_DRAIN_MS : wait_ms);
         if (rc == HUB_OK) {
             n++;
-            // A delivery that cannot be written is not acknowledged: the
-            // sink stops there rather than skip it (fatal, reported).
+            // A delivery that can be neither written nor rejected (the
+            // disk, memory) is not acknowledged: the sink stops there
+            // rather than skip it (fatal, reported).
             rc = s_take(self, &d, &ack) ? HUB_EINVAL : HUB_OK;
         }
     }
     if (n == 0) {
         return rc == HUB_OK ? HUB_ENOTFOUND : rc; // nothing came (or a signal)
     }
-    // Durable first, then the ack: what the hub forgets must be on disk here.
-    int crc = hubc_inbox_commit(self->inbox, self->diag);
+    // Durable first, then the ack: what the hub forgets must be on disk
+    // here, in the report or the inbox (the report first, as in s_take).
+    int crc = hubc_rejects_commit(self->rejects, self->diag);
+    crc = crc ? crc : hubc_inbox_commit(self->inbox, self->diag);
     if (crc == HUB_OK && ack) {
         hubc_dack(self->hub, ack);
     }
+    hubc_rejects_forget(self->rejects, hubc_inbox_durable(self->inbox));
     return crc ? HUB_EINVAL : rc == HUB_ENOTFOUND ? HUB_OK : rc;
 }
 

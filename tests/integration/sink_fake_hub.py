@@ -2,7 +2,7 @@
 """A stand-in for hubd, at the protocol level (docs/PROTOCOL.md), that
 watches what hub-sink acknowledges. Used by test_sink_dack.sh.
 
-    sink_fake_hub.py KEY_DIR ENDPOINT N INBOX URL_FILE [UNREADABLE_FILE]
+    sink_fake_hub.py KEY_DIR ENDPOINT N INBOX URL_FILE [UNREADABLE_FILE [UPTO_FILE]]
 
 Binds a ROUTER socket on a free port of 127.0.0.1 (CURVE with the hub's
 secret key KEY_DIR/hub.key; without a ZAP handler libzmq admits every
@@ -14,11 +14,14 @@ DACK moving the cursor, which outlives connections as hubd's store does.
 
 Every DACK is checked against the inbox directory INBOX at the moment it
 arrives: hub-sink sends it only after the fsync, so every seq up to the one
-it names must be in ENDPOINT's files there. Prints one line per event:
+it names must be in ENDPOINT's files there, or in its report of rejected
+deliveries there (ENDPOINT.rejected, one JSON line per delivery, docs/
+ADAPTERS.md "hub-sink"). Prints one line per event:
 
     subscribe acked A credit C
     deliver FIRST..LAST [unreadable K]
-    violation: DACK S while the inbox lacks seq K (it holds 1..6, 8..12)
+    violation: DACK S while the inbox lacks seq K (it holds 1..6, 8..12;
+               the report 7)
     dack S                           (after its violation line, if any)
     bye                              (the client said BYE: after its last DACK,
                                       since ZeroMQ keeps a connection's order)
@@ -28,9 +31,14 @@ sent as one this hub-sink cannot read (its message carries an envelope
 key that this build does not know, as a newer hub's might); removing the
 file removes the cause, and K is sent readable from then on.
 
+While the file UPTO_FILE exists it holds a seq U: the queue holds only
+1..U for now (SUBSCRIBED last, deliveries), as if the rest were published
+later; removing the file publishes them.
+
 Stops by itself after 120 s; SIGTERM stops it at once.
 """
 
+import json
 import os
 import re
 import sys
@@ -71,7 +79,8 @@ def delivery(endpoint, seq, unreadable):
             "message": message(seq, unreadable)}
 
 
-def unreadable_seq(path):
+def file_seq(path):
+    """The seq in file PATH (None: no file, or not a number)."""
     try:
         with open(path) as f:
             return int(f.read().strip())
@@ -94,6 +103,23 @@ def inbox_seqs(folder, endpoint):
     return seqs
 
 
+def report_seqs(folder, endpoint):
+    """The seqs of the complete lines of ENDPOINT's report of rejected
+    deliveries in FOLDER (none when there is no report)."""
+    seqs = set()
+    try:
+        with open(os.path.join(folder, endpoint + ".rejected"), "rb") as f:
+            for line in f:
+                try:
+                    if line.endswith(b"\n"):
+                        seqs.add(json.loads(line)["seq"])
+                except (ValueError, KeyError, TypeError):
+                    pass  # not a line hub-sink writes: its seq is not there
+    except FileNotFoundError:
+        pass
+    return seqs
+
+
 def ranges(seqs):
     """SEQS as "1..6, 8..12" ("nothing" when empty)."""
     out = []
@@ -108,14 +134,20 @@ def ranges(seqs):
 class Hub:
     """The endpoint's queue, its cursor and the sessions of one ROUTER socket."""
 
-    def __init__(self, sock, endpoint, n, inbox, unreadable_file):
+    def __init__(self, sock, endpoint, n, inbox, unreadable_file, upto_file):
         self.sock = sock
         self.endpoint = endpoint
         self.n = n
         self.inbox = inbox
         self.unreadable_file = unreadable_file
+        self.upto_file = upto_file
         self.cursor = 0        # the highest seq acknowledged (hubd's stored cursor)
         self.sessions = {}     # routing id -> {"credit", "batch", "next"} once subscribed
+
+    def last(self):
+        """The last seq in the queue: N, or less while UPTO_FILE says so."""
+        upto = file_seq(self.upto_file) if self.upto_file else None
+        return self.n if upto is None else min(self.n, upto)
 
     def pump(self, rid):
         """Sends what the session's credit allows, in one DELIVER_BATCH."""
@@ -123,10 +155,10 @@ class Hub:
         if not s:
             return
         room = s["credit"] - (s["next"] - 1 - self.cursor)
-        last = min(self.n, s["next"] + min(room, s["batch"]) - 1)
+        last = min(self.last(), s["next"] + min(room, s["batch"]) - 1)
         if last < s["next"]:
             return
-        bad = unreadable_seq(self.unreadable_file) if self.unreadable_file else None
+        bad = file_seq(self.unreadable_file) if self.unreadable_file else None
         ds = [delivery(self.endpoint, q, q == bad) for q in range(s["next"], last + 1)]
         send(self.sock, rid, "DELIVER_BATCH", {"endpoint": self.endpoint, "deliveries": ds})
         note = " unreadable %d" % bad if bad and s["next"] <= bad <= last else ""
@@ -135,10 +167,11 @@ class Hub:
 
     def dack(self, rid, seq):
         have = inbox_seqs(self.inbox, self.endpoint)
-        lacking = [q for q in range(1, seq + 1) if q not in have]
+        rejected = report_seqs(self.inbox, self.endpoint)
+        lacking = [q for q in range(1, seq + 1) if q not in have and q not in rejected]
         if lacking:
-            print("violation: DACK %d while the inbox lacks seq %d (it holds %s)"
-                  % (seq, lacking[0], ranges(have)), flush=True)
+            print("violation: DACK %d while the inbox lacks seq %d (it holds %s; the report %s)"
+                  % (seq, lacking[0], ranges(have), ranges(rejected)), flush=True)
         print("dack %d" % seq, flush=True)
         s = self.sessions.get(rid)
         # A DACK beyond what was delivered counts up to the last delivered.
@@ -162,7 +195,7 @@ class Hub:
                                   "next": self.cursor + 1}
             print("subscribe acked %d credit %d" % (self.cursor, credit), flush=True)
             send(self.sock, rid, "SUBSCRIBED", {"endpoint": self.endpoint, "acked": self.cursor,
-                                                "last": self.n, "store_id": STORE_ID})
+                                                "last": self.last(), "store_id": STORE_ID})
             self.pump(rid)
         elif command == "DACK" and isinstance(body.get("seq"), int):
             self.dack(rid, body["seq"])
@@ -172,7 +205,7 @@ class Hub:
 
 
 def main():
-    if len(sys.argv) not in (6, 7):
+    if len(sys.argv) not in (6, 7, 8):
         sys.stderr.write(__doc__)
         return 2
     key_dir, endpoint, n, inbox, url_file = sys.argv[1:6]
@@ -186,7 +219,8 @@ def main():
     with open(url_file + ".tmp", "w") as f:
         f.write("tcp://127.0.0.1:%d\n" % port)
     os.rename(url_file + ".tmp", url_file)
-    hub = Hub(sock, endpoint, int(n), inbox, sys.argv[6] if len(sys.argv) > 6 else None)
+    hub = Hub(sock, endpoint, int(n), inbox, sys.argv[6] if len(sys.argv) > 6 else None,
+              sys.argv[7] if len(sys.argv) > 7 else None)
     deadline = time.monotonic() + LIFETIME_S
     while time.monotonic() < deadline:
         if not sock.poll(200):

@@ -24,6 +24,7 @@ static void (*const s_registers[])(void) = {
     test_textdiff_register,
     test_sink_register,
     test_inbox_restart_register,
+    test_rejects_register,
     test_metrics_register,
     test_csv_register,
     test_map_register,

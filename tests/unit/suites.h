@@ -24,6 +24,7 @@ void test_mpw_register(void);
 void test_textdiff_register(void);
 void test_sink_register(void);
 void test_inbox_restart_register(void);
+void test_rejects_register(void);
 void test_metrics_register(void);
 void test_csv_register(void);
 void test_map_register(void);
