@@ -136,8 +136,8 @@ def scenarios_part(run, hubctl):
                 and r.get("source") != sc.get("department")]
         recs = [r for r in recs if r.get("source") == sc.get("department")]
         if not recs and same:
-            # One event per person (schemas/person.death.yaml): a later report
-            # of the same death is stored, and delivered to nobody.
+            # One event, whoever reports it (one_event_per in the schema: a
+            # death per person): a later report is stored, delivered to nobody.
             print("      one event: the same %s came first from %s and went out then; "
                   "this report was stored and delivered to nobody"
                   % (sc.get("type"), same[0].get("source")))
@@ -149,8 +149,13 @@ def scenarios_part(run, hubctl):
                                                         "--source", sc.get("department", "")])
             recs = (recs or [])[-3:]
             if not recs:
-                print("      no rule shares a %s from %s: nothing left the hub "
-                      "(default deny)" % (sc.get("type"), sc.get("department")))
+                # A police birth registration after health's certificate is
+                # the same birth (one event per certificate number) and has
+                # no subject to find the certificate's disclosures by.
+                print("      no %s from %s left the hub: each was a later report of an "
+                      "event the hub had already (one event: stored, delivered to nobody), "
+                      "or no rule shares it (default deny)"
+                      % (sc.get("type"), sc.get("department")))
             else:
                 print("      (the subject has no citizen ID of its own in these messages; "
                       "the last %d %s disclosures from %s:)" % (len(recs), sc.get("type"),

@@ -446,21 +446,12 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
     return rc;
 }
 
-int
+void
 hubd_store_settings(hubd_t *self, const hubd_conf_t *conf)
 {
     hub_store_set_drop_behind(self->store, conf->cfg.store_drop_behind);
     hub_store_set_run_size(self->store, conf->cfg.store_index_run);
     hub_store_set_run_fanin(self->store, conf->cfg.store_index_fanin);
-    const char *types[64];
-    size_t n = 0;
-    for (size_t i = 0; i < hub_schemas_count(conf->schemas); i++) {
-        const hub_schema_t *s = hub_schemas_at(conf->schemas, i);
-        if (s->one_event && n < sizeof types / sizeof types[0]) {
-            types[n++] = s->type;
-        }
-    }
-    return hub_store_set_event_types(self->store, types, n);
 }
 
 // The dedup window into memory, before any publish is taken.
@@ -511,7 +502,9 @@ s_start(hubd_t *self, hub_diag_t *diag)
                                   0, self->hash_key, diag);
     rc = rc ? rc : hub_store_id(self->store, self->store_id);
     rc = rc ? rc : s_dedup_load(self, diag);
-    rc = rc ? rc : hubd_store_settings(self, &self->conf);
+    if (!rc) {
+        hubd_store_settings(self, &self->conf);
+    }
     rc = rc ? rc : s_sockets(self, diag);
     rc = rc ? rc : hubd_admin_open(self, diag);
     rc = rc ? rc : hubd_metrics_open(self, diag);

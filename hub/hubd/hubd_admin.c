@@ -249,8 +249,8 @@ hubd_reload(hubd_t *self, const char *user, bool *changed, int *recorded)
         hubd_log(rc ? "error" : "info", "map_size", "bytes=%zu result=\"%s\"",
                  fresh.cfg.store_map_size, hub_strerror(rc));
     }
-    if (!self->flight && hubd_store_settings(self, &fresh) != HUB_OK) {
-        hubd_log("error", "reload", "the store settings could not be changed: out of memory");
+    if (!self->flight) {
+        hubd_store_settings(self, &fresh);
     }
     *changed = strcmp(hub_rules_version(fresh.rules), hub_rules_version(self->conf.rules)) != 0;
     s_timers_adopt(self, &fresh.cfg);

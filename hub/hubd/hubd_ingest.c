@@ -389,17 +389,25 @@ s_store(hubd_t *self, const s_to_t *to)
     hubd_peer_t *peer = to->peer;
     const char *id = hub_msg_env_str(self->msg, HUB_ENV_ID);
     const hub_val_t *cid = hub_msg_subj(self->msg, HUB_SUBJ_CITIZEN_ID);
+    const char *event_field;
+    const char *event = hub_schemas_event(self->conf.schemas, self->msg, &event_field);
     self->canon.len = 0;
     hub_diag_reset(self->diag);
     int rc = hub_codec_encode(self->msg, &self->canon);
     rc = rc ? rc
             : hub_route_run(self->route, self->conf.rules, self->conf.depts, self->conf.schemas,
                             self->msg, self->hash_key, self->diag);
-    hub_store_ingest_t in = {peer->endpoint->department, id,
-                             hub_msg_env_str(self->msg, HUB_ENV_TYPE), self->canon.data,
-                             self->canon.len, cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
-                             hub_rules_version(self->conf.rules), (uint64_t) hubd_now_ms(),
-                             self->route};
+    hub_store_ingest_t in = {peer->endpoint->department,
+                             id,
+                             hub_msg_env_str(self->msg, HUB_ENV_TYPE),
+                             self->canon.data,
+                             self->canon.len,
+                             cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
+                             hub_rules_version(self->conf.rules),
+                             (uint64_t) hubd_now_ms(),
+                             self->route,
+                             event_field,
+                             event};
     size_t nops = self->fill->nops;
     size_t at = hubd_op_open(self, HUBD_OP_INGEST);
     rc = rc ? rc : hub_store_prepare(self->prep, &in, &self->fill->ops);

@@ -410,10 +410,11 @@ hubd_epstat(hubd_t *self, const char *endpoint);
 void
 hubd_ops_tick(hubd_t *self);
 
-// Hands the store what CONF says about it: drop-behind (hub.yaml) and the
-// one-event types (schemas with one_event_per_subject). At the start, and
-// at a reload with the writer drained. Errors: HUB_ENOMEM (the old ones stay).
-int
+// Hands the store what CONF's hub.yaml says about it: drop-behind and the
+// subject index's run size and fan-in. At the start, and at a reload with
+// the writer drained. (Which types are one event per subject or
+// certificate comes with each message: hub_schemas_event().)
+void
 hubd_store_settings(hubd_t *self, const hubd_conf_t *conf);
 
 // Reads hub.yaml's audit_sign_key (sets sign_ok). HUB_EIO when there is

@@ -311,6 +311,8 @@ s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_r
     }
     const hub_val_t *cid = hub_msg_subj(self->msg, HUB_SUBJ_CITIZEN_ID);
     const char *id = hub_msg_env_str(self->msg, HUB_ENV_ID);
+    const char *event_field;
+    const char *event = hub_schemas_event(self->conf.schemas, self->msg, &event_field);
     self->canon.len = 0;
     int rc = hub_codec_encode(self->msg, &self->canon);
     rc = rc ? rc
@@ -324,7 +326,9 @@ s_retry_one(hubd_t *self, const char *source, const void *bytes, size_t len, s_r
                              cid && cid->kind == HUB_VAL_STR ? cid->u.s : NULL,
                              hub_rules_version(self->conf.rules),
                              (uint64_t) hubd_now_ms(),
-                             self->route};
+                             self->route,
+                             event_field,
+                             event};
     hub_store_result_t res = {0};
     rc = rc ? rc : hub_store_ingest(self->store, &in, &res);
     if (!rc && !res.duplicate) { // logged: its list changes go in the same transaction

@@ -1,4 +1,5 @@
 #include "hub_schema.h"
+#include "hub_schema_int.h"
 
 #include "hub_arena.h"
 #include "hub_error.h"
@@ -27,9 +28,10 @@ static const char *const s_ftype_names[HUB_FT_COUNT] = {
 static const char *const s_sens_names[] = {"public", "personal", "sensitive", "restricted", NULL};
 static const char *const s_share_names[] = {"unconditional", "conditional", "none", NULL};
 
-static const char *const s_schema_keys[] = {"type",    "version", "title",
-                                            "sensitivity", "subject", "fields",
-                                            "one_event_per_subject", NULL};
+static const char *const s_schema_keys[] = {
+    "type",    "version", "title",         "sensitivity",
+    "subject", "fields",  "one_event_per", "one_event_per_subject",
+    NULL};
 static const char *const s_field_keys[] = {"type", "required", "sensitivity", "share", "zh",
                                            "en", "codes", "items", "max_length", "min", "max",
                                            "pattern", NULL};
@@ -584,16 +586,6 @@ hub_schemas_add_schema(hub_schemas_t *self, const hub_yaml_t *doc, hub_diag_t *d
     memset(s, 0, sizeof *s);
     int rc = s_schema_head(self, doc, root, s, diag);
     rc |= s_subject_fields(self, doc, hub_yaml_get(doc, root, "subject"), s, diag);
-    if (hub_yaml_get_bool(doc, root, "one_event_per_subject", false, &s->one_event, diag) ==
-        HUB_ECONFIG) {
-        rc = HUB_ECONFIG;
-    }
-    if (!rc && s->one_event && !s->has_subject[HUB_SUBJ_CITIZEN_ID]) {
-        hub_yaml_error(doc, hub_yaml_get(doc, root, "one_event_per_subject"), diag, "bad_value",
-                       "one_event_per_subject needs subject.citizen_id (the person the event is "
-                       "about)");
-        rc = HUB_ECONFIG;
-    }
     int fields = hub_yaml_get(doc, root, "fields");
     if (!fields) {
         hub_yaml_error(doc, root, diag, "missing_key", "missing required key 'fields'");
@@ -601,6 +593,8 @@ hub_schemas_add_schema(hub_schemas_t *self, const hub_yaml_t *doc, hub_diag_t *d
     } else {
         rc |= s_body_fields(self, doc, fields, s, diag);
     }
+    // After the fields: the option names one of them.
+    rc |= hub_schema_event_parse(doc, root, rc == HUB_OK, s, diag);
     if (rc) {
         return rc == HUB_ENOMEM ? rc : HUB_ECONFIG;
     }

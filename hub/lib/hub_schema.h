@@ -84,8 +84,12 @@ typedef struct {
     hub_field_spec_t subject[HUB_SUBJ_COUNT];
     const hub_field_spec_t *fields;  // the body, sorted by name
     size_t nfields;
-    bool one_event;            // one_event_per_subject: a later message of this type about the
-                               // same person is the same event (logged, delivered to nobody)
+    // The field that identifies the event a message of this type reports
+    // (`one_event_per`; `one_event_per_subject: true` is subject.citizen_id),
+    // or NULL: every message is an event of its own. A required field whose
+    // value is a string. A later message of the type with the same value
+    // there, from any source, is the same event: logged, delivered to nobody.
+    const hub_field_spec_t *event_field;
 } hub_schema_t;
 
 typedef struct hub_schemas hub_schemas_t;
@@ -140,6 +144,17 @@ hub_schema_field(const hub_schema_t *schema, const char *name, size_t len);
 // The field at PATH ("subject.name", "body.death_date"), or NULL.
 const hub_field_spec_t *
 hub_schema_path(const hub_schema_t *schema, const char *path);
+
+// The event MSG reports, when its type (its envelope's) is a one-event
+// type of this set (hub_schema_t event_field): the value MSG holds at that
+// field (a string borrowed from MSG), and *FIELD (may be NULL) the field's
+// path ("body.certificate_no", borrowed from the set). NULL, and *FIELD
+// NULL, when the type is unknown or not a one-event type, or MSG lacks the
+// field or holds no string or an empty one there (validation refuses
+// those: the field is required). For hub_store_ingest_t's event_field and
+// event_value.
+const char *
+hub_schemas_event(const hub_schemas_t *self, const hub_msg_t *msg, const char **field);
 
 // Names: "citizen_id", "sensitive", "conditional". Parsers return -1 when
 // the word is not one of them.

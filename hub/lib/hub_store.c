@@ -542,7 +542,6 @@ hub_store_destroy(hub_store_t **self_p)
         mdb_txn_abort(self->rtxn);
     }
     hub_store_cache_close(self);
-    hub_store_event_types_free(self);
     hub_store_dedup_free(self);
     hub_store_runs_free(self);
     if (self->env) {

@@ -83,6 +83,9 @@ typedef struct {
     const char *ruleset;         // rule-set version in force
     uint64_t now_ms;             // receive time (ms since the epoch)
     const hub_route_t *route;    // deliveries (may have none)
+    const char *event_field;     // a one-event type's field that identifies the event
+                                 // ("body.certificate_no": hub_schemas_event()), else NULL
+    const char *event_value;     // its value in the message; NULL: not a one-event message
 } hub_store_ingest_t;
 
 // Outcome of one hub_store_ingest().
@@ -91,7 +94,7 @@ typedef struct {
     uint64_t log_seq;            // the message's log sequence (the old one if duplicate)
     size_t deliveries;           // queue entries written
     uint64_t same_event;         // not 0: a later report of the event logged as this log seq
-                                 // (hub_store_set_event_types()): logged, delivered to nobody
+                                 // (IN->event_value): logged, delivered to nobody
 } hub_store_result_t;
 
 // Opens (creating when missing, unless RDONLY) the environment in directory
@@ -122,11 +125,13 @@ hub_store_begin(hub_store_t *self);
 // next endpoint sequence, one audit record per delivery (message id, rule
 // ids, rule-set version, purposes, legal bases, endpoint, endpoint seq,
 // released fields with their rule and masking, time, previous record's
-// hash), and the subject index entry. A message of a one-event type
-// (hub_store_set_event_types()) whose subject has such a message logged
-// already, from any source, is logged with "same_event" and delivered to
-// nobody (RES->same_event). Errors: HUB_EFULL (the map is full: the batch
-// must be aborted; the caller nacks "store full"), HUB_EIO.
+// hash), and the subject index entry. A one-event message (IN->event_field
+// and event_value given) whose event (its type and event key,
+// hub_store_event_key()) has a message logged already, from any source,
+// is logged with "same_event" and delivered to nobody (RES->same_event);
+// the first one's event entry stays for good (the dedup purge leaves it).
+// Errors: HUB_EFULL (the map is full: the batch must be aborted; the
+// caller nacks "store full"), HUB_EIO.
 int
 hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_result_t *res);
 
@@ -134,13 +139,13 @@ hub_store_ingest(hub_store_t *self, const hub_store_ingest_t *in, hub_store_resu
 //
 // hub_store_ingest() is hub_store_prepare() then hub_store_apply(). The
 // first does all that does not depend on the batch (encoding each delivered
-// message, its disclosure descriptor, the subject key) with no LMDB, so a
-// daemon can prepare the next messages on one thread while another applies
-// and commits a batch.
+// message, its disclosure descriptor, the subject and event keys) with no
+// LMDB, so a daemon can prepare the next messages on one thread while
+// another applies and commits a batch.
 
 // A preparer: its own descriptor cache and scratch. Not thread-safe: one
-// per thread. STORE (which must outlive it) lends the subject key; only
-// its fixed, open-time state is read, so preparing may run beside any use
+// per thread. STORE (which must outlive it) lends the subject and event
+// keys; only its fixed, open-time state is read, so preparing may run beside any use
 // of STORE on another thread. Errors: HUB_ENOMEM.
 typedef struct hub_store_prep hub_store_prep_t;
 int
@@ -171,16 +176,18 @@ int
 hub_store_dead(hub_store_t *self, const char *source, const void *bytes, size_t len,
                const char *code, const char *reason, uint64_t now_ms);
 
-// The message types of which there is one event per subject (a schema's
-// `one_event_per_subject`: a death): the first message of such a type about
-// a subject (its keyed citizen-ID hash) is routed; a later one, from any
-// source, is logged with "same_event" naming the first's log seq and
-// delivered to nobody. The first's entry stays for good (dedup purge
-// leaves it). TYPES (N of them) are copied; a new call replaces the set.
-// Needs no batch; call while no batch is open on another thread. Errors:
-// HUB_ENOMEM (the old set is kept).
+// The event key of a one-event message (a schema's `one_event_per`:
+// hub_store_ingest_t event_field FIELD, event_value VALUE) under this
+// handle's key, so the store never holds the identifier in clear. For
+// FIELD "subject.citizen_id" it is VALUE's subject key
+// (hub_store_subject_key()): deaths were keyed so before any other field
+// could be named, and their event entries keep matching. For any other
+// field, the same keyed hash of "one_event:" || FIELD || "\0" || VALUE
+// (docs/STORE.md). Reads only the handle's fixed, open-time state: any
+// thread. Errors: HUB_EINVAL (opened without a key, a NULL argument).
 int
-hub_store_set_event_types(hub_store_t *self, const char *const *types, size_t n);
+hub_store_event_key(const hub_store_t *self, const char *field, const char *value,
+                    uint8_t out[HUB_STORE_HASH_SIZE]);
 
 // Forgets, in the open batch, dedup entries older than OLDER_THAN_MS (ms
 // since the epoch): the dedup window. The entries are in arrival order, so

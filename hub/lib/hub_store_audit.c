@@ -21,31 +21,40 @@ static const char s_head_key[] = "audit_head"; // meta key of the chain head
 static const char s_subject_tag[] =
     "audit_subject:"; // keeps subject keys apart from mask pseudonyms
 
+void
+hub_store_keyed(const hub_store_t *self, const void *const *p, const size_t *len, size_t n,
+                uint8_t out[HUB_STORE_HASH_SIZE])
+{
+    if (self->subject_b2) {
+        // As strong, and a fifth of the time of HMAC-SHA256 in software
+        // (it was a tenth of the ingest path).
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, self->key, HUB_STORE_HASH_SIZE, HUB_STORE_HASH_SIZE);
+        for (size_t i = 0; i < n; i++) {
+            crypto_generichash_update(&st, p[i], len[i]);
+        }
+        crypto_generichash_final(&st, out, HUB_STORE_HASH_SIZE);
+        sodium_memzero(&st, sizeof st);
+        return;
+    }
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, self->key, HUB_STORE_HASH_SIZE);
+    for (size_t i = 0; i < n; i++) {
+        crypto_auth_hmacsha256_update(&st, p[i], len[i]);
+    }
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
+}
+
 int
 hub_store_subject_key(const hub_store_t *self, const char *cid, uint8_t out[HUB_STORE_HASH_SIZE])
 {
     if (!self->has_key || !cid) {
         return HUB_EINVAL;
     }
-    if (self->subject_b2) {
-        // As strong, and a fifth of the time of HMAC-SHA256 in software
-        // (it was a tenth of the ingest path).
-        crypto_generichash_state st;
-        crypto_generichash_init(&st, self->key, HUB_STORE_HASH_SIZE, HUB_STORE_HASH_SIZE);
-        crypto_generichash_update(&st, (const unsigned char *) s_subject_tag,
-                                  sizeof s_subject_tag - 1);
-        crypto_generichash_update(&st, (const unsigned char *) cid, strlen(cid));
-        crypto_generichash_final(&st, out, HUB_STORE_HASH_SIZE);
-        sodium_memzero(&st, sizeof st);
-        return HUB_OK;
-    }
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, self->key, HUB_STORE_HASH_SIZE);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *) s_subject_tag,
-                                  sizeof s_subject_tag - 1);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *) cid, strlen(cid));
-    crypto_auth_hmacsha256_final(&st, out);
-    sodium_memzero(&st, sizeof st);
+    const void *p[] = {s_subject_tag, cid};
+    size_t len[] = {sizeof s_subject_tag - 1, strlen(cid)};
+    hub_store_keyed(self, p, len, 2, out);
     return HUB_OK;
 }
 

@@ -31,38 +31,6 @@ s_key2(uint8_t key[HUB_STORE_KEY_MAX], size_t *klen, const char *a, const void *
 
 // ---------------------------------------------------------------- records
 
-int
-hub_store_set_event_types(hub_store_t *self, const char *const *types, size_t n)
-{
-    char **set = n ? calloc(n, sizeof *set) : NULL;
-    bool ok = !n || set;
-    for (size_t i = 0; ok && i < n; i++) {
-        ok = (set[i] = strdup(types[i])) != NULL;
-    }
-    if (!ok) {
-        for (size_t i = 0; set && i < n; i++) {
-            free(set[i]);
-        }
-        free(set);
-        return HUB_ENOMEM;
-    }
-    hub_store_event_types_free(self);
-    self->event_types = set;
-    self->nevent_types = n;
-    return HUB_OK;
-}
-
-void
-hub_store_event_types_free(hub_store_t *self)
-{
-    for (size_t i = 0; i < self->nevent_types; i++) {
-        free(self->event_types[i]);
-    }
-    free(self->event_types);
-    self->event_types = NULL;
-    self->nevent_types = 0;
-}
-
 // The log record of message IN, log seq SEQ; SAME_EVENT (not 0): the log
 // seq of the first report of its event.
 static int
@@ -135,23 +103,21 @@ s_claim(hub_store_t *self, const uint8_t *key, size_t klen, uint64_t seq, uint64
 }
 
 // An event entry's key: 0x01 (no source begins so), the type, 0, and the
-// subject key. *KLEN 0 when message IN is not of a one-event type.
+// event key (hub_store_event_key(): for a death, the subject key, as
+// before other fields could be named). *KLEN 0 when message IN is not a
+// one-event message (no EVENT).
 static void
-s_event_key(const hub_store_t *self, const hub_store_ingest_t *in, const uint8_t *subject,
-            uint8_t key[HUB_STORE_KEY_MAX], size_t *klen)
+s_event_key(const hub_store_ingest_t *in, const uint8_t *event, uint8_t key[HUB_STORE_KEY_MAX],
+            size_t *klen)
 {
     *klen = 0;
     size_t tlen = strlen(in->type);
-    bool one = false;
-    for (size_t i = 0; i < self->nevent_types && !one; i++) {
-        one = strcmp(self->event_types[i], in->type) == 0;
-    }
-    if (!one || !subject || 2 + tlen + HUB_STORE_HASH_SIZE > HUB_STORE_KEY_MAX) {
+    if (!event || 2 + tlen + HUB_STORE_HASH_SIZE > HUB_STORE_KEY_MAX) {
         return;
     }
     key[0] = HUB_STORE_EVENT_KEY;
     memcpy(key + 1, in->type, tlen + 1);
-    memcpy(key + 2 + tlen, subject, HUB_STORE_HASH_SIZE);
+    memcpy(key + 2 + tlen, event, HUB_STORE_HASH_SIZE);
     *klen = 2 + tlen + HUB_STORE_HASH_SIZE;
 }
 
@@ -387,7 +353,10 @@ hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_resul
     in.ruleset = s_rd_uint(&r, 1) ? s_rd_str(&r) : NULL;
     in.now_ms = s_rd_uint(&r, 8);
     in.bytes = s_rd_bytes(&r, &in.len);
-    const uint8_t *subject = s_rd_uint(&r, 1) ? s_rd(&r, HUB_STORE_HASH_SIZE) : NULL;
+    unsigned keys = (unsigned) s_rd_uint(&r, 1);
+    const uint8_t *subject = keys & HUB_STORE_PREP_SUBJECT ? s_rd(&r, HUB_STORE_HASH_SIZE) : NULL;
+    const uint8_t *event = keys & HUB_STORE_PREP_EVENT ? s_rd(&r, HUB_STORE_HASH_SIZE) : NULL;
+    r.bad |= (keys & ~(unsigned) (HUB_STORE_PREP_SUBJECT | HUB_STORE_PREP_EVENT)) != 0;
     uint32_t n = (uint32_t) s_rd_uint(&r, 4);
     uint8_t key[HUB_STORE_KEY_MAX];
     size_t klen;
@@ -402,7 +371,7 @@ hub_store_apply(hub_store_t *self, const void *prep, size_t len, hub_store_resul
     if (rc || res->duplicate) {
         return rc;
     }
-    s_event_key(self, &in, subject, key, &klen);
+    s_event_key(&in, event, key, &klen);
     rc = klen ? s_claim(self, key, klen, seq, in.now_ms, &res->same_event) : HUB_OK;
     rc = rc ? rc : s_put_log(self, &in, seq, res->same_event);
     for (uint32_t i = 0; i < n && !rc && !res->same_event; i++) {

@@ -16,9 +16,14 @@
 // before anything is written.
 #define HUB_STORE_KEY_MAX 511
 
-// The first byte of a dedup key that is an event entry (type, subject key:
-// hub_store_set_event_types()), not a source's message id.
+// The first byte of a dedup key that is an event entry (type, event key:
+// hub_store_event_key()), not a source's message id.
 #define HUB_STORE_EVENT_KEY 0x01
+
+// The prepared form's key flags (hub_store_prep.c): which 32-byte keys
+// follow, in this order. Other bits: not a prepared message.
+#define HUB_STORE_PREP_SUBJECT 0x01 // the subject key
+#define HUB_STORE_PREP_EVENT 0x02 // the event key (a one-event message)
 
 // The named databases (the layout in hub_store.h).
 typedef enum {
@@ -92,8 +97,6 @@ struct hub_store {
     hub_store_epc_t epc[HUB_STORE_EPC_MAX]; // cursors the batch delivered to, not yet put
     size_t nepc;
     hub_store_cache_t cache;
-    char **event_types; // hub_store_set_event_types()
-    size_t nevent_types;
     struct hub_store_dtab *dtab; // the dedup window in memory (made when first needed)
     struct hub_store_runs *runs; // subject index entries not yet in a run (made when first needed)
     bool has_runs; // the store has `audit_runs` (format 5)
@@ -227,8 +230,12 @@ void hub_store_merge_rollback(hub_store_merge_t *m);
 // entries there: the runs and `audit_tail` are what index them.
 int hub_store_runs_bound(hub_store_t *self, MDB_txn *txn, uint64_t *bound);
 
-// Frees the set hub_store_set_event_types() made (hub_store_ingest.c).
-void hub_store_event_types_free(hub_store_t *self);
+// The store's keyed hash of the N byte strings P[i] (LEN[i] bytes each)
+// run together, under the handle's key (has_key): keyed BLAKE2b-256, or
+// HMAC-SHA256 in a store begun before format 3 (subject_b2). The subject
+// and event keys (hub_store_audit.c). Fixed, open-time state only.
+void hub_store_keyed(const hub_store_t *self, const void *const *p, const size_t *len, size_t n,
+                     uint8_t out[HUB_STORE_HASH_SIZE]);
 
 // Big-endian u64 keys, so mdb_dump and cursors order them numerically.
 void hub_store_be64(uint8_t out[8], uint64_t v);

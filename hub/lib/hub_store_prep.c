@@ -15,9 +15,13 @@
 //
 // The prepared form (native byte order: it never leaves the process):
 //   source\0 id\0 type\0 u8 has_ruleset [ruleset\0] u64 now_ms
-//   u32 len, message bytes; u8 has_subject [32 subject key]; u32 deliveries
-//   and for each delivery: endpoint\0 id\0 type\0 [32 descriptor key]
-//   u32 len, descriptor bytes; u32 len, delivered message bytes
+//   u32 len, message bytes; u8 keys [32 subject key] [32 event key];
+//   u32 deliveries and for each delivery: endpoint\0 id\0 type\0
+//   [32 descriptor key] u32 len, descriptor bytes; u32 len, delivered
+//   message bytes
+// KEYS says which keys follow (HUB_STORE_PREP_SUBJECT, _EVENT). It was
+// once a has_subject byte (0 or 1), so bytes prepared before event keys
+// (the fuzz corpus) still read the same: no event key.
 #include "hub_codec.h"
 #include "hub_error.h"
 #include "hub_store.h"
@@ -39,7 +43,7 @@ typedef struct {
 } s_slot_t;
 
 struct hub_store_prep {
-    const hub_store_t *store; // for the subject key (fixed once open)
+    const hub_store_t *store; // for the subject and event keys (fixed once open)
     s_slot_t slots[S_SLOTS];
     size_t n;
     hub_buf_t sig; // scratch: a signature
@@ -409,6 +413,44 @@ s_check(const hub_store_ingest_t *in)
 }
 
 int
+hub_store_event_key(const hub_store_t *self, const char *field, const char *value,
+                    uint8_t out[HUB_STORE_HASH_SIZE])
+{
+    static const char tag[] = "one_event:"; // apart from subject keys and mask pseudonyms
+    if (!self || !field || !value) {
+        return HUB_EINVAL;
+    }
+    if (strcmp(field, "subject.citizen_id") == 0) {
+        return hub_store_subject_key(self, value, out);
+    }
+    if (!self->has_key) {
+        return HUB_EINVAL;
+    }
+    // The field's NUL ends it: no field and value run together as another's.
+    const void *p[] = {tag, field, value};
+    size_t len[] = {sizeof tag - 1, strlen(field) + 1, strlen(value)};
+    hub_store_keyed(self, p, len, 3, out);
+    return HUB_OK;
+}
+
+// IN's subject and event keys into SUBJECT and EVENT; the flags of those
+// made (a store without a key makes none: it cannot apply them anyway).
+static uint8_t
+s_keys(const hub_store_prep_t *self, const hub_store_ingest_t *in,
+       uint8_t subject[HUB_STORE_HASH_SIZE], uint8_t event[HUB_STORE_HASH_SIZE])
+{
+    uint8_t keys = 0;
+    if (in->subject_cid && hub_store_subject_key(self->store, in->subject_cid, subject) == HUB_OK) {
+        keys |= HUB_STORE_PREP_SUBJECT;
+    }
+    if (in->event_field && in->event_value &&
+        hub_store_event_key(self->store, in->event_field, in->event_value, event) == HUB_OK) {
+        keys |= HUB_STORE_PREP_EVENT;
+    }
+    return keys;
+}
+
+int
 hub_store_prepare(hub_store_prep_t *self, const hub_store_ingest_t *in, hub_buf_t *out)
 {
     int rc = s_check(in);
@@ -416,12 +458,9 @@ hub_store_prepare(hub_store_prep_t *self, const hub_store_ingest_t *in, hub_buf_
         return rc;
     }
     size_t at = out->len;
-    uint8_t has_ruleset = in->ruleset != NULL, has_subject = 0;
-    uint8_t subject[HUB_STORE_HASH_SIZE];
-    if (in->subject_cid) {
-        rc = hub_store_subject_key(self->store, in->subject_cid, subject);
-        has_subject = rc == HUB_OK;
-    }
+    uint8_t has_ruleset = in->ruleset != NULL;
+    uint8_t subject[HUB_STORE_HASH_SIZE], event[HUB_STORE_HASH_SIZE];
+    uint8_t keys = s_keys(self, in, subject, event);
     uint32_t n = in->route ? (uint32_t) hub_route_count(in->route) : 0;
     rc = s_put_str(out, in->source);
     rc = rc ? rc : s_put_str(out, in->id);
@@ -430,8 +469,9 @@ hub_store_prepare(hub_store_prep_t *self, const hub_store_ingest_t *in, hub_buf_
     rc = rc || !has_ruleset ? rc : s_put_str(out, in->ruleset);
     rc = rc ? rc : hub_buf_append(out, &in->now_ms, sizeof in->now_ms);
     rc = rc ? rc : s_put_bytes(out, in->bytes, in->len);
-    rc = rc ? rc : hub_buf_append(out, &has_subject, 1);
-    rc = rc || !has_subject ? rc : hub_buf_append(out, subject, sizeof subject);
+    rc = rc ? rc : hub_buf_append(out, &keys, 1);
+    rc = rc || !(keys & HUB_STORE_PREP_SUBJECT) ? rc : hub_buf_append(out, subject, sizeof subject);
+    rc = rc || !(keys & HUB_STORE_PREP_EVENT) ? rc : hub_buf_append(out, event, sizeof event);
     rc = rc ? rc : hub_buf_append(out, &n, sizeof n);
     for (uint32_t i = 0; i < n && !rc; i++) {
         rc = s_delivery(self, in, hub_route_at(in->route, i), out);

@@ -113,7 +113,9 @@ s_ingest(s_bench_t *b, hub_store_t *st, uint64_t n)
                              cid,
                              hub_rules_version(b->rules),
                              1700000000000ULL + n,
-                             b->route};
+                             b->route,
+                             NULL,
+                             NULL};
     hub_store_result_t res;
     return rc ? rc : hub_store_ingest(st, &in, &res);
 }

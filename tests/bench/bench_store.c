@@ -88,7 +88,9 @@ s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
                              cid,
                              hub_rules_version(b->rules),
                              (uint64_t) n,
-                             b->route};
+                             b->route,
+                             NULL,
+                             NULL};
     hub_store_result_t res;
     double t0 = bench_now();
     rc = rc ? rc : hub_store_ingest(st, &in, &res);

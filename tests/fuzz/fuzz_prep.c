@@ -14,7 +14,15 @@
 //     bytes could hold);
 //   - after the abort, a new batch begins.
 // The corpus seeds are hub_store_prepare()'s output for the example
-// messages of tests/data/messages, routed by the shipped rules.
+// messages of tests/data/messages, routed by the shipped rules; those of
+// one-event types (seed-person.death, seed-death_valid, seed-person.birth)
+// carry their event key, and so do seed-birth_health (a certificate that
+// names no child: config/tests/messages/birth.json) and seed-birth_police
+// (the police's registration of that birth, the same event: applied after
+// it, it is same_event). The byte that says which keys follow was a
+// has_subject byte (0 or 1) before event keys; inputs found then with
+// another value there (read as 1) have it rewritten to 1, so they take the
+// same path as before.
 #include "fuzz_util.h"
 #include "hub_store.h"
 

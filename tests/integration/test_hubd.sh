@@ -87,6 +87,45 @@ check "civil affairs receives the death once" test "$(grep -c 'person.death' "$O
 check "the log says which report came first" sh -c \
     "mdb_dump -s log var/store | grep -q 73616d655f6576656e74"
 
+# One event per birth certificate (schemas/person.birth.yaml, one_event_per:
+# body.certificate_no), whichever department reports first. Health first
+# (the usual order): its certificate (no child ID yet) reaches the police,
+# civil affairs and rural revitalisation; the police's registration of the
+# same certificate (the child's new ID, another id, another source) is
+# acknowledged same_event and delivered to nobody. Police first (a home
+# birth): civil affairs and rural revitalisation learn from the police;
+# the certificate that follows is the same event, delivered to nobody.
+birth() { # OUT ID SOURCE CERT [CID]: the sample birth so
+    sed -e "s/\"id\": \"[0-9a-f]*\"/\"id\": \"$2\"/" -e "s/\"source\": \"health\"/\"source\": \"$3\"/" \
+        -e "s/R513108124/$4/g" -e "s/\"citizen_id\": \"513431202608120022\"/\"citizen_id\": \"${5:-}\"/" \
+        -e '/"citizen_id": "",/d' "$MSGS/person.birth.json" >"$1"
+}
+birth cert.json 000000000000000000000000000b1701 health R513108124
+birth reg.json 000000000000000000000000000b1702 public_security R513108124 513431202608120022
+birth home_reg.json 000000000000000000000000000b1703 public_security R513108125 513431202608120049
+birth home_cert.json 000000000000000000000000000b1704 health R513108125
+check "health's certificate names no child ID" sh -c '! grep -q 51343120260812 cert.json'
+pub health@513400 cert.json
+expect_out_lacks "same_event"
+CERT_SEQ=$(sed -n 's/^ack cert.json log_seq \([0-9]*\).*/\1/p' "$OUT")
+pub public_security@513400 reg.json
+expect_out_has "ack reg.json log_seq $((CERT_SEQ + 1)) same_event $CERT_SEQ"
+pub public_security@513400 home_reg.json
+expect_out_has "ack home_reg.json log_seq $((CERT_SEQ + 2))"
+expect_out_lacks "same_event"
+pub health@513400 home_cert.json
+expect_out_has "ack home_cert.json log_seq $((CERT_SEQ + 3)) same_event $((CERT_SEQ + 2))"
+# The police get health's certificate only (they do not notify themselves).
+sub public_security@513431 10 1000
+expect_out_has "deliver 1 000000000000000000000000000b1701 person.birth"
+check "the police receive one birth" test "$(grep -c '^deliver' "$OUT")" = 1
+for dept in civil_affairs poverty_alleviation; do
+    sub "$dept@513431" 10 1000
+    expect_out_has "deliver 1 000000000000000000000000000b1701 person.birth"
+    expect_out_has "deliver 2 000000000000000000000000000b1703 person.birth"
+    check "$dept receives each birth once" test "$(grep -c '^deliver' "$OUT")" = 2
+done
+
 # SIGTERM: finish, exit 0; the store keeps everything for the next start.
 hubd_stop TERM
 check "hubd exits 0 on SIGTERM" test "$HUBD_RC" = 0

@@ -21,8 +21,10 @@ test_the_shipped_schemas_describe_all_thirteen_types(void)
         const hub_schema_t *s = hub_schemas_find(set, types[i], strlen(types[i]));
         CU_ASSERT_PTR_NOT_NULL(s);
         CU_ASSERT(s && s->version >= 1 && s->nfields > 0);
-        // A death is one event whoever reports it; nothing else is so marked.
-        CU_ASSERT(s && s->one_event == (strcmp(types[i], "person.death") == 0));
+        // A death is one event whoever reports it, and so is a birth;
+        // nothing else is so marked.
+        bool one = strcmp(types[i], "person.death") == 0 || strcmp(types[i], "person.birth") == 0;
+        CU_ASSERT(s && (s->event_field != NULL) == one);
     }
     const hub_schema_t *hiv = hub_schemas_find(set, "health.hiv_followup", 19);
     for (int i = 0; hiv && i < HUB_SUBJ_COUNT; i++) {
@@ -70,6 +72,18 @@ test_fields_are_found_by_name_and_path(void)
     }
 }
 
+// A type with a required string, an optional string, a required int and a
+// required list, for the one_event_per cases (the option on line 5).
+#define S_EVENT_HEAD "type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\n"
+#define S_EVENT_FIELDS                                                                             \
+    "fields:\n"                                                                                    \
+    "  certificate_no: {type: string, required: true, sensitivity: public, share: none, zh: 甲, " \
+    "en: A}\n"                                                                                     \
+    "  note: {type: string, sensitivity: public, share: none, zh: 甲, en: A}\n"                   \
+    "  weight_g: {type: int, required: true, sensitivity: public, share: none, zh: 甲, en: A}\n"  \
+    "  twins: {type: list, items: string, required: true, sensitivity: public, share: none, "      \
+    "zh: 甲, en: A}\n"
+
 typedef struct {
     const char *yaml;
     const char *reason;
@@ -112,6 +126,38 @@ test_broken_schemas_are_reported_at_file_line_and_column(void)
         {"type: x.y\nversion: 1\ntitle: {zh: 甲, en: A}\nsensitivity: personal\n"
          "one_event_per_subject: sometimes\nfields: {}\n",
          "wrong_type", "x.y.yaml:5:", "true or false"},
+        // one_event_per: the field must be one the type declares, required,
+        // and a string; and only one of the two options.
+        {S_EVENT_HEAD "one_event_per: body.certifcate_no\n" S_EVENT_FIELDS, "unknown_field",
+         "x.y.yaml:5:16", "did you mean 'body.certificate_no'"},
+        {S_EVENT_HEAD "one_event_per: certificate_no\n" S_EVENT_FIELDS, "unknown_field",
+         "x.y.yaml:5:", "did you mean 'body.certificate_no'"},
+        {S_EVENT_HEAD "one_event_per: envelope.id\n" S_EVENT_FIELDS, "unknown_field",
+         "x.y.yaml:5:", "has no field 'envelope.id' (name one it declares"},
+        {S_EVENT_HEAD "one_event_per: subject.citizen_id\n" S_EVENT_FIELDS, "unknown_field",
+         "x.y.yaml:5:", "has no field 'subject.citizen_id'"},
+        {S_EVENT_HEAD "one_event_per: body.note\n" S_EVENT_FIELDS, "bad_value",
+         "x.y.yaml:5:", "'body.note' (line 8) is optional"},
+        {S_EVENT_HEAD "one_event_per: body.weight_g\n" S_EVENT_FIELDS, "bad_value",
+         "x.y.yaml:5:", "is of type int; the field that identifies the event must hold one string"},
+        {S_EVENT_HEAD "one_event_per: body.twins\n" S_EVENT_FIELDS, "bad_value",
+         "x.y.yaml:5:", "is of type list"},
+        {S_EVENT_HEAD "one_event_per: [body.certificate_no]\n" S_EVENT_FIELDS, "wrong_type",
+         "x.y.yaml:5:", ""},
+        {S_EVENT_HEAD
+         "one_event_per: body.certificate_no\none_event_per_subject: true\n" S_EVENT_FIELDS,
+         "bad_value", "x.y.yaml:5:", "not both"},
+        {S_EVENT_HEAD
+         "one_event_per_subject: true\nsubject:\n"
+         "  citizen_id: {sensitivity: personal, share: none, zh: 甲, en: A}\n" S_EVENT_FIELDS,
+         "bad_value",
+         "x.y.yaml:5:", "one_event_per_subject: 'subject.citizen_id' (line 7) is optional"},
+        // A broken field is reported once, not again as the option's.
+        {S_EVENT_HEAD
+         "one_event_per: body.certificate_no\nfields:\n"
+         "  certificate_no: {type: strng, required: true, sensitivity: public, share: none, "
+         "zh: 甲, en: A}\n",
+         "unknown_type", "x.y.yaml:7:", "did you mean 'string'"},
     };
     hub_diag_t *diag = hub_diag_new();
     hub_yaml_t *codes_doc = NULL;
@@ -139,6 +185,86 @@ test_broken_schemas_are_reported_at_file_line_and_column(void)
     }
     hub_yaml_destroy(&codes_doc);
     hub_diag_destroy(&diag);
+}
+
+// The schema of x.y loaded from TEXT into a new set *SET (the caller
+// destroys it), or NULL with the diagnostics printed.
+static const hub_schema_t *
+s_load_one(hub_schemas_t **set, const char *text)
+{
+    hub_diag_t *diag = hub_diag_new();
+    hub_yaml_t *doc = NULL;
+    *set = hub_schemas_new();
+    int rc = hub_yaml_load_buffer(&doc, "x.y.yaml", text, strlen(text), diag);
+    rc = rc ? rc : hub_schemas_add_schema(*set, doc, diag);
+    if (rc) {
+        hub_diag_print(diag, stderr);
+    }
+    hub_schemas_finish(*set);
+    hub_yaml_destroy(&doc);
+    hub_diag_destroy(&diag);
+    return rc ? NULL : hub_schemas_find(*set, "x.y", 3);
+}
+
+// A birth is one event per certificate number, a death one per person
+// (one_event_per_subject: true is one_event_per: subject.citizen_id); a
+// message's event is the value it holds there.
+static void
+test_one_event_per_names_the_field_that_identifies_the_event(void)
+{
+    const hub_schemas_t *set = tu_schemas();
+    const hub_schema_t *birth = hub_schemas_find(set, "person.birth", 12);
+    const hub_schema_t *death = hub_schemas_find(set, "person.death", 12);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(birth && birth->event_field ? birth : NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(death && death->event_field ? death : NULL);
+    CU_ASSERT_STRING_EQUAL(birth->event_field->path, "body.certificate_no");
+    CU_ASSERT_STRING_EQUAL(death->event_field->path, "subject.citizen_id");
+    hub_msg_t *msg = hub_msg_new();
+    const char *field = "x";
+    tu_load_msg(msg, "person.birth.json");
+    CU_ASSERT_STRING_EQUAL(hub_schemas_event(set, msg, &field), "R513108124");
+    CU_ASSERT_STRING_EQUAL(field, "body.certificate_no");
+    hub_val_t none = {0};
+    hub_msg_set_subj(msg, HUB_SUBJ_CITIZEN_ID, &none); // health's certificate: no child ID
+    CU_ASSERT_STRING_EQUAL(hub_schemas_event(set, msg, NULL), "R513108124");
+    hub_msg_body_set_str(msg, "certificate_no", ""); // invalid, but never an event of ""
+    CU_ASSERT_PTR_NULL(hub_schemas_event(set, msg, &field));
+    CU_ASSERT_PTR_NULL(field);
+    hub_msg_body_set(msg, "certificate_no", 14, &none);
+    CU_ASSERT_PTR_NULL(hub_schemas_event(set, msg, NULL));
+    tu_load_msg(msg, "person.death.json");
+    CU_ASSERT_STRING_EQUAL(hub_schemas_event(set, msg, &field),
+                           hub_msg_subj(msg, HUB_SUBJ_CITIZEN_ID)->u.s);
+    CU_ASSERT_STRING_EQUAL(field, "subject.citizen_id");
+    tu_dropout(msg); // not a one-event type
+    CU_ASSERT_PTR_NULL(hub_schemas_event(set, msg, &field));
+    CU_ASSERT_PTR_NULL(field);
+    hub_msg_destroy(&msg);
+    // Either spelling of "one event per person" means the same.
+    static const char *const texts[] = {
+        S_EVENT_HEAD "one_event_per_subject: true\nsubject:\n"
+                     "  citizen_id: {required: true, sensitivity: personal, share: none, zh: 甲, "
+                     "en: A}\nfields: {}\n",
+        S_EVENT_HEAD "one_event_per: subject.citizen_id\nsubject:\n"
+                     "  citizen_id: {required: true, sensitivity: personal, share: none, zh: 甲, "
+                     "en: A}\nfields: {}\n",
+        S_EVENT_HEAD "one_event_per_subject: false\n" S_EVENT_FIELDS,
+        S_EVENT_HEAD "one_event_per: body.certificate_no\n" S_EVENT_FIELDS,
+    };
+    static const char *const want[] = {"subject.citizen_id", "subject.citizen_id", NULL,
+                                       "body.certificate_no"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        hub_schemas_t *one = NULL;
+        const hub_schema_t *s = s_load_one(&one, texts[i]);
+        CU_ASSERT_PTR_NOT_NULL(s);
+        if (s && want[i]) {
+            CU_ASSERT_PTR_NOT_NULL(s->event_field);
+            CU_ASSERT_STRING_EQUAL(s->event_field ? s->event_field->path : "", want[i]);
+        } else if (s) {
+            CU_ASSERT_PTR_NULL(s->event_field);
+        }
+        hub_schemas_destroy(&one);
+    }
 }
 
 static void
@@ -177,6 +303,8 @@ test_schema_register(void)
     CU_add_test(s, "fields are found by name and path", test_fields_are_found_by_name_and_path);
     CU_add_test(s, "broken schemas are reported at file, line and column",
                 test_broken_schemas_are_reported_at_file_line_and_column);
+    CU_add_test(s, "one_event_per names the field that identifies the event",
+                test_one_event_per_names_the_field_that_identifies_the_event);
     CU_add_test(s, "an unquoted code with a leading zero is refused",
                 test_an_unquoted_code_with_a_leading_zero_is_refused);
     CU_add_test(s, "a missing directory is an I/O error", test_a_missing_directory_is_an_io_error);

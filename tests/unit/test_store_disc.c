@@ -415,7 +415,7 @@ test_a_prepared_message_stands_alone_and_bad_bytes_are_refused(void)
         CU_ASSERT_EQUAL_FATAL(hub_codec_encode(s_f.msg, &s_f.enc), HUB_OK);
         hub_store_ingest_t in = {hub_msg_env_str(s_f.msg, HUB_ENV_SOURCE), id,
                                  hub_msg_env_str(s_f.msg, HUB_ENV_TYPE), s_f.enc.data, s_f.enc.len,
-                                 s_cid, "v1", 999 + (uint64_t) i, s_f.route};
+                                 s_cid, "v1", 999 + (uint64_t) i, s_f.route, NULL, NULL};
         CU_ASSERT_EQUAL_FATAL(hub_store_prepare(prep, &in, i == 1 ? &one : &two), HUB_OK);
     }
     CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
@@ -425,6 +425,19 @@ test_a_prepared_message_stands_alone_and_bad_bytes_are_refused(void)
     CU_ASSERT_EQUAL(hub_store_apply(st, two.data, two.len, &res), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_apply(st, two.data, two.len, &res), HUB_OK);
     CU_ASSERT(res.duplicate);
+    // A key flag it does not know (after the message: which keys follow)
+    // is refused before anything is written; the batch goes on.
+    size_t at = strlen((char *) one.data) + 1; // source
+    at += strlen((char *) one.data + at) + 1; // id
+    at += strlen((char *) one.data + at) + 1; // type
+    at += 1 + strlen((char *) one.data + at + 1) + 1 + 8; // the rule-set version, now_ms
+    uint32_t mlen;
+    memcpy(&mlen, one.data + at, sizeof mlen);
+    at += sizeof mlen + mlen;
+    CU_ASSERT_EQUAL_FATAL(one.data[at], 1); // a subject key, no event key
+    one.data[at] = 1 | 4;
+    CU_ASSERT_EQUAL(hub_store_apply(st, one.data, one.len, &res), HUB_EINVAL);
+    one.data[at] = 1;
     CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
     // The same two messages ingested the ordinary way give the same records.
     CU_ASSERT_EQUAL_FATAL(hub_store_open(&ref, tu_store_dir(&s_f), 0, 0, s_key, NULL), HUB_OK);

@@ -18,6 +18,7 @@
 
 #include <CUnit/CUnit.h>
 #include <fcntl.h>
+#include <lmdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,16 +366,41 @@ s_ingest_one(hub_store_t *st)
     return res;
 }
 
+// Whether the store in DIR (closed) holds the event entry 0x01 TYPE 0 KEY
+// in `dedup`, read with LMDB itself.
+static bool
+s_has_event_entry(const char *dir, const char *type, const uint8_t key[HUB_STORE_HASH_SIZE])
+{
+    uint8_t k[128];
+    size_t tlen = strlen(type);
+    k[0] = 0x01;
+    memcpy(k + 1, type, tlen + 1);
+    memcpy(k + 2 + tlen, key, HUB_STORE_HASH_SIZE);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val mk = {2 + tlen + HUB_STORE_HASH_SIZE, k}, v;
+    CU_ASSERT_EQUAL_FATAL(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 32);
+    CU_ASSERT_EQUAL_FATAL(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    CU_ASSERT_EQUAL_FATAL(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    bool found = mdb_dbi_open(txn, "dedup", 0, &dbi) == 0 && mdb_get(txn, dbi, &mk, &v) == 0;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return found;
+}
+
 // One event per subject: the second report of a death about the same
 // person, from the other department, is logged with "same_event" and
 // delivered to nobody, and the dedup purge keeps the event's entry; another
-// person's death, and a type not so marked, go on as before.
+// person's death, and a message not ingested as an event, go on as before.
+// The event entry's key is the one stores written before one_event_per
+// hold: the type and the person's subject key.
 static void
 test_a_second_report_of_the_same_death_is_logged_not_delivered(void)
 {
     hub_store_t *st = s_open(0);
-    static const char *const types[] = {"person.death"};
-    CU_ASSERT_EQUAL(hub_store_set_event_types(st, types, 1), HUB_OK);
+    s_f.events = true;
     s_load_as("person.death.json", 1, "health");
     hub_store_result_t first = s_ingest_one(st);
     CU_ASSERT(first.deliveries >= 2 && !first.same_event && !first.duplicate);
@@ -408,11 +434,90 @@ test_a_second_report_of_the_same_death_is_logged_not_delivered(void)
     CU_ASSERT_EQUAL(hub_msg_set_subj(s_f.msg, HUB_SUBJ_CITIZEN_ID, &other), HUB_OK);
     hub_store_result_t third = s_ingest_one(st);
     CU_ASSERT(third.deliveries >= 2 && !third.same_event);
-    // Without the mark, the same person's second report is delivered again.
-    CU_ASSERT_EQUAL(hub_store_set_event_types(st, NULL, 0), HUB_OK);
+    // Not ingested as an event, the same person's second report is delivered again.
+    s_f.events = false;
     s_load_as("person.death.json", 5, "public_security");
     hub_store_result_t fourth = s_ingest_one(st);
     CU_ASSERT(fourth.deliveries >= 2 && !fourth.same_event);
+    s_load_as("person.death.json", 6, "health");
+    const char *cid = hub_msg_subj(s_f.msg, HUB_SUBJ_CITIZEN_ID)->u.s;
+    uint8_t subject[HUB_STORE_HASH_SIZE], event[HUB_STORE_HASH_SIZE];
+    CU_ASSERT_EQUAL(hub_store_subject_key(st, cid, subject), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_event_key(st, "subject.citizen_id", cid, event), HUB_OK);
+    CU_ASSERT_EQUAL(memcmp(subject, event, sizeof event), 0);
+    hub_store_destroy(&st);
+    CU_ASSERT(s_has_event_entry(s_f.dir, "person.death", subject));
+}
+
+// Ingests s_f.msg, a birth from SOURCE with id N, about the child CID
+// (NULL: the certificate names no child ID yet), certificate CERT, in a
+// batch of its own, as hubd would: its event is its certificate number.
+static hub_store_result_t
+s_birth(hub_store_t *st, uint64_t n, const char *source, const char *cid, const char *cert)
+{
+    hub_val_t none = {0};
+    s_load_as("person.birth.json", n, source);
+    if (cid) {
+        hub_msg_set_subj_str(s_f.msg, HUB_SUBJ_CITIZEN_ID, cid);
+    } else {
+        hub_msg_set_subj(s_f.msg, HUB_SUBJ_CITIZEN_ID, &none);
+    }
+    hub_msg_body_set_str(s_f.msg, "certificate_no", cert);
+    hub_store_result_t res;
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(tu_store_ingest(&s_f, st, s_key, cid, "v1", 5, &res), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    return res;
+}
+
+// One event per certificate (schemas/person.birth.yaml, one_event_per:
+// body.certificate_no): health's certificate (no child ID) then the
+// police's registration of the same certificate number (the child's new
+// ID) is one birth, whichever comes first; another certificate is another
+// birth. The store keeps the number only as a keyed hash, apart from
+// subject keys.
+static void
+test_a_birth_is_one_event_per_certificate_number(void)
+{
+    hub_store_t *st = s_open(0);
+    s_f.events = true;
+    // Health first: police, civil affairs and rural revitalisation.
+    hub_store_result_t cert = s_birth(st, 11, "health", NULL, "R513108124");
+    CU_ASSERT(cert.deliveries == 3 && !cert.same_event && !cert.duplicate);
+    hub_store_result_t reg = s_birth(st, 12, "public_security", "513431202608120022", "R513108124");
+    CU_ASSERT_FALSE(reg.duplicate);
+    CU_ASSERT_EQUAL(reg.same_event, cert.log_seq);
+    CU_ASSERT_EQUAL(reg.deliveries, 0);
+    // Police first (a home birth): civil affairs and rural revitalisation;
+    // the certificate after it, about nobody yet, is the same birth.
+    hub_store_result_t home =
+        s_birth(st, 13, "public_security", "513431202608120030", "R513108125");
+    CU_ASSERT(home.deliveries == 2 && !home.same_event);
+    hub_store_result_t late = s_birth(st, 14, "health", NULL, "R513108125");
+    CU_ASSERT_EQUAL(late.same_event, home.log_seq);
+    CU_ASSERT_EQUAL(late.deliveries, 0);
+    // The same child ID on another certificate is another birth (the key is
+    // the certificate, not the subject).
+    hub_store_result_t other =
+        s_birth(st, 15, "public_security", "513431202608120022", "R513108126");
+    CU_ASSERT(other.deliveries == 2 && !other.same_event);
+    // The key: a keyed hash of field and number, not the subject key of
+    // the number, nor of another field with that value.
+    uint8_t event[HUB_STORE_HASH_SIZE], subject[HUB_STORE_HASH_SIZE], again[HUB_STORE_HASH_SIZE];
+    CU_ASSERT_EQUAL(hub_store_event_key(st, "body.certificate_no", "R513108124", event), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_subject_key(st, "R513108124", subject), HUB_OK);
+    CU_ASSERT_NOT_EQUAL(memcmp(event, subject, sizeof event), 0);
+    CU_ASSERT_EQUAL(hub_store_event_key(st, "body.other_no", "R513108124", again), HUB_OK);
+    CU_ASSERT_NOT_EQUAL(memcmp(event, again, sizeof event), 0);
+    CU_ASSERT_EQUAL(hub_store_event_key(st, "body.certificate_no", NULL, again), HUB_EINVAL);
+    s_f.events = false;
+    hub_store_destroy(&st);
+    CU_ASSERT(s_has_event_entry(s_f.dir, "person.birth", event));
+    CU_ASSERT_FALSE(s_has_event_entry(s_f.dir, "person.birth", subject));
+    // A read-only handle has no key: no event key either.
+    CU_ASSERT_EQUAL(hub_store_open(&st, s_f.dir, 0, HUB_STORE_RDONLY, NULL, NULL), HUB_OK);
+    CU_ASSERT_EQUAL(hub_store_event_key(st, "body.certificate_no", "R513108124", again),
+                    HUB_EINVAL);
     hub_store_destroy(&st);
 }
 
@@ -430,6 +535,8 @@ test_store_ops_register(void)
                 test_dropping_from_the_top_down_never_lowers_the_highest_number);
     CU_add_test(s, "a second report of the same death is logged, not delivered",
                 test_a_second_report_of_the_same_death_is_logged_not_delivered);
+    CU_add_test(s, "a birth is one event per certificate number",
+                test_a_birth_is_one_event_per_certificate_number);
     CU_add_test(s, "drop-behind hands back unread pages and loses nothing",
                 test_drop_behind_hands_back_unread_pages_and_loses_nothing);
     CU_add_test(s, "a cursor rewinds, and a time finds the sequence to replay from",

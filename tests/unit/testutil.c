@@ -222,6 +222,8 @@ tu_store_ingest(tu_store_fix_t *f, hub_store_t *st, const uint8_t key[32], const
                           HUB_OK);
     f->enc.len = 0;
     CU_ASSERT_EQUAL_FATAL(hub_codec_encode(m, &f->enc), HUB_OK);
+    const char *event_field = NULL;
+    const char *event = f->events ? hub_schemas_event(tu_schemas(), m, &event_field) : NULL;
     hub_store_ingest_t in = {
         hub_msg_env_str(m, HUB_ENV_SOURCE),
         hub_msg_env_str(m, HUB_ENV_ID),
@@ -232,6 +234,8 @@ tu_store_ingest(tu_store_fix_t *f, hub_store_t *st, const uint8_t key[32], const
         version,
         now,
         f->route,
+        event_field,
+        event,
     };
     return hub_store_ingest(st, &in, res);
 }

@@ -11,6 +11,7 @@
 #include "hub_schema.h"
 #include "hub_store.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 // A valid student.enrolment_change (the dropout of scenario 1) with a
@@ -62,6 +63,7 @@ typedef struct {
     hub_route_t *route;
     hub_msg_t *msg; // empty: the suite fills it
     hub_buf_t enc;
+    bool events; // tu_store_ingest() passes the event a one-event type reports, as hubd does
 } tu_store_fix_t;
 
 // Makes F's directory, /tmp/hub-test-NAME-XXXXXX, and loads ./config
@@ -79,8 +81,10 @@ const char *tu_store_dir(tu_store_fix_t *f);
 // Routes F->msg with KEY (a fatal CUnit failure when it does not route),
 // encodes it into F->enc and ingests it into the open batch of ST: from
 // its envelope's source, with its id and type, about citizen CID (NULL:
-// none), under rule-set VERSION, received at NOW (ms). Returns
-// hub_store_ingest()'s code; *RES gets its result.
+// none), under rule-set VERSION, received at NOW (ms); with F->events,
+// as the event its schema's one_event_per field names (hub_schemas_event(),
+// else as no event). Returns hub_store_ingest()'s code; *RES gets its
+// result.
 int tu_store_ingest(tu_store_fix_t *f, hub_store_t *st, const uint8_t key[32], const char *cid,
                     const char *version, uint64_t now, hub_store_result_t *res);
 
