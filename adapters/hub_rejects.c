@@ -116,7 +116,9 @@ uint64_t
 hubc_rejects_reach(const hubc_rejects_t *self, uint64_t last)
 {
     for (size_t i = 0; i < self->nranges; i++) {
-        if (self->ranges[i].lo - 1 <= last && self->ranges[i].hi > last) {
+        // LO <= LAST + 1, not LO - 1 <= LAST (which wraps at seq 0); HI >
+        // LAST first, so that LAST + 1 cannot wrap either.
+        if (self->ranges[i].hi > last && self->ranges[i].lo <= last + 1) {
             last = self->ranges[i].hi;
         }
     }

@@ -210,6 +210,31 @@ test_seqs_merge_into_ranges_and_are_forgotten_below_the_inbox(void)
     hubc_rejects_destroy(&r);
 }
 
+// reach() at both ends of the seqs: a range from seq 0 (found by
+// fuzz_rejects: LO - 1 wrapped, so reach(0) stayed at 0 with 1 and 2
+// rejected) and one up to UINT64_MAX.
+static void
+test_reach_moves_past_seqs_from_0_and_up_to_the_top(void)
+{
+    s_newdir();
+    hubc_rejects_t *r = s_open(ID_A, 0, NULL);
+    s_add(r, 0);
+    s_add(r, 1);
+    s_add(r, 2);
+    CU_ASSERT_TRUE(hubc_rejects_has(r, 0));
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, 0), 2);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, 1), 2);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, 2), 2);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, 3), 3);
+    s_add(r, UINT64_MAX - 1);
+    s_add(r, UINT64_MAX);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, UINT64_MAX - 2), UINT64_MAX);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, UINT64_MAX - 1), UINT64_MAX);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, UINT64_MAX), UINT64_MAX);
+    CU_ASSERT_EQUAL(hubc_rejects_reach(r, 0), 2);
+    hubc_rejects_destroy(&r);
+}
+
 static void
 test_a_report_taken_away_is_made_again(void)
 {
@@ -244,5 +269,7 @@ test_rejects_register(void)
                 test_a_torn_last_line_is_cut_and_a_foreign_one_passed_over);
     CU_add_test(s, "seqs merge into ranges and are forgotten below the inbox",
                 test_seqs_merge_into_ranges_and_are_forgotten_below_the_inbox);
+    CU_add_test(s, "reach moves past seqs from 0 and up to the top",
+                test_reach_moves_past_seqs_from_0_and_up_to_the_top);
     CU_add_test(s, "a report taken away is made again", test_a_report_taken_away_is_made_again);
 }
