@@ -316,7 +316,9 @@ s_parse_head(const char *h, size_t len, uint64_t *seq, char id[S_ID_HEX + 1])
     static const char a[] = "{\"seq\":", b[] = ",\"store_id\":\"";
     size_t i = sizeof a - 1, n = 0;
     uint64_t v = 0;
-    if (len < i || memcmp(h, a, i) != 0) {
+    // Only the digits hub_rejects_add() writes: no leading zero (a seq
+    // is never 0), no wrap past 2^64.
+    if (len <= i || memcmp(h, a, i) != 0 || h[i] == '0') {
         return false;
     }
     for (; i < len && h[i] >= '0' && h[i] <= '9'; i++) {
