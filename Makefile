@@ -156,7 +156,7 @@ run: deps all
 	@PEOPLE=$${PEOPLE:-2000} sh tools/run.sh
 
 format:
-	clang-format -i hub/*/*.[ch] tests/*/*.[ch]
+	clang-format -i hub/*/*.[ch] adapters/*.[ch] adapters/*/*.[ch] tests/*/*.[ch]
 
 clean:
 	rm -rf build bin

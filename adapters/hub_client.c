@@ -25,27 +25,28 @@ struct hubc {
     void *ctx, *sock;
     char identity[128];
     char department[64];
-    hub_buf_t out;           // a body being written
-    zmq_msg_t frames[2];     // the last message received: command, body
+    hub_buf_t out;       // a body being written
+    zmq_msg_t frames[2]; // the last message received: command, body
     bool have_frames;
-    uint64_t next_ref;       // refs are unique per connection, so a late
-                             // answer to an earlier call is never misfiled
-    char endpoint[128];      // the endpoint subscribed to (DACKs name it)
-    uint64_t credit;         // the credit it was subscribed with
-    uint64_t resumes;        // lost sessions taken back (hubc_resumes)
-    uint64_t heartbeat_ms;   // WELCOME heartbeat_ms
-    int64_t last_out_ms;     // when it last sent anything
-    char store_id[33];       // SUBSCRIBED store_id ("": none, or an older hub)
-    char error[256];         // the last ERROR received: "code: reason"
-    uint64_t max_batch;      // WELCOME max_batch (0: the hub takes only PUBLISH)
-    bool plain;              // connected with PLAIN (security: plain), not CURVE
-    zmq_msg_t batch;         // the DELIVER_BATCH whose deliveries hubc_recv hands out
+    uint64_t next_ref;     // refs are unique per connection, so a late
+                           // answer to an earlier call is never misfiled
+    char endpoint[128];    // the endpoint subscribed to (DACKs name it)
+    uint64_t credit;       // the credit it was subscribed with
+    uint64_t resumes;      // lost sessions taken back (hubc_resumes)
+    uint64_t heartbeat_ms; // WELCOME heartbeat_ms
+    int64_t last_out_ms;   // when it last sent anything
+    char store_id[33];     // SUBSCRIBED store_id ("": none, or an older hub)
+    char error[256];       // the last ERROR received: "code: reason"
+    uint64_t max_batch;    // WELCOME max_batch (0: the hub takes only PUBLISH)
+    bool plain;            // connected with PLAIN (security: plain), not CURVE
+    zmq_msg_t batch;       // the DELIVER_BATCH whose deliveries hubc_recv hands out
     bool have_batch;
-    hub_mpr_t batch_r;       // at its next delivery
-    size_t batch_left;       // deliveries of it not handed out yet
+    hub_mpr_t batch_r; // at its next delivery
+    size_t batch_left; // deliveries of it not handed out yet
 };
 
-static void s_get_str(const void *body, size_t len, const char *key, char *out, size_t size);
+static void
+s_get_str(const void *body, size_t len, const char *key, char *out, size_t size);
 
 // Sends CMD with the body in self->out.
 static int
@@ -139,7 +140,7 @@ s_recv(hubc_t *self, int timeout_ms, const char **cmd, size_t *clen)
             s_get_str(body, blen, "reason", reason, sizeof reason);
             snprintf(self->error, sizeof self->error, "%s: %s", code, reason);
             if (strcmp(code, "hello_first") == 0) {
-                return HUB_EIO;  // the hub lost the session (restarted): reconnect
+                return HUB_EIO; // the hub lost the session (restarted): reconnect
             }
         }
         return HUB_OK;
@@ -182,7 +183,7 @@ s_copy_str(hub_mpr_t *r, char *out, size_t size)
     size_t n;
     out[0] = '\0';
     if (r && hub_mpr_str(r, &s, &n) == HUB_OK) {
-        n = n < size ? n : size - 1;  // as snprintf would cut it, at a fraction of its cost
+        n = n < size ? n : size - 1; // as snprintf would cut it, at a fraction of its cost
         memcpy(out, s, n);
         out[n] = '\0';
     }
@@ -244,7 +245,8 @@ s_read_token(const hubc_auth_t *auth, char token[65], hub_diag_t *diag)
     if (rc == HUB_OK && access(path, F_OK) != 0) {
         hub_diag_add(diag, HUB_DIAG_ERROR, "no_token", path,
                      "no token for %s: run hubctl token %s (where the hub's secret key is) "
-                     "and put the file here, mode 600", auth->name, auth->name);
+                     "and put the file here, mode 600",
+                     auth->name, auth->name);
         return HUB_EIO;
     }
     rc = rc ? rc : hub_config_read_key(path, raw, diag);
@@ -383,7 +385,7 @@ s_hello(hubc_t *self, int timeout_ms, hub_diag_t *diag)
     }
     s_get_str(body, blen, "identity", self->identity, sizeof self->identity);
     s_get_str(body, blen, "department", self->department, sizeof self->department);
-    self->max_batch = 0;  // an older hub does not say it: PUBLISH only
+    self->max_batch = 0; // an older hub does not say it: PUBLISH only
     hub_mpr_get_uint(body, blen, "max_batch", &self->max_batch);
     self->heartbeat_ms = 0;
     hub_mpr_get_uint(body, blen, "heartbeat_ms", &self->heartbeat_ms);
@@ -404,7 +406,7 @@ hubc_connect_auth(hubc_t **out, const char *url, const hubc_auth_t *auth, int ti
     self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
     self->plain = auth->security == HUB_SECURITY_PLAIN;
     zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (strstr(url, "://[")) {  // an IPv6 address: the socket must be told
+    if (strstr(url, "://[")) { // an IPv6 address: the socket must be told
         zmq_setsockopt(self->sock, ZMQ_IPV6, &one, sizeof one);
     }
     int rc = s_credentials(self, url, auth, diag);
@@ -566,8 +568,8 @@ s_answer(const char *cmd, size_t clen, const void *body, size_t blen, hubc_resul
 static size_t
 s_per_frame(const hubc_t *self, size_t window)
 {
-    size_t per = self->max_batch < S_PUBLISH_BATCH_MAX ? (size_t) self->max_batch
-                                                       : S_PUBLISH_BATCH_MAX;
+    size_t per =
+        self->max_batch < S_PUBLISH_BATCH_MAX ? (size_t) self->max_batch : S_PUBLISH_BATCH_MAX;
     return per < window ? per : window;
 }
 
@@ -594,8 +596,8 @@ s_send_batch(hubc_t *self, uint64_t ref, const void *const *msgs, const size_t *
 // messages it answered that were not answered yet (0 for anything else).
 // A result that is no map answers nothing: that message times out.
 static size_t
-s_answer_batch(const char *cmd, size_t clen, const void *body, size_t blen,
-               hubc_result_t *results, uint64_t base, size_t n, size_t per)
+s_answer_batch(const char *cmd, size_t clen, const void *body, size_t blen, hubc_result_t *results,
+               uint64_t base, size_t n, size_t per)
 {
     uint64_t ref = 0;
     hub_mpr_get_uint(body, blen, "ref", &ref);
@@ -619,7 +621,7 @@ s_answer_batch(const char *cmd, size_t clen, const void *body, size_t blen,
         if (!whole) {
             map = r.p;
             if (hub_mpr_skip(&r) != HUB_OK) {
-                break;  // the rest stay unanswered: resent after the timeout
+                break; // the rest stay unanswered: resent after the timeout
             }
             len = (size_t) (r.p - map);
         }
@@ -628,7 +630,7 @@ s_answer_batch(const char *cmd, size_t clen, const void *body, size_t blen,
         hub_mpr_init(&m, map, len);
         if (results[first + i].ref != 0 || hub_mpr_next(&m, &mo) != HUB_OK ||
             mo.kind != HUB_MP_MAP) {
-            continue;  // answered already, or no answer at all
+            continue; // answered already, or no answer at all
         }
         hub_mpr_init(&m, map, len);
         s_fill(&results[first + i], ref, !whole && hub_mpr_find(&m, "code") != HUB_OK, map, len);
@@ -764,7 +766,7 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
     self->out.len = 0;
     hub_mpw_init(&w, &self->out);
     hub_mpw_map(&w, 3);
-    hub_mpw_cstr(&w, "batch");  // an older hub ignores it and sends DELIVERs
+    hub_mpw_cstr(&w, "batch"); // an older hub ignores it and sends DELIVERs
     hub_mpw_uint(&w, S_DELIVER_BATCH);
     hub_mpw_cstr(&w, "credit");
     hub_mpw_uint(&w, credit);
@@ -772,7 +774,7 @@ hubc_subscribe_to(hubc_t *self, const char *endpoint, uint64_t credit, uint64_t 
     hub_mpw_cstr(&w, endpoint);
     const char *cmd;
     size_t clen, blen;
-    self->batch_left = 0;  // the rest of an earlier subscription's batch comes again
+    self->batch_left = 0; // the rest of an earlier subscription's batch comes again
     if (s_send(self, "SUBSCRIBE") || s_recv(self, timeout_ms, &cmd, &clen)) {
         return HUB_EIO;
     }

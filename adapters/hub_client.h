@@ -24,16 +24,16 @@ typedef struct hubc hubc_t;
 
 // What the hub said about one publish.
 typedef struct {
-    uint64_t ref;          // the client's number for its frame (0: no answer);
-                           // the messages of one PUBLISH_BATCH share it
-    bool acked;            // ACK (durable in the hub) or NACK
-    bool duplicate;        // the hub had it already
+    uint64_t ref;   // the client's number for its frame (0: no answer);
+                    // the messages of one PUBLISH_BATCH share it
+    bool acked;     // ACK (durable in the hub) or NACK
+    bool duplicate; // the hub had it already
     uint64_t log_seq;
-    uint64_t same_event;   // not 0: stored, but a later report of an event the hub had
-                           // (docs/PROTOCOL.md ACK.same_event: its first report's log seq);
-                           // delivered to nobody. Nothing to resend.
-    char code[32];         // NACK code ("invalid", "store_full", ...)
-    char reason[256];      // NACK reason
+    uint64_t same_event; // not 0: stored, but a later report of an event the hub had
+                         // (docs/PROTOCOL.md ACK.same_event: its first report's log seq);
+                         // delivered to nobody. Nothing to resend.
+    char code[32];       // NACK code ("invalid", "store_full", ...)
+    char reason[256];    // NACK reason
 } hubc_result_t;
 
 // One delivery, as received. MESSAGE is the projected canonical message
@@ -41,14 +41,14 @@ typedef struct {
 // call on the client that receives (hubc_recv, hubc_publish,
 // hubc_subscribe*) or hubc_destroy().
 typedef struct {
-    uint64_t seq;          // endpoint sequence
-    char id[72];           // the delivered message's id (a derived message's own)
+    uint64_t seq; // endpoint sequence
+    char id[72];  // the delivered message's id (a derived message's own)
     char type[64];
-    char origin_id[72];    // the id of the message it came from (docs/PROTOCOL.md DELIVER)
+    char origin_id[72]; // the id of the message it came from (docs/PROTOCOL.md DELIVER)
     const void *message;
     size_t len;
-    const void *body;      // this delivery's map: a DELIVER body, or the one
-    size_t body_len;       // entry of a DELIVER_BATCH (the same keys)
+    const void *body; // this delivery's map: a DELIVER body, or the one
+    size_t body_len;  // entry of a DELIVER_BATCH (the same keys)
 } hubc_delivery_t;
 
 // How a connection proves which endpoint it is: as the hub's hub.yaml says
@@ -66,11 +66,11 @@ typedef struct {
 // (or its own option) and SERVER_PUB as KEY_DIR/hub.pub; hubc_listen_url()
 // makes the URL. The same program then works with either hub.
 typedef struct {
-    hub_security_t security;  // HUB_SECURITY_CURVE (0) or HUB_SECURITY_PLAIN
-    const char *server_pub;   // CURVE: the hub's public key file; PLAIN: unused
-    const char *key_dir;      // CURVE: NAME.pub, NAME.key; PLAIN: NAME.token (without TOKEN)
-    const char *name;         // the endpoint, "education@513431"
-    const char *token;        // PLAIN: 64 hex digits; NULL: read KEY_DIR/NAME.token
+    hub_security_t security; // HUB_SECURITY_CURVE (0) or HUB_SECURITY_PLAIN
+    const char *server_pub;  // CURVE: the hub's public key file; PLAIN: unused
+    const char *key_dir;     // CURVE: NAME.pub, NAME.key; PLAIN: NAME.token (without TOKEN)
+    const char *name;        // the endpoint, "education@513431"
+    const char *token;       // PLAIN: 64 hex digits; NULL: read KEY_DIR/NAME.token
 } hubc_auth_t;
 
 // Connects to URL (tcp://host:port, ipc://path) as AUTH says and says

@@ -17,7 +17,7 @@ typedef struct {
 } s_type_t;
 
 struct hubc_columns {
-    hub_yaml_t *doc; // owns every string handed out
+    hub_yaml_t *doc;    // owns every string handed out
     const char **names; // column names; [0] is the sequence's
     size_t ncols;
     hubc_column_map_t *common; // the "*" values (without delivery.seq)
@@ -30,7 +30,7 @@ struct hubc_columns {
 typedef struct {
     hubc_columns_t *self;
     const hub_schema_t *schema; // the type's, or NULL ("*", or no schemas)
-    bool common; // the "*" mapping
+    bool common;                // the "*" mapping
     hub_diag_t *diag;
     size_t errors;
 } s_ctx_t;

@@ -33,9 +33,9 @@ typedef struct hubc_columns hubc_columns_t;
 
 // One value of a row: the path it is read from and the column it goes to.
 typedef struct {
-    const char *path;   // "body.death_date", "delivery.rules"
-    size_t column;      // index in the header (0: the sequence)
-    bool yuan;          // a money field (integer fen), written as yuan: 1234 -> 12.34
+    const char *path; // "body.death_date", "delivery.rules"
+    size_t column;    // index in the header (0: the sequence)
+    bool yuan;        // a money field (integer fen), written as yuan: 1234 -> 12.34
 } hubc_column_map_t;
 
 // Loads the columns file PATH. With SCHEMAS (may be NULL) every type and

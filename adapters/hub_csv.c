@@ -150,7 +150,8 @@ hubc_csv_resume(hubc_csv_t *self, uint64_t offset, uint64_t line, hubc_enc_t enc
 
 // ------------------------------------------------------------------ records
 
-static void s_defect(hubc_csv_rec_t *rec, const char *reason, size_t cell, const char *fmt, ...)
+static void
+s_defect(hubc_csv_rec_t *rec, const char *reason, size_t cell, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void

@@ -31,28 +31,28 @@
 typedef struct hubc_csv hubc_csv_t;
 
 typedef struct {
-    hubc_enc_t encoding;   // HUBC_ENC_AUTO: BOM -> UTF-8, valid UTF-8 -> UTF-8, else GB18030
-    char delimiter;        // 0: ','
-    const char *header;    // the header row is the first row with a cell equal to this
-                           // (after trimming); NULL: the first non-empty row
-    bool lines;            // JSON Lines mode: a record is a line (no quotes, no header)
-    size_t max_record;     // bytes; a longer record is reported and skipped; 0: 1 MiB
-    size_t header_rows;    // rows searched for the header; 0: 1,000
-    size_t chunk;          // bytes per read; 0: 256 KiB (tests use tiny ones)
+    hubc_enc_t encoding; // HUBC_ENC_AUTO: BOM -> UTF-8, valid UTF-8 -> UTF-8, else GB18030
+    char delimiter;      // 0: ','
+    const char *header;  // the header row is the first row with a cell equal to this
+                         // (after trimming); NULL: the first non-empty row
+    bool lines;          // JSON Lines mode: a record is a line (no quotes, no header)
+    size_t max_record;   // bytes; a longer record is reported and skipped; 0: 1 MiB
+    size_t header_rows;  // rows searched for the header; 0: 1,000
+    size_t chunk;        // bytes per read; 0: 256 KiB (tests use tiny ones)
 } hubc_csv_opts_t;
 
 // One record. Everything is borrowed until the next call on the reader.
 typedef struct {
-    uint64_t line;         // physical line (1-based) where the record starts
-    uint64_t offset;       // byte offset of its first byte in the file
-    uint64_t end;          // byte offset just after it (after its line end)
-    uint64_t end_line;     // the line where the next record starts
-    size_t ncells;         // 0 for a defective record
-    const char *const *cells;  // UTF-8, each NUL-terminated
-    const size_t *lens;        // their lengths in bytes
-    const char *reason;    // NULL, or "bad_csv", "bad_encoding", "missing_column" (no header)
-    size_t bad_cell;       // for a defect inside one cell: its index; else SIZE_MAX
-    char detail[256];      // the defect, in a sentence naming line and byte
+    uint64_t line;            // physical line (1-based) where the record starts
+    uint64_t offset;          // byte offset of its first byte in the file
+    uint64_t end;             // byte offset just after it (after its line end)
+    uint64_t end_line;        // the line where the next record starts
+    size_t ncells;            // 0 for a defective record
+    const char *const *cells; // UTF-8, each NUL-terminated
+    const size_t *lens;       // their lengths in bytes
+    const char *reason;       // NULL, or "bad_csv", "bad_encoding", "missing_column" (no header)
+    size_t bad_cell;          // for a defect inside one cell: its index; else SIZE_MAX
+    char detail[256];         // the defect, in a sentence naming line and byte
 } hubc_csv_rec_t;
 
 // Opens the file at PATH. Errors: HUB_EIO (DIAG says why), HUB_ENOMEM,

@@ -21,10 +21,10 @@
 #include <stdint.h>
 
 typedef enum {
-    HUBC_ENC_AUTO = 0,  // a BOM means UTF-8; valid UTF-8 is UTF-8; else GB18030
+    HUBC_ENC_AUTO = 0, // a BOM means UTF-8; valid UTF-8 is UTF-8; else GB18030
     HUBC_ENC_UTF8,
     HUBC_ENC_GB18030,
-    HUBC_ENC_GBK,       // read as GB18030, its superset, so nothing is lost
+    HUBC_ENC_GBK, // read as GB18030, its superset, so nothing is lost
 } hubc_enc_t;
 
 // The encoding called NAME ("auto", "utf-8", "utf8", "gb18030", "gbk",

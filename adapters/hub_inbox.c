@@ -13,28 +13,28 @@
 #include <unistd.h>
 
 #define S_NAME_MAX 256 // an inbox file's name
-#define S_EP_MAX 128 // an endpoint's name
-#define S_ID_HEX 32 // a store id: 32 lower-case hex digits
+#define S_EP_MAX 128   // an endpoint's name
+#define S_ID_HEX 32    // a store id: 32 lower-case hex digits
 
 struct hubc_inbox {
     char *dir;
-    int dirfd; // for fsync after renames and creates
+    int dirfd;  // for fsync after renames and creates
     int lockfd; // .ENDPOINT.lock, write-locked while open
     char endpoint[S_EP_MAX];
     char store_id[S_ID_HEX + 1]; // .ENDPOINT.store_id ("": none)
-    hubc_inbox_opts_t opts; // header points into HEADER
+    hubc_inbox_opts_t opts;      // header points into HEADER
     hub_buf_t header;
-    int fd; // the part file (O_APPEND)
+    int fd;                // the part file (O_APPEND)
     char part[S_NAME_MAX]; // its name
-    time_t started; // the time in its name
-    uint64_t first; // the first seq in its name
-    uint64_t size; // its durable bytes (header included)
-    uint64_t records; // records in it, durable or pending
-    uint64_t npending; // records added since the last commit
-    uint64_t durable; // the last seq made durable
-    uint64_t last; // the last seq added
-    hub_buf_t pending; // records added since the last commit
-    bool broken; // a write failed: nothing more is written
+    time_t started;        // the time in its name
+    uint64_t first;        // the first seq in its name
+    uint64_t size;         // its durable bytes (header included)
+    uint64_t records;      // records in it, durable or pending
+    uint64_t npending;     // records added since the last commit
+    uint64_t durable;      // the last seq made durable
+    uint64_t last;         // the last seq added
+    hub_buf_t pending;     // records added since the last commit
+    bool broken;           // a write failed: nothing more is written
     uint64_t files, written;
 };
 

@@ -54,11 +54,11 @@ typedef struct {
 // parent must exist) and recovers it: every part file but the newest is
 // finished, the newest has a torn tail cut (DIAG gets a note), and a part
 // file is created when there is none, continuing after the newest finished
-// file of ENDPOINT by FIRST (or at 1). The remembered store id is read. A CSV part file whose header differs from
-// OPTS->header is finished (or, holding no record, rewritten). OPTS is
-// copied. Errors: HUB_EIO (DIAG says which file and why; also when another
-// process holds the inbox, or .ENDPOINT.store_id is damaged), HUB_EINVAL (an ENDPOINT that cannot be part of
-// a file name), HUB_ENOMEM.
+// file of ENDPOINT by FIRST (or at 1). The remembered store id is read. A CSV part file whose
+// header differs from OPTS->header is finished (or, holding no record, rewritten). OPTS is copied.
+// Errors: HUB_EIO (DIAG says which file and why; also when another process holds the inbox, or
+// .ENDPOINT.store_id is damaged), HUB_EINVAL (an ENDPOINT that cannot be part of a file name),
+// HUB_ENOMEM.
 int
 hubc_inbox_open(hubc_inbox_t **out, const char *dir, const char *endpoint,
                 const hubc_inbox_opts_t *opts, hub_diag_t *diag);

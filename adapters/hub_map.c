@@ -29,7 +29,8 @@ typedef struct {
     size_t errors;
 } s_load_t;
 
-static void s_err(s_load_t *ld, int node, const char *reason, const char *fmt, ...)
+static void
+s_err(s_load_t *ld, int node, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void

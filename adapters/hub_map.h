@@ -32,11 +32,11 @@ typedef enum {
 
 // The mapping's `input` section, with its defaults filled in.
 typedef struct {
-    hubc_map_format_t format;  // csv (default) | jsonl
-    hubc_enc_t encoding;       // auto (default)
-    char delimiter;            // ',' (default)
-    const char *header;        // the header row's marker cell, or NULL (the first row)
-    const char *pattern;       // file names --watch picks up ("*.csv" / "*.jsonl")
+    hubc_map_format_t format; // csv (default) | jsonl
+    hubc_enc_t encoding;      // auto (default)
+    char delimiter;           // ',' (default)
+    const char *header;       // the header row's marker cell, or NULL (the first row)
+    const char *pattern;      // file names --watch picks up ("*.csv" / "*.jsonl")
 } hubc_map_input_t;
 
 // Loads and checks the mapping file at PATH. DEPTS may be NULL (then the
@@ -86,19 +86,19 @@ typedef struct {
 } hubc_map_src_t;
 
 typedef enum {
-    HUBC_MAPPED = 0,  // MSG holds a valid, canonical message
-    HUBC_SKIPPED,     // type_from said skip
-    HUBC_REJECTED,    // not publishable: see reason, column, value, text
+    HUBC_MAPPED = 0, // MSG holds a valid, canonical message
+    HUBC_SKIPPED,    // type_from said skip
+    HUBC_REJECTED,   // not publishable: see reason, column, value, text
 } hubc_map_status_t;
 
 // What mapping one record gave. Strings are NUL-terminated valid UTF-8.
 typedef struct {
     hubc_map_status_t status;
-    const char *reason;   // REJECTED: the reason word (static)
-    char column[192];     // REJECTED: the source column at fault, or the field path
-    char value[192];      // REJECTED: the value at fault (may be empty)
-    char text[384];       // REJECTED: a sentence naming the field and the problem
-    char id[33];          // MAPPED: the message id
+    const char *reason; // REJECTED: the reason word (static)
+    char column[192];   // REJECTED: the source column at fault, or the field path
+    char value[192];    // REJECTED: the value at fault (may be empty)
+    char text[384];     // REJECTED: a sentence naming the field and the problem
+    char id[33];        // MAPPED: the message id
 } hubc_map_result_t;
 
 // Sets the recorded_at stamped on the messages mapped from now on (RFC

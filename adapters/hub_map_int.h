@@ -35,59 +35,59 @@ typedef struct {
 
 // How one target field gets its value.
 typedef struct {
-    const char *path;              // "event_date", "subject.name", "body.reason"
-    int subj;                      // hub_subj_t, or -1
-    const char *body;              // the body field's name, or NULL
-    const hub_field_spec_t *spec;  // the schema's spec; NULL for event_date
-    hub_ftype_t type;              // the target's type (its items' for a list)
+    const char *path;             // "event_date", "subject.name", "body.reason"
+    int subj;                     // hub_subj_t, or -1
+    const char *body;             // the body field's name, or NULL
+    const hub_field_spec_t *spec; // the schema's spec; NULL for event_date
+    hub_ftype_t type;             // the target's type (its items' for a list)
     bool list;
-    const size_t *cols;            // source columns (indexes of the map's columns)
+    const size_t *cols; // source columns (indexes of the map's columns)
     size_t ncols;
-    const char *join;              // between COLS' values
-    const char *konst;             // a constant instead of columns, or NULL
+    const char *join;  // between COLS' values
+    const char *konst; // a constant instead of columns, or NULL
     hubc_as_t as;
     const hubc_pair_t *map;
     size_t nmap;
-    const char *dflt;              // for an empty value, or NULL
-    const char *split;             // a list separator, or NULL
+    const char *dflt;  // for an empty value, or NULL
+    const char *split; // a list separator, or NULL
 } hubc_fieldmap_t;
 
 // The fields of one message type.
 typedef struct {
     const char *type;
     const hub_schema_t *schema;
-    hubc_fieldmap_t *fields;       // in file order
+    hubc_fieldmap_t *fields; // in file order
     size_t nfields;
 } hubc_msgmap_t;
 
 struct hubc_map {
-    hub_yaml_t *doc;               // kept: names below point into it
-    hub_arena_t *arena;            // everything else the mapping holds
+    hub_yaml_t *doc;    // kept: names below point into it
+    hub_arena_t *arena; // everything else the mapping holds
     const hub_schemas_t *schemas;
     char *name;
     const char *department, *endpoint;
     hubc_map_input_t input;
-    const char **columns;          // source columns, each once
+    const char **columns; // source columns, each once
     size_t ncolumns, columns_cap;
-    size_t *key;                   // key columns
-    bool *key_cid;                 // normalise that key as a citizen ID
+    size_t *key;   // key columns
+    bool *key_cid; // normalise that key as a citizen ID
     size_t nkey;
-    const char **kv;               // one record's key values (NKEY)
-    size_t *kl;                    // and their lengths
-    const hubc_msgmap_t *fixed;    // `type`, or NULL with type_from
-    size_t tf_col;                 // type_from.column
-    const hubc_pair_t *tf_values;  // value -> type
+    const char **kv;              // one record's key values (NKEY)
+    size_t *kl;                   // and their lengths
+    const hubc_msgmap_t *fixed;   // `type`, or NULL with type_from
+    size_t tf_col;                // type_from.column
+    const hubc_pair_t *tf_values; // value -> type
     size_t ntf_values;
-    const hubc_pair_t *tf_skip;    // values skipped (TO unused)
+    const hubc_pair_t *tf_skip; // values skipped (TO unused)
     size_t ntf_skip;
     hubc_msgmap_t *msgs;
     size_t nmsgs;
     char recorded_at[40];
-    hub_diag_t *vdiag;             // the validator's findings for one record
-    hub_buf_t scratch;             // one value being built
-    hub_buf_t keys;                // the key values of one record
-    hub_buf_t conv;                // converted values of one field, NUL-terminated
-    hub_buf_t items;               // a list's items being built
+    hub_diag_t *vdiag; // the validator's findings for one record
+    hub_buf_t scratch; // one value being built
+    hub_buf_t keys;    // the key values of one record
+    hub_buf_t conv;    // converted values of one field, NUL-terminated
+    hub_buf_t items;   // a list's items being built
 };
 
 // Orders pairs by FROM (bytewise), for qsort and bsearch.

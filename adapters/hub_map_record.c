@@ -165,8 +165,9 @@ s_copy(char *out, size_t size, const char *s, size_t len)
     }
 }
 
-static void s_reject(s_rec_t *r, const char *reason, const char *column, const char *value,
-                     size_t vlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void
+s_reject(s_rec_t *r, const char *reason, const char *column, const char *value, size_t vlen,
+         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static void
 s_reject(s_rec_t *r, const char *reason, const char *column, const char *value, size_t vlen,

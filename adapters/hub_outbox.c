@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_FLUSH_MAX 4096  // messages sent per flush round
+#define S_FLUSH_MAX 4096 // messages sent per flush round
 
 struct hubc_outbox {
     MDB_env *env;
-    MDB_dbi outbox;    // u64 seq (big-endian) -> canonical message
-    MDB_dbi cursor;    // name -> the adapter's source cursor
-    MDB_dbi rejected;  // u64 seq of its own -> {code, msg, outbox_seq, reason}
+    MDB_dbi outbox;   // u64 seq (big-endian) -> canonical message
+    MDB_dbi cursor;   // name -> the adapter's source cursor
+    MDB_dbi rejected; // u64 seq of its own -> {code, msg, outbox_seq, reason}
 };
 
 static void
@@ -157,7 +157,7 @@ hubc_outbox_put(hubc_outbox_t *self, const void *const *msgs, const size_t *lens
         mdb_txn_abort(txn);
         return s_err(rc);
     }
-    rc = mdb_txn_commit(txn);  // durable: LMDB syncs on commit
+    rc = mdb_txn_commit(txn); // durable: LMDB syncs on commit
     return rc ? s_err(rc) : HUB_OK;
 }
 
@@ -226,15 +226,15 @@ s_read_batch(hubc_outbox_t *self, uint64_t *seqs, size_t *offs, size_t *lens, si
         }
     }
     if (c) {
-        mdb_cursor_close(c);  // read-only cursors outlive their transaction
+        mdb_cursor_close(c); // read-only cursors outlive their transaction
     }
     mdb_txn_abort(txn);
     return rc == MDB_NOTFOUND || rc == MDB_SUCCESS ? HUB_OK : s_err(rc);
 }
 
 static int
-s_reject(hubc_outbox_t *self, MDB_txn *txn, uint64_t seq, const hubc_result_t *r,
-         const void *msg, size_t len)
+s_reject(hubc_outbox_t *self, MDB_txn *txn, uint64_t seq, const hubc_result_t *r, const void *msg,
+         size_t len)
 {
     hub_buf_t rec = HUB_BUF_INIT;
     hub_mpw_t w;
@@ -311,7 +311,7 @@ hubc_outbox_flush(hubc_outbox_t *self, hubc_t *client, size_t window, int timeou
     }
     int sent = rc || n == 0 ? rc : hubc_publish(client, msgs, lens, n, window, res, timeout_ms);
     if (!rc && n) {
-        rc = s_settle(self, seqs, res, n, &buf, offs, lens, st);  // answered ones, even on timeout
+        rc = s_settle(self, seqs, res, n, &buf, offs, lens, st); // answered ones, even on timeout
     }
     free(seqs);
     free(offs);

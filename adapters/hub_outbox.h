@@ -22,10 +22,10 @@ typedef struct hubc_outbox hubc_outbox_t;
 
 // What one flush did.
 typedef struct {
-    size_t acked;       // stored by the hub (new)
-    size_t duplicate;   // the hub had them already
-    size_t rejected;    // refused for good (invalid, not allowed ...): kept in the rejected db
-    size_t retry;       // refused for now (store full, unavailable) or unanswered: still queued
+    size_t acked;     // stored by the hub (new)
+    size_t duplicate; // the hub had them already
+    size_t rejected;  // refused for good (invalid, not allowed ...): kept in the rejected db
+    size_t retry;     // refused for now (store full, unavailable) or unanswered: still queued
 } hubc_flush_t;
 
 // Opens (creating) the outbox environment in directory PATH.

@@ -25,7 +25,7 @@ struct hubc_record {
     s_list_t rules, purposes, legal_bases;
     s_list_t paths, masks; // DELIVER.fields: path and mask, parallel
     hub_msg_t *msg;
-    hub_buf_t cells; // CSV: the rendered cells of a row
+    hub_buf_t cells;            // CSV: the rendered cells of a row
     size_t *cell_at, *cell_len; // per column
     size_t ncells;
 };

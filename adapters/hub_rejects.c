@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define S_ID_HEX 32 // a store id: 32 lower-case hex digits
+#define S_ID_HEX 32   // a store id: 32 lower-case hex digits
 #define S_HEAD_MAX 96 // what is read of a line at open: {"seq":N,"store_id":"…"
 
 // The seqs LO..HI, all rejected.
@@ -30,8 +30,8 @@ struct hubc_rejects {
     char *path; // DIR/ENDPOINT.rejected
     char *endpoint;
     char store_id[S_ID_HEX + 1]; // carried by the lines written ("": none)
-    hub_buf_t pending; // lines added since the last commit
-    s_range_t *ranges; // the seqs remembered: sorted, none touching the next
+    hub_buf_t pending;           // lines added since the last commit
+    s_range_t *ranges;           // the seqs remembered: sorted, none touching the next
     size_t nranges, cap;
     uint64_t count; // lines added since open
 };
@@ -40,9 +40,9 @@ struct hubc_rejects {
 typedef struct {
     char head[S_HEAD_MAX]; // the first bytes of the line being read
     size_t head_len;
-    uint64_t at; // bytes read
-    uint64_t good_len; // bytes up to the end of the last complete line
-    uint64_t line; // complete lines
+    uint64_t at;            // bytes read
+    uint64_t good_len;      // bytes up to the end of the last complete line
+    uint64_t line;          // complete lines
     uint64_t bad, bad_line; // lines hub-sink did not write, and the first of them
 } s_scan_t;
 

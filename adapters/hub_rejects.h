@@ -43,8 +43,8 @@ typedef struct hubc_rejects hubc_rejects_t;
 // lower-case hex digits; anything else counts as none). Errors: HUB_EIO
 // (with DIAG), HUB_ENOMEM.
 int
-hubc_rejects_open(hubc_rejects_t **out, const char *dir, const char *endpoint,
-                  const char *store_id, uint64_t after, hub_diag_t *diag);
+hubc_rejects_open(hubc_rejects_t **out, const char *dir, const char *endpoint, const char *store_id,
+                  uint64_t after, hub_diag_t *diag);
 
 // Frees the report and sets *self_p to NULL; lines not committed are
 // dropped (they were not acknowledged, so they come again). Safe on NULL.

@@ -17,7 +17,8 @@ typedef struct {
     char off[7]; // "Z" or "+08:00", "" when none was given
 } s_when_t;
 
-static const char *s_fail(char *detail, size_t size, const char *reason, const char *fmt, ...)
+static const char *
+s_fail(char *detail, size_t size, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static const char *

@@ -49,7 +49,8 @@ static const char s_help[] =
     "2 bad usage, or a broken configuration or mapping file (named at file:line:column).\n"
     "Documentation: docs/ADAPTERS.md.\n";
 
-static int s_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+s_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 s_usage(const char *fmt, ...)
@@ -233,8 +234,8 @@ s_endpoint(hubad_t *ad)
     // Missing or unreadable keys (or token: hub.yaml security: plain) are
     // said now, not after a minute of retries.
     hub_diag_reset(ad->diag);
-    hubc_auth_t auth = {ad->cfg.security, ad->server_pub, ad->keys_dir,
-                        hubc_map_endpoint(ad->map), NULL};
+    hubc_auth_t auth = {ad->cfg.security, ad->server_pub, ad->keys_dir, hubc_map_endpoint(ad->map),
+                        NULL};
     int rc = hubc_check_auth(ad->url, &auth, ad->diag);
     if (rc) {
         hub_diag_print(ad->diag, stderr);

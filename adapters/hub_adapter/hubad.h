@@ -28,17 +28,17 @@ enum { HUBAD_OK = 0, HUBAD_FAILED = 1, HUBAD_USAGE = 2 };
 typedef struct {
     const char *config_dir;
     const char *mapping;
-    const char *state_dir;     // NULL: var/adapter/<mapping name>
-    const char *rejected;      // the report file, or NULL
-    const char *watch_dir;     // NULL: one-shot over FILES
-    const char *url;           // NULL: from hub.yaml
-    const char *keys_dir;      // NULL: from hub.yaml
+    const char *state_dir; // NULL: var/adapter/<mapping name>
+    const char *rejected;  // the report file, or NULL
+    const char *watch_dir; // NULL: one-shot over FILES
+    const char *url;       // NULL: from hub.yaml
+    const char *keys_dir;  // NULL: from hub.yaml
     bool dry_run;
     bool json;
     long poll_ms;
-    long idle_exit_ms;         // 0: watch until signalled
-    long retry_ms;             // how long an unreachable hub is retried
-    size_t batch;              // records per outbox transaction
+    long idle_exit_ms; // 0: watch until signalled
+    long retry_ms;     // how long an unreachable hub is retried
+    size_t batch;      // records per outbox transaction
     char **files;
     int nfiles;
 } hubad_opts_t;
@@ -52,9 +52,9 @@ typedef struct {
 #define HUBAD_MAX_REASONS 64
 
 typedef struct {
-    uint64_t published;   // acked new by the hub (dry run: would publish)
-    uint64_t duplicate;   // the hub had it, or the same id came twice in this run
-    uint64_t skipped;     // type_from skip
+    uint64_t published; // acked new by the hub (dry run: would publish)
+    uint64_t duplicate; // the hub had it, or the same id came twice in this run
+    uint64_t skipped;   // type_from skip
     uint64_t rejected;
     uint64_t files;
     hubad_reason_t reasons[HUBAD_MAX_REASONS];
@@ -70,20 +70,20 @@ typedef struct {
     hub_depts_t *depts;
     hubc_map_t *map;
     hub_diag_t *diag;
-    hubc_outbox_t *box;        // NULL in a dry run
-    hubc_t *hub;               // connected when needed
+    hubc_outbox_t *box; // NULL in a dry run
+    hubc_t *hub;        // connected when needed
     char url[256];
     char *keys_dir, *server_pub;
     hub_msg_t *msg;
-    hub_buf_t batch;           // encoded messages waiting for the outbox
-    hub_buf_t batch_lens;      // size_t per message
+    hub_buf_t batch;      // encoded messages waiting for the outbox
+    hub_buf_t batch_lens; // size_t per message
     size_t batch_n;
-    uint8_t *seen;             // ids of this run: 16 bytes each, open addressing
+    uint8_t *seen; // ids of this run: 16 bytes each, open addressing
     size_t seen_cap, seen_n;
-    FILE *report;              // the rejected-records report, or NULL
+    FILE *report; // the rejected-records report, or NULL
     hubad_stats_t stats;
-    bool failed;               // could not complete: exit 1
-    bool hub_lost;             // gave up on the hub: stop reading
+    bool failed;   // could not complete: exit 1
+    bool hub_lost; // gave up on the hub: stop reading
 } hubad_t;
 
 // Set by SIGINT / SIGTERM: finish the current batch and stop.
@@ -132,8 +132,8 @@ hubad_src_map(hubad_src_t *self);
 // Reports one rejected record (report file, or stdout in a dry run, else
 // stderr) and counts it.
 void
-hubad_reject(hubad_t *ad, const char *file, uint64_t line, const char *column,
-             const char *value, const char *reason, const char *text);
+hubad_reject(hubad_t *ad, const char *file, uint64_t line, const char *column, const char *value,
+             const char *reason, const char *text);
 
 // Counts REASON N times (without a report line: refusals by the hub).
 void

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#define S_WINDOW 256 // messages in flight
-#define S_PAUSE_MIN 500 // ms
+#define S_WINDOW 256     // messages in flight
+#define S_PAUSE_MIN 500  // ms
 #define S_PAUSE_MAX 8000 // ms
 
 // Bounds a wait for the hub by the retry budget (at least a moment).
@@ -28,8 +28,8 @@ s_connect(hubad_t *ad)
         return HUB_OK;
     }
     hub_diag_reset(ad->diag);
-    hubc_auth_t auth = {ad->cfg.security, ad->server_pub, ad->keys_dir,
-                        hubc_map_endpoint(ad->map), NULL};  // hub.yaml's security
+    hubc_auth_t auth = {ad->cfg.security, ad->server_pub, ad->keys_dir, hubc_map_endpoint(ad->map),
+                        NULL}; // hub.yaml's security
     int rc = hubc_connect_auth(&ad->hub, ad->url, &auth, s_wait_ms(ad, 5000), ad->diag);
     if (rc == HUB_OK && strcmp(hubc_department(ad->hub), hubc_map_department(ad->map)) != 0) {
         fprintf(stderr,

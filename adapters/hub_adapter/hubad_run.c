@@ -29,10 +29,10 @@ typedef struct {
 
 // One file being read.
 typedef struct {
-    const char *path; // as given (for messages and the report)
+    const char *path;    // as given (for messages and the report)
     char name[PATH_MAX]; // the cursor's name: the absolute path
     hubad_src_t *src;
-    s_cursor_t at; // after the last record read
+    s_cursor_t at;    // after the last record read
     uint64_t pending; // records read since the last commit
 } s_file_t;
 

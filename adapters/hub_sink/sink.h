@@ -26,21 +26,21 @@ typedef struct {
 
 typedef struct {
     sink_args_t args;
-    char *url, *keys, *server_pub;  // resolved from the arguments and hub.yaml
-    hubc_auth_t auth;               // hub.yaml's security, keys, server_pub, the endpoint
+    char *url, *keys, *server_pub; // resolved from the arguments and hub.yaml
+    hubc_auth_t auth;              // hub.yaml's security, keys, server_pub, the endpoint
     hubc_inbox_t *inbox;
-    hubc_rejects_t *rejects;        // the deliveries that cannot be written, beside the inbox
-    hubc_columns_t *cols;           // CSV only
+    hubc_rejects_t *rejects; // the deliveries that cannot be written, beside the inbox
+    hubc_columns_t *cols;    // CSV only
     hubc_record_t *rec;
-    hubc_t *hub;                    // NULL while not connected
+    hubc_t *hub; // NULL while not connected
     hub_diag_t *diag;
-    hub_buf_t line;                 // the record being written
+    hub_buf_t line; // the record being written
     bool connected_once;
-    uint64_t resumes;               // hubc_resumes() of this connection, as logged
+    uint64_t resumes; // hubc_resumes() of this connection, as logged
     bool gap_warned;
-    uint64_t first_written;         // the first seq written in this run (0: none)
-    uint64_t dropped;               // redeliveries dropped
-    uint64_t unmapped;              // CSV rows of types the columns file does not name
+    uint64_t first_written; // the first seq written in this run (0: none)
+    uint64_t dropped;       // redeliveries dropped
+    uint64_t unmapped;      // CSV rows of types the columns file does not name
     char warned[SINK_WARN_TYPES][64];
     size_t nwarned;
 } sink_t;

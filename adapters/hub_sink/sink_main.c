@@ -42,7 +42,8 @@ static const char s_help[] =
     "exit 0. At exit one line on stderr sums up. Exit status: 0 done (rejected\n"
     "deliveries included), 1 failure, 2 bad usage.\n";
 
-static int s_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+s_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
 s_usage(const char *fmt, ...)
@@ -97,10 +98,10 @@ s_is(const char *a, const char *shortname, const char *longname)
 static int
 s_option(sink_args_t *a, const char *o, const char *v)
 {
-    static const char *const known[] = {"-c", "--config", "-e", "--endpoint", "--inbox",
-                                        "--format", "--columns", "--url", "--keys",
-                                        "--rotate-bytes", "--rotate-seconds", "--credit",
-                                        "--idle-exit", NULL};
+    static const char *const known[] = {
+        "-c",          "--config", "-e",     "--endpoint",     "--inbox",          "--format",
+        "--columns",   "--url",    "--keys", "--rotate-bytes", "--rotate-seconds", "--credit",
+        "--idle-exit", NULL};
     uint64_t ms = 0;
     int rc = 0;
     bool is_known = false;
@@ -192,8 +193,8 @@ s_config(sink_t *self)
         self->server_pub = strdup(path);
         rc = self->url && self->keys && self->server_pub ? HUB_OK : HUB_ENOMEM;
     }
-    self->auth = (hubc_auth_t){cfg.security, self->server_pub, self->keys, self->args.endpoint,
-                               NULL};
+    self->auth =
+        (hubc_auth_t){cfg.security, self->server_pub, self->keys, self->args.endpoint, NULL};
     rc = rc ? rc : hubc_check_auth(self->url, &self->auth, self->diag);
     if (rc == HUB_OK && self->args.csv) {
         hub_schemas_t *schemas = NULL;

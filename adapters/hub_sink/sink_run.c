@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#define S_WAIT_MS 500 // the longest wait for the hub (rotation and signals)
-#define S_DRAIN_MS 5 // the wait for the next delivery of a batch
-#define S_PROBE_MS 3000 // idle this long: show the hub we are here (it may have restarted)
+#define S_WAIT_MS 500     // the longest wait for the hub (rotation and signals)
+#define S_DRAIN_MS 5      // the wait for the next delivery of a batch
+#define S_PROBE_MS 3000   // idle this long: show the hub we are here (it may have restarted)
 #define S_RESUB_MS 300000 // idle this long: subscribe again (the hub may be gone for good)
 #define S_CONNECT_MS 5000 // wait for WELCOME / SUBSCRIBED
 #define S_BACKOFF_MAX_MS 30000

@@ -5,8 +5,8 @@
 
 #include "hub_codec.h"
 #include "hub_config.h"
-#include "hub_json.h"
 #include "hub_error.h"
+#include "hub_json.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -88,8 +88,7 @@ s_takes_value(const char *name)
     return strcmp(name, "config") == 0 || strcmp(name, "schemas") == 0 ||
            strcmp(name, "format") == 0 || strcmp(name, "output") == 0 ||
            strcmp(name, "message") == 0 || strcmp(name, "suite") == 0 ||
-           strcmp(name, "hash-key") == 0 || strcmp(name, "dir") == 0 ||
-           strcmp(name, "listed") == 0;
+           strcmp(name, "hash-key") == 0 || strcmp(name, "dir") == 0 || strcmp(name, "listed") == 0;
 }
 
 // Stores option NAME's VALUE into OPTS.

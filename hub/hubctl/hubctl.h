@@ -19,18 +19,18 @@ enum { HUBCTL_OK = 0, HUBCTL_INVALID = 1, HUBCTL_USAGE = 2 };
 
 // Options every subcommand understands.
 typedef struct {
-    const char *config;   // --config DIR (default $HUB_CONFIG, else "config")
-    bool config_given;    // --config was on the command line
-    const char *schemas;  // --schemas DIR (default: from hub.yaml)
-    bool json;            // --format json
-    bool normalize;       // --normalize
-    bool print;           // --print
-    bool explain;         // --explain
-    const char *message;  // --message FILE
-    const char *suite;    // --suite DIR
-    const char *hash_key; // --hash-key FILE
-    const char *dir;      // --dir DIR
-    const char *output;   // -o FILE / --output FILE
+    const char *config;     // --config DIR (default $HUB_CONFIG, else "config")
+    bool config_given;      // --config was on the command line
+    const char *schemas;    // --schemas DIR (default: from hub.yaml)
+    bool json;              // --format json
+    bool normalize;         // --normalize
+    bool print;             // --print
+    bool explain;           // --explain
+    const char *message;    // --message FILE
+    const char *suite;      // --suite DIR
+    const char *hash_key;   // --hash-key FILE
+    const char *dir;        // --dir DIR
+    const char *output;     // -o FILE / --output FILE
     const char *listed[16]; // --listed LIST=KEY (repeatable)
     size_t nlisted;
     const char *args[64]; // positional arguments
@@ -106,16 +106,15 @@ hubctl_msg_json(const hub_msg_t *msg);
 // Reads PATH (JSON or msgpack) into MSG and validates it, normalising.
 // Problems go to DIAG; false when it is not a valid message.
 bool
-hubctl_load_message(const char *path, const hubctl_conf_t *conf, hub_msg_t *msg,
-                    hub_diag_t *diag);
+hubctl_load_message(const char *path, const hubctl_conf_t *conf, hub_msg_t *msg, hub_diag_t *diag);
 
 // The dry run of one routed message as JSON (new reference): deliveries
 // with rules, released fields and the delivered message; with EXPLAIN,
 // every endpoint not reached and why.
 struct hub_route;
 struct json_t *
-hubctl_route_json(const hubctl_conf_t *conf, const struct hub_route *route,
-                  const hub_msg_t *msg, bool explain);
+hubctl_route_json(const hubctl_conf_t *conf, const struct hub_route *route, const hub_msg_t *msg,
+                  bool explain);
 
 // rules test --suite DIR.
 int

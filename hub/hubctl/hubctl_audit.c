@@ -149,7 +149,8 @@ hubctl_audit_parse(int argc, char **argv, const char *const *allowed, hubctl_aud
         size_t nlen = eq ? (size_t) (eq - body) : strlen(body);
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int) (nlen < 31 ? nlen : 31), body);
-        if ((a[1] != '-' && strcmp(a, "-o") != 0) || nlen > 31 || !hubctl_opt_allowed(name, allowed)) {
+        if ((a[1] != '-' && strcmp(a, "-o") != 0) || nlen > 31 ||
+            !hubctl_opt_allowed(name, allowed)) {
             hubctl_usage_error("unknown option '%s'", a);
             return false;
         }
@@ -563,9 +564,9 @@ hubctl_audit_filters(const hubctl_audit_t *self, hub_mpw_t *w, bool write, const
     const uint64_t limit = o->limit;
     struct {
         const char *key;
-        const char *str; // a string value, or
+        const char *str;     // a string value, or
         const uint64_t *num; // a number, or
-        const uint8_t *bin; // the subject key
+        const uint8_t *bin;  // the subject key
     } pairs[] = {
         {"after", NULL, o->after ? &o->after : NULL, NULL},
         {"endpoint", o->endpoint, NULL, NULL},

@@ -95,7 +95,7 @@ typedef struct {
     hubctl_audit_t *a;
     s_ranges_t selected; // the records asked for
     s_ranges_t segments; // the pieces of the chain written
-    uint64_t (*cps)[2]; // per checkpoint: the audit seq it names, its own seq
+    uint64_t (*cps)[2];  // per checkpoint: the audit seq it names, its own seq
     size_t ncps;
     uint64_t first, last; // the chain kept
     uint64_t written;

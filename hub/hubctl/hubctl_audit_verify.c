@@ -141,19 +141,19 @@ typedef struct {
     uint8_t base_prev[HUB_STORE_HASH_SIZE];
     s_cp_t *cps;
     size_t ncps, cap;
-    size_t seg; // the segment being read
-    uint64_t next; // the record expected next (0: the segment's start)
+    size_t seg;                        // the segment being read
+    uint64_t next;                     // the record expected next (0: the segment's start)
     uint8_t prev[HUB_STORE_HASH_SIZE]; // the chain's hash so far
-    size_t cp_at; // the next checkpoint to meet
+    size_t cp_at;                      // the next checkpoint to meet
     uint64_t records, selected, unsigned_tail;
-    uint64_t bad; // the first bad record (0: none named)
-    char why[400]; // what is wrong ("" while nothing is)
+    uint64_t bad;                          // the first bad record (0: none named)
+    char why[400];                         // what is wrong ("" while nothing is)
     uint8_t (*discs)[HUB_STORE_HASH_SIZE]; // disclosure descriptors found sound
     size_t ndiscs, discs_cap;
 } s_bundle_t;
 
-static bool s_bad(s_bundle_t *b, uint64_t bad, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static bool
+s_bad(s_bundle_t *b, uint64_t bad, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static bool
 s_bad(s_bundle_t *b, uint64_t bad, const char *fmt, ...)

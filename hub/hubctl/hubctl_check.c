@@ -9,16 +9,15 @@
 static void
 s_print_json(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
 {
-    json_t *o = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:s?}", "ok", ok, "config",
-                          c->config.dir ? c->config.dir : "", "types",
-                          (json_int_t) (c->schemas ? hub_schemas_count(c->schemas) : 0),
-                          "code_tables",
-                          (json_int_t) (c->schemas ? hub_schemas_codes_count(c->schemas) : 0),
-                          "endpoints",
-                          (json_int_t) (c->depts ? hub_depts_endpoint_count(c->depts) : 0),
-                          "rules", (json_int_t) (c->rules ? hub_rules_count(c->rules) : 0),
-                          "lists", (json_int_t) (c->rules ? hub_rules_list_count(c->rules) : 0),
-                          "ruleset_version", c->rules ? hub_rules_version(c->rules) : NULL);
+    json_t *o =
+        json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:s?}", "ok", ok, "config",
+                  c->config.dir ? c->config.dir : "", "types",
+                  (json_int_t) (c->schemas ? hub_schemas_count(c->schemas) : 0), "code_tables",
+                  (json_int_t) (c->schemas ? hub_schemas_codes_count(c->schemas) : 0), "endpoints",
+                  (json_int_t) (c->depts ? hub_depts_endpoint_count(c->depts) : 0), "rules",
+                  (json_int_t) (c->rules ? hub_rules_count(c->rules) : 0), "lists",
+                  (json_int_t) (c->rules ? hub_rules_list_count(c->rules) : 0), "ruleset_version",
+                  c->rules ? hub_rules_version(c->rules) : NULL);
     json_object_set_new(o, "problems", hubctl_diag_json(diag));
     hubctl_print_json(o);
 }
@@ -34,7 +33,7 @@ s_print_text(const hubctl_conf_t *c, bool ok, const hub_diag_t *diag)
     }
     printf("schemas: %zu types, %zu code tables (%s)\n", hub_schemas_count(c->schemas),
            hub_schemas_codes_count(c->schemas), c->config.schemas_dir);
-    if (!c->rules) {  // --schemas alone
+    if (!c->rules) { // --schemas alone
         printf("ok\n");
         return;
     }

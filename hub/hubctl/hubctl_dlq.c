@@ -15,8 +15,8 @@
 #include <string.h>
 
 #define S_DEFAULT_LIMIT 100 // dlq list shows the newest 100 unless told
-#define S_CHUNK 256 // dead letters per request to hubd
-#define S_HEX_MAX 256 // bytes shown of a letter that does not decode
+#define S_CHUNK 256         // dead letters per request to hubd
+#define S_HEX_MAX 256       // bytes shown of a letter that does not decode
 
 static const char s_help[] =
     "usage: hubctl dlq list [--source D] [--code C] [--since TIME] [--limit N]\n"
@@ -396,7 +396,8 @@ s_print_outcome(const json_t *r)
         printf("dead letter %lld: a duplicate of log %lld (stored before); removed\n", seq, log);
     } else if (strcmp(outcome, "same_event") == 0) {
         printf("dead letter %lld: stored as log %lld, a later report of an event stored before: "
-               "delivered to nobody; removed\n", seq, log);
+               "delivered to nobody; removed\n",
+               seq, log);
     } else if (strcmp(outcome, "refused") == 0) {
         printf("dead letter %lld: refused again: %s: %s (kept)\n", seq, s_s(r, "code"),
                s_s(r, "reason"));

@@ -33,9 +33,9 @@ s_validate_one(const hubctl_opts_t *opts, const hub_schemas_t *set, const char *
         rc = hub_validate(set, msg, opts->normalize ? HUB_VALIDATE_NORMALIZE : 0, diag);
     }
     if (opts->json) {
-        json_t *o = json_pack("{s:s, s:b, s:s, s:s}", "file", path, "valid", rc == HUB_OK,
-                              "type", hub_msg_env_str(msg, HUB_ENV_TYPE), "id",
-                              hub_msg_env_str(msg, HUB_ENV_ID));
+        json_t *o =
+            json_pack("{s:s, s:b, s:s, s:s}", "file", path, "valid", rc == HUB_OK, "type",
+                      hub_msg_env_str(msg, HUB_ENV_TYPE), "id", hub_msg_env_str(msg, HUB_ENV_ID));
         json_object_set_new(o, "problems", hubctl_diag_json(diag));
         if (opts->print && rc == HUB_OK) {
             json_object_set_new(o, "message", hubctl_msg_json(msg));
@@ -64,8 +64,8 @@ s_validate_one(const hubctl_opts_t *opts, const hub_schemas_t *set, const char *
 static int
 s_validate(int argc, char **argv)
 {
-    static const char *const allowed[] = {"config", "schemas", "format", "normalize", "print",
-                                          NULL};
+    static const char *const allowed[] = {"config",    "schemas", "format",
+                                          "normalize", "print",   NULL};
     hubctl_opts_t opts;
     if (!hubctl_parse(argc, argv, allowed, &opts)) {
         return HUBCTL_USAGE;

@@ -517,7 +517,8 @@ s_hex(const uint8_t *p, size_t n)
     return j;
 }
 
-static json_t *s_value(hub_mpr_t *r, int depth);
+static json_t *
+s_value(hub_mpr_t *r, int depth);
 
 // The LEN items (or pairs) of an array or map already started in R.
 static json_t *

@@ -26,8 +26,9 @@ hubctl_hash_key(const hubctl_conf_t *conf, uint8_t key[HUB_MASK_KEY_SIZE], bool 
         memset(key, 0, HUB_MASK_KEY_SIZE);
         if (!quiet) {
             hub_diag_print(diag, stderr);
-            fprintf(stderr, "hubctl: warning: no hash key; `hash` masking uses a dry-run key "
-                            "(create one: hubctl keygen --hash-key %s)\n",
+            fprintf(stderr,
+                    "hubctl: warning: no hash key; `hash` masking uses a dry-run key "
+                    "(create one: hubctl keygen --hash-key %s)\n",
                     conf->config.hash_key);
         }
     }
@@ -36,8 +37,7 @@ hubctl_hash_key(const hubctl_conf_t *conf, uint8_t key[HUB_MASK_KEY_SIZE], bool 
 }
 
 bool
-hubctl_load_message(const char *path, const hubctl_conf_t *conf, hub_msg_t *msg,
-                    hub_diag_t *diag)
+hubctl_load_message(const char *path, const hubctl_conf_t *conf, hub_msg_t *msg, hub_diag_t *diag)
 {
     bool io_failed;
     return hubctl_decode_file(path, msg, diag, &io_failed) == HUB_OK &&
@@ -131,8 +131,8 @@ hubctl_route_json(const hubctl_conf_t *conf, const hub_route_t *route, const hub
     for (size_t i = 0; explain && i < hub_depts_endpoint_count(conf->depts); i++) {
         const hub_endpoint_t *e = hub_depts_endpoint_at(conf->depts, i);
         if (!s_reached(route, e)) {
-            json_array_append_new(missed,
-                                  json_pack("{s:s, s:o}", "endpoint", e->id, "why", s_why_not(route, e)));
+            json_array_append_new(
+                missed, json_pack("{s:s, s:o}", "endpoint", e->id, "why", s_why_not(route, e)));
         }
     }
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", hub_msg_env_str(msg, HUB_ENV_ID),
@@ -151,9 +151,9 @@ static void
 s_print_value(const char *path, json_t *msg)
 {
     const char *dot = strchr(path, '.');
-    json_t *v = dot ? json_object_get(json_object_get(msg, dot == path + 7 ? "subject" : "body"),
-                                      dot + 1)
-                    : json_object_get(msg, path);
+    json_t *v =
+        dot ? json_object_get(json_object_get(msg, dot == path + 7 ? "subject" : "body"), dot + 1)
+            : json_object_get(msg, path);
     char *text = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
     printf("%s", text ? text : "(absent in this message)");
     free(text);
@@ -240,8 +240,10 @@ s_test_message(const hubctl_opts_t *opts)
         status = set ? HUBCTL_USAGE : HUBCTL_INVALID;
     } else if (!hubctl_load_message(opts->message, &conf, msg, diag)) {
         hub_diag_print(diag, stderr);
-        fprintf(stderr, "hubctl: %s is not a valid message: the hub would refuse it (nack, "
-                        "dead-letter store)\n", opts->message);
+        fprintf(stderr,
+                "hubctl: %s is not a valid message: the hub would refuse it (nack, "
+                "dead-letter store)\n",
+                opts->message);
     } else if (hubctl_hash_key(&conf, key, opts->json),
                hub_route_run(route, conf.rules, conf.depts, conf.schemas, msg, key, diag)) {
         hub_diag_print(diag, stderr);
@@ -267,8 +269,8 @@ s_test_message(const hubctl_opts_t *opts)
 int
 hubctl_rules(int argc, char **argv)
 {
-    static const char *const allowed[] = {"config", "schemas", "format", "message", "suite",
-                                          "explain", "listed", NULL};
+    static const char *const allowed[] = {"config", "schemas", "format", "message",
+                                          "suite",  "explain", "listed", NULL};
     if (argc < 1 || strcmp(argv[0], "test") != 0) {
         return hubctl_usage_error("rules needs a subcommand: test, history or diff");
     }

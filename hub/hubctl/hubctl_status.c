@@ -108,8 +108,8 @@ s_from_store(const hub_config_t *cfg)
     s_last_ruleset(store, st);
     char id[33];
     // HUB_ENOTFOUND: a store older than the id that hubd has not opened yet.
-    json_object_set_new(st, "store_id", hub_store_id(store, id) == HUB_OK ? json_string(id)
-                                                                          : json_null());
+    json_object_set_new(st, "store_id",
+                        hub_store_id(store, id) == HUB_OK ? json_string(id) : json_null());
     json_object_set_new(st, "endpoints", s_store_endpoints(store, depts, now));
     hub_store_destroy(&store);
     hub_depts_destroy(&depts);

@@ -8,8 +8,8 @@
 #include "hub_error.h"
 #include "hub_json.h"
 #include "hub_listset.h"
-#include "hub_validate.h"
 #include "hub_route.h"
+#include "hub_validate.h"
 #include "hub_yaml.h"
 #include "hubctl.h"
 
@@ -20,19 +20,20 @@
 #include <string.h>
 
 static const char *const s_file_keys[] = {"cases", NULL};
-static const char *const s_case_keys[] = {"name", "message", "set", "expect", "not_reached",
-                                          "reached_only", "nowhere", "invalid", "lists", NULL};
-static const char *const s_expect_keys[] = {"endpoint", "rules", "fields", "only", "absent",
-                                            "derived", NULL};
+static const char *const s_case_keys[] = {
+    "name",         "message", "set",     "expect", "not_reached",
+    "reached_only", "nowhere", "invalid", "lists",  NULL};
+static const char *const s_expect_keys[] = {"endpoint", "rules",   "fields", "only",
+                                            "absent",   "derived", NULL};
 
 typedef struct {
     const hubctl_conf_t *conf;
     const hub_yaml_t *doc;
     hub_msg_t *msg;
     hub_route_t *route;
-    hub_listset_t *lists;   // the case's list members (its 'lists' key)
+    hub_listset_t *lists; // the case's list members (its 'lists' key)
     const uint8_t *key;
-    size_t failures;        // of the current case
+    size_t failures; // of the current case
     char name[160];
 } s_case_t;
 
@@ -58,8 +59,9 @@ s_fail(s_case_t *c, const char *fmt, ...)
 static int
 s_set_one(s_case_t *c, const char *path, int node, hub_arena_t *arena)
 {
-    const hub_schema_t *s = hub_schemas_find(c->conf->schemas, hub_msg_env_str(c->msg, HUB_ENV_TYPE),
-                                             strlen(hub_msg_env_str(c->msg, HUB_ENV_TYPE)));
+    const hub_schema_t *s =
+        hub_schemas_find(c->conf->schemas, hub_msg_env_str(c->msg, HUB_ENV_TYPE),
+                         strlen(hub_msg_env_str(c->msg, HUB_ENV_TYPE)));
     const hub_field_spec_t *f = s ? hub_schema_path(s, path) : NULL;
     const char *text = hub_yaml_str(c->doc, node, NULL);
     hub_val_t v = {HUB_VAL_NONE, 0, {0}};
@@ -293,12 +295,13 @@ s_check_reached_only(s_case_t *c, int expect)
         bool listed = false;
         for (size_t i = 0; i < hub_yaml_len(c->doc, expect); i++) {
             const char *ep = NULL;
-            hub_yaml_get_str(c->doc, hub_yaml_item(c->doc, expect, i), "endpoint", false, &ep, NULL);
+            hub_yaml_get_str(c->doc, hub_yaml_item(c->doc, expect, i), "endpoint", false, &ep,
+                             NULL);
             listed |= ep && strcmp(ep, d->endpoint->id) == 0;
         }
         if (!listed) {
-            s_fail(c, "%s: got a delivery (rule %s) that 'expect' does not list",
-                   d->endpoint->id, d->rules[0]->id);
+            s_fail(c, "%s: got a delivery (rule %s) that 'expect' does not list", d->endpoint->id,
+                   d->rules[0]->id);
         }
     }
 }

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <zmq.h>
 
-static volatile sig_atomic_t s_stop, s_reload;  // the only mutable globals: signal flags
+static volatile sig_atomic_t s_stop, s_reload; // the only mutable globals: signal flags
 
 static const char s_help[] =
     "usage: hubd [-c DIR]\n"
@@ -224,7 +224,7 @@ s_on_hello(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
     hub_mpw_uint(&w, self->conf.cfg.heartbeat_ms);
     hub_mpw_cstr(&w, "identity");
     hub_mpw_cstr(&w, peer->endpoint->id);
-    hub_mpw_cstr(&w, "max_batch");  // PUBLISH_BATCH is taken (docs/PROTOCOL.md, "Batches")
+    hub_mpw_cstr(&w, "max_batch"); // PUBLISH_BATCH is taken (docs/PROTOCOL.md, "Batches")
     hub_mpw_uint(&w, HUBD_PUBLISH_BATCH_MAX);
     hub_mpw_cstr(&w, "max_message");
     hub_mpw_uint(&w, HUBD_MAX_MESSAGE);
@@ -367,20 +367,20 @@ s_loop(hubd_t *self)
         // one before; each goes to the writer when it is free, and is acked
         // when it has committed (hubd_writer.c).
         size_t taken = 0;
-        hubd_reap(self, false);  // a commit done: its acks go out
+        hubd_reap(self, false); // a commit done: its acks go out
         while (taken < HUBD_MAX_BATCH && self->fill->npending < self->conf.cfg.batch_max &&
                s_recv_one(self)) {
             taken++;
-            if (hubd_writer_done(self)) {  // its acks out, and the next batch in, at once
+            if (hubd_writer_done(self)) { // its acks out, and the next batch in, at once
                 hubd_reap(self, false);
                 hubd_flush(self);
             }
         }
         if (self->fill->npending >= self->conf.cfg.batch_max) {
-            hubd_reap(self, true);  // full: nothing more is read until the writer is free
+            hubd_reap(self, true); // full: nothing more is read until the writer is free
         }
-        hubd_dedup_purge(self);  // joins the fill batch now and then
-        hubd_flush(self);        // to the writer, unless it is busy: then it gathers on
+        hubd_dedup_purge(self); // joins the fill batch now and then
+        hubd_flush(self);       // to the writer, unless it is busy: then it gathers on
         hubd_pump(self);
         hub_store_drop_behind(self->store); // what the commits made due, acks out
         s_timers(self);
@@ -433,8 +433,8 @@ s_sockets(hubd_t *self, hub_diag_t *diag)
         zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame) != 0 ||
         zmq_bind(self->router, self->conf.cfg.listen) != 0) {
-        hub_diag_add(diag, HUB_DIAG_ERROR, "listen", self->conf.cfg.listen,
-                     "cannot listen: %s", zmq_strerror(zmq_errno()));
+        hub_diag_add(diag, HUB_DIAG_ERROR, "listen", self->conf.cfg.listen, "cannot listen: %s",
+                     zmq_strerror(zmq_errno()));
         rc = HUB_EIO;
     } else if (plain) {
         hubd_log("warn", "security_plain",
@@ -498,8 +498,9 @@ s_start(hubd_t *self, hub_diag_t *diag)
 {
     int rc = hubd_conf_load(&self->conf, self->config_dir, diag);
     rc = rc ? rc : hub_config_read_key(self->conf.cfg.hash_key, self->hash_key, diag);
-    rc = rc ? rc : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size,
-                                  0, self->hash_key, diag);
+    rc = rc ? rc
+            : hub_store_open(&self->store, self->conf.cfg.store, self->conf.cfg.store_map_size, 0,
+                             self->hash_key, diag);
     rc = rc ? rc : hub_store_id(self->store, self->store_id);
     rc = rc ? rc : s_dedup_load(self, diag);
     if (!rc) {
@@ -559,7 +560,7 @@ s_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;  // no SA_RESTART: zmq_poll returns on a signal
+    sa.sa_handler = s_on_signal; // no SA_RESTART: zmq_poll returns on a signal
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
@@ -572,7 +573,7 @@ s_signals(void)
 int
 main(int argc, char **argv)
 {
-    static hubd_t self;  // large (the peer table); one per process
+    static hubd_t self; // large (the peer table); one per process
     self.config_dir = "config";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -603,8 +604,8 @@ main(int argc, char **argv)
     hubd_log("info", "started",
              "listen=%s admin=%s store=%s store_id=%s ruleset=%s rules=%zu keys=%zu",
              self.conf.cfg.listen, self.conf.cfg.admin, self.conf.cfg.store, self.store_id,
-             hub_rules_version(self.conf.rules),
-             hub_rules_count(self.conf.rules), hubd_keys_count(self.conf.keys));
+             hub_rules_version(self.conf.rules), hub_rules_count(self.conf.rules),
+             hubd_keys_count(self.conf.keys));
     s_loop(&self);
     hubd_drain(&self); // the batches in hand, committed and answered
     // Sign the head on the way out, so a clean stop leaves no audit record

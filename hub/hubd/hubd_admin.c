@@ -17,7 +17,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#define S_MAX_SEQS 4096 // sequences one dlq request may name
+#define S_MAX_SEQS 4096                   // sequences one dlq request may name
 #define S_MAX_REQUEST ((int64_t) 1 << 20) // bytes: 4096 seqs take 37 KB; more is not a request
 
 int

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#define S_READ_MAX 64  // deliveries read from the store at a time
+#define S_READ_MAX 64            // deliveries read from the store at a time
 #define S_FRAME_BYTES (4u << 20) // most record bytes in one DELIVER_BATCH
 // The same for a batch subscriber: a read fills several frames.
 #define S_READ_MAX_BATCH HUBD_DELIVER_BATCH_MAX
@@ -96,10 +96,10 @@ hubd_on_dack(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
         return;
     }
     if (seq <= peer->acked) {
-        return;  // an old ack: the cursor never moves back
+        return; // an old ack: the cursor never moves back
     }
     if (seq > peer->sent) {
-        seq = peer->sent;  // cannot ack what was never sent
+        seq = peer->sent; // cannot ack what was never sent
     }
     // The cursor joins the group commit (made durable with the fill
     // batch's commit) rather than costing an fsync of its own per DACK:
@@ -141,8 +141,8 @@ s_deliver(hubd_t *self, hubd_peer_t *peer, const hub_store_delivery_t *ds, size_
 
 // Counts the N deliveries at DS as sent to PEER.
 static void
-s_sent(hubd_t *self, hubd_peer_t *peer, hubd_epstat_t *st, const hub_store_delivery_t *ds,
-       size_t n, int64_t now)
+s_sent(hubd_t *self, hubd_peer_t *peer, hubd_epstat_t *st, const hub_store_delivery_t *ds, size_t n,
+       int64_t now)
 {
     for (size_t i = 0; i < n; i++) {
         if (st) {
@@ -179,7 +179,7 @@ s_pump_peer(hubd_t *self, hubd_peer_t *peer)
     size_t per_frame = peer->batch > 1 ? (size_t) peer->batch : 1;
     size_t read_max = per_frame > 1 ? S_READ_MAX_BATCH : S_READ_MAX;
     if (peer->sent > peer->acked && now - peer->last_ack_ms > self->conf.cfg.ack_timeout_ms) {
-        peer->sent = peer->acked;  // no ack in time: send again from the cursor
+        peer->sent = peer->acked; // no ack in time: send again from the cursor
         peer->last_ack_ms = now;
         hubd_log("info", "redeliver", "peer=%s from=%llu", peer->endpoint->id,
                  (unsigned long long) peer->acked + 1);
@@ -188,14 +188,15 @@ s_pump_peer(hubd_t *self, hubd_peer_t *peer)
         hub_store_delivery_t ds[S_READ_MAX_BATCH];
         size_t want = peer->credit - (peer->sent - peer->acked), n = 0;
         want = want < read_max ? want : read_max;
-        if (hub_store_pending(self->store, peer->endpoint->id, peer->sent, ds, want, &n) != HUB_OK ||
+        if (hub_store_pending(self->store, peer->endpoint->id, peer->sent, ds, want, &n) !=
+                HUB_OK ||
             n == 0) {
             return;
         }
         for (size_t i = 0; i < n;) {
             size_t k = s_frame_count(&ds[i], n - i, per_frame);
             if (!s_deliver(self, peer, &ds[i], k)) {
-                return;  // the peer's pipe is full, or it is gone: later
+                return; // the peer's pipe is full, or it is gone: later
             }
             s_sent(self, peer, st, &ds[i], k, now);
             i += k;

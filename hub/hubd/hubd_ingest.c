@@ -44,8 +44,8 @@ typedef struct {
 
 // The keys of a NACK (with REF unless it is NULL: an ACK_BATCH result).
 static void
-s_nack_map(hub_mpw_t *w, const uint64_t *ref, const char *id, const char *code,
-           const char *reason, const hub_diag_t *problems)
+s_nack_map(hub_mpw_t *w, const uint64_t *ref, const char *id, const char *code, const char *reason,
+           const hub_diag_t *problems)
 {
     hub_mpw_map(w, 2 + (ref != NULL) + (id && *id) + (problems != NULL));
     hub_mpw_cstr(w, "code");
@@ -275,9 +275,8 @@ s_dead(hubd_t *self, hubd_peer_t *peer, const void *bytes, size_t len, const cha
 // the fill batch's late list, a PUBLISH_BATCH's in its slot, the request
 // held open by it. Out of memory for either: "internal" now (resend).
 static void
-s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code,
-              const char *reason, const hub_diag_t *problems, const void *bytes, size_t n,
-              const char *dead_reason)
+s_refuse_dead(hubd_t *self, const s_to_t *to, const char *id, const char *code, const char *reason,
+              const hub_diag_t *problems, const void *bytes, size_t n, const char *dead_reason)
 {
     hubd_batch_t *b = self->fill;
     static const char oom[] = "out of memory in the hub: resend later";
@@ -451,8 +450,8 @@ s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
     hub_msg_set_env_str(self->msg, HUB_ENV_SOURCE, to->peer->endpoint->department);
     rc = hub_validate(self->conf.schemas, self->msg, HUB_VALIDATE_NORMALIZE, self->diag);
     if (rc != HUB_OK) {
-        s_refuse_dead(self, to, id, "invalid", "the message breaks its schema", self->diag,
-                      bytes, n, s_first_problem(self->diag, rc));
+        s_refuse_dead(self, to, id, "invalid", "the message breaks its schema", self->diag, bytes,
+                      n, s_first_problem(self->diag, rc));
         return;
     }
     s_store(self, to);
@@ -551,14 +550,14 @@ hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t 
     }
     s_req_open(self, peer, to.ref, o.len);
     to.batch = true;
-    bool broken = false;  // an item that cannot even be skipped: the rest are lost too
+    bool broken = false; // an item that cannot even be skipped: the rest are lost too
     for (uint32_t i = 0; i < o.len; i++) {
         const void *bytes = NULL;
         size_t n = 0;
         to.slot = i;
         self->stats_in++;
         if ((i & 31) == 31 && hubd_writer_done(self)) {
-            hubd_reap(self, false);  // the last commit's acks need not wait for this batch
+            hubd_reap(self, false); // the last commit's acks need not wait for this batch
         }
         if (!broken && hub_mpr_bin(&r, &bytes, &n) == HUB_OK) {
             s_one(self, &to, bytes, n);
@@ -597,8 +596,8 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
     hubd_metrics_histogram_observe(&self->snap.batch_size, (double) b->npending);
     const char *code = s_failed_code(b);
     if (b->rc) {
-        hubd_log("error", "commit", "reason=\"%s\" detail=\"%s\" messages=%zu",
-                 hub_strerror(b->rc), b->why, b->npending);
+        hubd_log("error", "commit", "reason=\"%s\" detail=\"%s\" messages=%zu", hub_strerror(b->rc),
+                 b->why, b->npending);
     }
     for (size_t i = 0; i < b->npending; i++) {
         hubd_pending_t *p = &b->pending[i];
@@ -610,8 +609,8 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
             s_ack(self, p);
         }
     }
-    s_answer_late(self, b);  // before s_answer_reqs empties refusals
-    s_answer_reqs(self, b);  // their acks come from pending: before it is emptied
+    s_answer_late(self, b); // before s_answer_reqs empties refusals
+    s_answer_reqs(self, b); // their acks come from pending: before it is emptied
     b->npending = 0;
     if (b->has_purge) {
         s_purged(self, b);
@@ -636,5 +635,5 @@ hubd_dedup_purge(hubd_t *self)
     ok = hubd_op_close(self, at, ok);
     self->purge_queued = ok;
     self->fill->has_purge = ok;
-    self->dedup_next_ms = now + 1000;  // when the op could not even be queued
+    self->dedup_next_ms = now + 1000; // when the op could not even be queued
 }

@@ -13,11 +13,11 @@
 #include <signal.h>
 
 #define HUBD_MAX_PEERS 1024
-#define HUBD_MAX_PEERS_PER_ENDPOINT 32  // so one key cannot fill the table
-#define HUBD_RID_MAX 64      // ZeroMQ routing ids are 5 bytes by default
+#define HUBD_MAX_PEERS_PER_ENDPOINT 32 // so one key cannot fill the table
+#define HUBD_RID_MAX 64                // ZeroMQ routing ids are 5 bytes by default
 #define HUBD_MAX_BATCH 65536
-#define HUBD_PUBLISH_BATCH_MAX 1024  // WELCOME max_batch: messages in one PUBLISH_BATCH
-#define HUBD_MAX_MESSAGE (1u << 20)  // WELCOME max_message: bytes of one message
+#define HUBD_PUBLISH_BATCH_MAX 1024 // WELCOME max_batch: messages in one PUBLISH_BATCH
+#define HUBD_MAX_MESSAGE (1u << 20) // WELCOME max_message: bytes of one message
 // The largest frame a client may send (ZMQ_MAXMSGSIZE of the client socket;
 // ZeroMQ drops a connection that sends more, unread): the largest
 // PUBLISH_BATCH, max_batch messages of max_message bytes each in a bin 32
@@ -26,25 +26,25 @@
 // widest encodings, keys a later protocol may add (a receiver ignores
 // them), the 33 bytes CURVE adds to a frame on the wire.
 #define HUBD_MAX_FRAME ((int64_t) HUBD_PUBLISH_BATCH_MAX * (HUBD_MAX_MESSAGE + 5) + 65536)
-#define HUBD_MAX_REQS 4096           // PUBLISH_BATCHes waiting for one commit
-#define HUBD_MAX_SLOTS 65536         // their messages, all together
-#define HUBD_DELIVER_BATCH_MAX 256   // deliveries in one DELIVER_BATCH (SUBSCRIBE batch, capped)
+#define HUBD_MAX_REQS 4096         // PUBLISH_BATCHes waiting for one commit
+#define HUBD_MAX_SLOTS 65536       // their messages, all together
+#define HUBD_DELIVER_BATCH_MAX 256 // deliveries in one DELIVER_BATCH (SUBSCRIBE batch, capped)
 
 // One connection, known by its ZeroMQ routing id.
 typedef struct {
     uint8_t rid[HUBD_RID_MAX];
     size_t rid_len;
-    const hub_endpoint_t *endpoint;  // its identity (from the CURVE key)
-    bool hello;                      // HELLO received
-    int64_t last_in_ms;              // last message from it
-    int64_t last_out_ms;             // last message to it
-    bool subscribed;                 // to its own endpoint
-    uint64_t credit;                 // deliveries allowed in flight
-    uint64_t sent;                   // highest endpoint seq sent (since the last resend)
-    uint64_t high;                   // highest endpoint seq ever sent to this peer
-    uint64_t acked;                  // highest endpoint seq acknowledged
-    uint64_t batch;                  // deliveries per frame (SUBSCRIBE batch); <= 1: DELIVER
-    int64_t last_ack_ms;             // last DACK (or SUBSCRIBE), for redelivery
+    const hub_endpoint_t *endpoint; // its identity (from the CURVE key)
+    bool hello;                     // HELLO received
+    int64_t last_in_ms;             // last message from it
+    int64_t last_out_ms;            // last message to it
+    bool subscribed;                // to its own endpoint
+    uint64_t credit;                // deliveries allowed in flight
+    uint64_t sent;                  // highest endpoint seq sent (since the last resend)
+    uint64_t high;                  // highest endpoint seq ever sent to this peer
+    uint64_t acked;                 // highest endpoint seq acknowledged
+    uint64_t batch;                 // deliveries per frame (SUBSCRIBE batch); <= 1: DELIVER
+    int64_t last_ack_ms;            // last DACK (or SUBSCRIBE), for redelivery
     bool used;
 } hubd_peer_t;
 
@@ -56,19 +56,19 @@ typedef struct {
     size_t rid_len;
     uint64_t ref;
     char id[72];
-    uint64_t log_seq;                // set by the writer, with DUPLICATE, SAME_EVENT and RC
+    uint64_t log_seq; // set by the writer, with DUPLICATE, SAME_EVENT and RC
     bool duplicate;
-    uint64_t same_event;             // not 0: the log seq of the first report of its event
-    int rc;                          // how applying it went (HUB_OK: ack it)
-    size_t req;                      // 1 + its PUBLISH_BATCH's index in reqs; 0: a PUBLISH
-    size_t slot;                     // its place in that PUBLISH_BATCH's messages
+    uint64_t same_event; // not 0: the log seq of the first report of its event
+    int rc;              // how applying it went (HUB_OK: ack it)
+    size_t req;          // 1 + its PUBLISH_BATCH's index in reqs; 0: a PUBLISH
+    size_t slot;         // its place in that PUBLISH_BATCH's messages
 } hubd_pending_t;
 
 // The answer to one message of a PUBLISH_BATCH, until ACK_BATCH goes out.
 typedef struct {
-    bool stored;                     // waiting for the commit: pending[at]
-    size_t at, len;                  // else refused: its NACK map, refusals[at .. at+len)
-    bool dead;                       // refused, and kept as a dead letter by the commit
+    bool stored;    // waiting for the commit: pending[at]
+    size_t at, len; // else refused: its NACK map, refusals[at .. at+len)
+    bool dead;      // refused, and kept as a dead letter by the commit
 } hubd_slot_t;
 
 // A PUBLISH_BATCH being answered: its ACK_BATCH goes out after the commit
@@ -77,10 +77,10 @@ typedef struct {
     uint8_t rid[HUBD_RID_MAX];
     size_t rid_len;
     uint64_t ref;
-    size_t first, n;                 // its answers: slots[first .. first+n)
-    size_t stored;                   // of those, messages waiting for the commit
-    size_t dead;                     // and refusals whose dead letters wait for it
-    size_t refusals_at;              // where its refusals start in refusals
+    size_t first, n;    // its answers: slots[first .. first+n)
+    size_t stored;      // of those, messages waiting for the commit
+    size_t dead;        // and refusals whose dead letters wait for it
+    size_t refusals_at; // where its refusals start in refusals
 } hubd_req_t;
 
 // A PUBLISH refused with a dead letter: its NACK (the map in the batch's
@@ -98,11 +98,11 @@ typedef struct {
 // What a batch asks of the store, in hubd_batch_t.ops: [u8 kind][u32 len]
 // [payload], back to back (hubd_writer.c has the payloads).
 typedef enum {
-    HUBD_OP_INGEST = 1,              // a prepared message (hub_store_prepare()): pending[i]
-    HUBD_OP_DEAD,                    // a dead letter
-    HUBD_OP_ACK,                     // an endpoint's cursor (a DACK)
-    HUBD_OP_PURGE,                   // a slice of the dedup-window purge
-    HUBD_OP_LIST,                    // a list membership set by the INGEST before it
+    HUBD_OP_INGEST = 1, // a prepared message (hub_store_prepare()): pending[i]
+    HUBD_OP_DEAD,       // a dead letter
+    HUBD_OP_ACK,        // an endpoint's cursor (a DACK)
+    HUBD_OP_PURGE,      // a slice of the dedup-window purge
+    HUBD_OP_LIST,       // a list membership set by the INGEST before it
 } hubd_op_t;
 
 // A group-commit batch. Two take turns: the main thread fills one (reads,
@@ -112,49 +112,49 @@ typedef enum {
 // the next. Only one thread touches a batch at a time: the writer from
 // the hand-over until it says it is done (hubd_writer.c).
 typedef struct {
-    hub_buf_t ops;                   // the store's work
+    hub_buf_t ops; // the store's work
     size_t nops;
-    bool op_bad;                     // the op being written lost its header (out of memory)
-    hubd_pending_t *pending;         // one per HUBD_OP_INGEST, in order (HUBD_MAX_BATCH)
+    bool op_bad;             // the op being written lost its header (out of memory)
+    hubd_pending_t *pending; // one per HUBD_OP_INGEST, in order (HUBD_MAX_BATCH)
     size_t npending;
-    hubd_req_t *reqs;                // PUBLISH_BATCHes answered by it (HUBD_MAX_REQS)
+    hubd_req_t *reqs; // PUBLISH_BATCHes answered by it (HUBD_MAX_REQS)
     size_t nreqs;
-    bool req_open;                   // the last of reqs is being read (a PUBLISH_BATCH in hand)
-    hubd_slot_t *slots;              // their answers (HUBD_MAX_SLOTS)
+    bool req_open;      // the last of reqs is being read (a PUBLISH_BATCH in hand)
+    hubd_slot_t *slots; // their answers (HUBD_MAX_SLOTS)
     size_t nslots;
-    hub_buf_t refusals;              // refused messages' NACK maps, as ACK_BATCH will carry them
-    hub_buf_t late;                  // hubd_late_t: PUBLISHes refused with a dead letter
+    hub_buf_t refusals; // refused messages' NACK maps, as ACK_BATCH will carry them
+    hub_buf_t late;     // hubd_late_t: PUBLISHes refused with a dead letter
     // Set by the writer:
-    int rc;                          // HUB_OK, or what broke the batch (nothing of it stored)
-    char why[320];                   // when RC: the store's words for it (hub_store_last_error)
-    int64_t commit_us;               // begin to commit
-    size_t dedup_ids;                // the dedup table's size after the commit
-    size_t subject_pending;          // subject index entries not yet in a run, after it
-    bool has_purge;                  // it holds a HUBD_OP_PURGE (set by the main thread)
-    bool has_list;                   // it holds a HUBD_OP_LIST (set by the main thread)
-    bool purge;                      // that op was applied: how many went, whether more are due
+    int rc;                 // HUB_OK, or what broke the batch (nothing of it stored)
+    char why[320];          // when RC: the store's words for it (hub_store_last_error)
+    int64_t commit_us;      // begin to commit
+    size_t dedup_ids;       // the dedup table's size after the commit
+    size_t subject_pending; // subject index entries not yet in a run, after it
+    bool has_purge;         // it holds a HUBD_OP_PURGE (set by the main thread)
+    bool has_list;          // it holds a HUBD_OP_LIST (set by the main thread)
+    bool purge;             // that op was applied: how many went, whether more are due
     bool purge_more;
     size_t purged;
 } hubd_batch_t;
 
-#define HUBD_RATE_SLOTS 60  // per-second samples: rates over the last minute
-#define HUBD_MAX_EPS 256     // endpoints with delivery counters
+#define HUBD_RATE_SLOTS 60 // per-second samples: rates over the last minute
+#define HUBD_MAX_EPS 256   // endpoints with delivery counters
 
 // A counter sampled once a second, with the time of each sample: a main
 // loop that stalled (a long fsync, a long admin request) skips samples,
 // and the rate is still the count over the time that really passed.
 typedef struct {
-    uint64_t ring[HUBD_RATE_SLOTS];  // the counter at each sample
-    int64_t at[HUBD_RATE_SLOTS];     // when it was taken (monotonic ms)
-    size_t pos;                      // samples taken
+    uint64_t ring[HUBD_RATE_SLOTS]; // the counter at each sample
+    int64_t at[HUBD_RATE_SLOTS];    // when it was taken (monotonic ms)
+    size_t pos;                     // samples taken
 } hubd_rate_t;
 
 // Deliveries sent to one endpoint, for status and metrics.
 typedef struct {
     char id[64];
-    uint64_t delivered;              // DELIVERs sent, resends included
-    uint64_t redelivered;            // of those, resends (ack timeout, reconnect, rewind)
-    uint64_t acks;                   // deliveries acknowledged
+    uint64_t delivered;   // DELIVERs sent, resends included
+    uint64_t redelivered; // of those, resends (ack timeout, reconnect, rewind)
+    uint64_t acks;        // deliveries acknowledged
     hubd_rate_t rate;
 } hubd_epstat_t;
 
@@ -172,42 +172,42 @@ typedef struct {
     hubd_conf_t conf;
     uint8_t hash_key[32];
     hub_store_t *store;
-    char store_id[33];               // the store's id, read at start (SUBSCRIBED, status)
+    char store_id[33]; // the store's id, read at start (SUBSCRIBED, status)
     void *ctx, *router, *zap, *admin;
     hubd_peer_t peers[HUBD_MAX_PEERS];
     hubd_batch_t batches[2];
-    hubd_batch_t *fill;              // being filled by the main thread
-    hubd_batch_t *flight;            // at the writer thread (NULL: it is idle)
-    hub_store_prep_t *prep;          // the main thread's preparer
-    struct hubd_writer *writer;      // the writer thread (hubd_writer.c)
-    bool purge_queued;               // a HUBD_OP_PURGE waits in fill or flight
-    uint64_t stats_commits_main;     // batches committed by the main thread (small, writer idle)
-    uint64_t stats_commits_writer;   // and by the writer thread
-    hub_msg_t *msg;                  // scratch, reused
+    hubd_batch_t *fill;            // being filled by the main thread
+    hubd_batch_t *flight;          // at the writer thread (NULL: it is idle)
+    hub_store_prep_t *prep;        // the main thread's preparer
+    struct hubd_writer *writer;    // the writer thread (hubd_writer.c)
+    bool purge_queued;             // a HUBD_OP_PURGE waits in fill or flight
+    uint64_t stats_commits_main;   // batches committed by the main thread (small, writer idle)
+    uint64_t stats_commits_writer; // and by the writer thread
+    hub_msg_t *msg;                // scratch, reused
     hub_route_t *route;
-    hub_listset_t *lists;            // the lists' members as of the last commit (routing reads)
+    hub_listset_t *lists; // the lists' members as of the last commit (routing reads)
     hub_diag_t *diag;
-    hub_buf_t canon;                 // the canonical bytes of the message in hand
-    hub_buf_t out;                   // a body being written
-    hub_buf_t aux;                   // an operations-log detail being written
+    hub_buf_t canon; // the canonical bytes of the message in hand
+    hub_buf_t out;   // a body being written
+    hub_buf_t aux;   // an operations-log detail being written
     uint64_t stats_in, stats_acked, stats_nacked, stats_delivered, stats_dead;
-    int64_t started_ms;              // wall clock
+    int64_t started_ms; // wall clock
     hubd_rate_t acked_rate;
-    uint64_t stats_commit_us;        // time spent in group commits, all of them
-    uint64_t stats_dedup_ids;        // ids in the dedup window's table, as of the last commit
-    uint64_t stats_subject_pending;  // subject index entries in memory, as of the last commit
-    hubd_rate_t commit_rate;         // of stats_commit_us: the share of the time committing
+    uint64_t stats_commit_us;       // time spent in group commits, all of them
+    uint64_t stats_dedup_ids;       // ids in the dedup window's table, as of the last commit
+    uint64_t stats_subject_pending; // subject index entries in memory, as of the last commit
+    hubd_rate_t commit_rate;        // of stats_commit_us: the share of the time committing
     hubd_epstat_t eps[HUBD_MAX_EPS];
     size_t neps;
-    int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms;  // monotonic
-    bool retain_failed;              // the last retention slice failed: a reload retries it
-    hubd_metrics_t *metrics;         // the HTTP /metrics server, or NULL (hub.yaml metrics)
-    hubd_metrics_snapshot_t snap;    // counters only the main loop writes; published each second
-    hubd_metrics_endpoint_t meps[HUBD_MAX_EPS];  // the snapshot's endpoints, refilled each second
-    int64_t full_logged_ms;          // when too_many_connections was last logged
-    bool sign_ok;                    // an audit signing key was loaded
-    uint8_t sign_sk[64];             // Ed25519 secret key for checkpoints
-    int64_t dedup_next_ms;           // when the next purge slice runs
+    int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms; // monotonic
+    bool retain_failed;           // the last retention slice failed: a reload retries it
+    hubd_metrics_t *metrics;      // the HTTP /metrics server, or NULL (hub.yaml metrics)
+    hubd_metrics_snapshot_t snap; // counters only the main loop writes; published each second
+    hubd_metrics_endpoint_t meps[HUBD_MAX_EPS]; // the snapshot's endpoints, refilled each second
+    int64_t full_logged_ms;                     // when too_many_connections was last logged
+    bool sign_ok;                               // an audit signing key was loaded
+    uint8_t sign_sk[64];                        // Ed25519 secret key for checkpoints
+    int64_t dedup_next_ms;                      // when the next purge slice runs
 } hubd_t;
 
 // Loads the configuration of DIR into CONF. Errors go to DIAG.
@@ -439,6 +439,7 @@ hubd_retain(hubd_t *self);
 
 // Writes DIAG's problems as an array of {message, reason, where} maps
 // (a NACK's or an admin reply's "problems").
-void hubd_problems(hub_mpw_t *w, const hub_diag_t *diag);
+void
+hubd_problems(hub_mpw_t *w, const hub_diag_t *diag);
 
 #endif

@@ -31,7 +31,7 @@ typedef struct {
 struct hubd_metrics {
     struct MHD_Daemon *daemon;
     pthread_mutex_t lock; // guards everything below
-    s_owned_t *cur; // the last published snapshot; NULL before the first
+    s_owned_t *cur;       // the last published snapshot; NULL before the first
     int64_t published_ms; // monotonic time of the last publish
     int64_t stale_ms;
 };
@@ -126,7 +126,8 @@ typedef struct {
     int rc;
 } s_text_t;
 
-static void s_put(s_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+s_put(s_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 s_put(s_text_t *t, const char *fmt, ...)
@@ -334,8 +335,9 @@ s_ingest_metrics(s_text_t *t, const hubd_metrics_snapshot_t *s)
     s_metric_u64(t, "hub_subject_index_pending", "gauge",
                  "Audit subject index entries in memory, not yet written as a run.",
                  s->subject_pending);
-    s_put(t, "# HELP hub_subject_index_runs Whole runs of the audit subject index a query seeks, by "
-             "level (docs/STORE.md, Merged runs).\n# TYPE hub_subject_index_runs gauge\n");
+    s_put(t,
+          "# HELP hub_subject_index_runs Whole runs of the audit subject index a query seeks, by "
+          "level (docs/STORE.md, Merged runs).\n# TYPE hub_subject_index_runs gauge\n");
     for (int i = 0; i < HUB_STORE_INDEX_LEVELS; i++) {
         s_put(t, "hub_subject_index_runs{level=\"%d\"} %zu\n", i, s->subject_runs[i]);
     }

@@ -225,7 +225,7 @@ hubd_admin_status(hubd_t *self, hub_mpw_t *w)
     hub_mpw_uint(w, self->stats_subject_pending);
     size_t runs[HUB_STORE_INDEX_LEVELS];
     hub_store_subject_runs(self->store, runs); // none counted when it fails
-    hub_mpw_cstr(w, "subject_runs"); // the whole runs a subject query seeks, by level
+    hub_mpw_cstr(w, "subject_runs");           // the whole runs a subject query seeks, by level
     hub_mpw_array(w, HUB_STORE_INDEX_LEVELS);
     for (int i = 0; i < HUB_STORE_INDEX_LEVELS; i++) {
         hub_mpw_uint(w, runs[i]);

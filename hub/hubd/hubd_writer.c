@@ -34,7 +34,7 @@
 struct hubd_writer {
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv; // JOB was set, or STOP
+    pthread_cond_t cv;      // JOB was set, or STOP
     pthread_cond_t done_cv; // DONE was set
     hubd_batch_t *job, *done;
     atomic_bool is_done; // DONE is set (read without the lock: hubd_writer_done())

@@ -6,16 +6,16 @@
 #include <string.h>
 
 typedef struct s_block {
-    struct s_block *next;  // older block, or NULL
-    size_t size;           // bytes in DATA
-    size_t used;           // bytes handed out from DATA
+    struct s_block *next; // older block, or NULL
+    size_t size;          // bytes in DATA
+    size_t used;          // bytes handed out from DATA
     alignas(max_align_t) unsigned char data[];
 } s_block_t;
 
 struct hub_arena {
-    s_block_t *head;   // the block being filled
-    s_block_t *first;  // the block kept across resets
-    size_t used;       // bytes handed out since the last reset
+    s_block_t *head;  // the block being filled
+    s_block_t *first; // the block kept across resets
+    size_t used;      // bytes handed out since the last reset
 };
 
 static s_block_t *

@@ -9,12 +9,15 @@
 #include <stdint.h>
 
 typedef struct {
-    uint8_t *data;  // NULL until the first append
-    size_t len;     // bytes used
-    size_t cap;     // bytes allocated
+    uint8_t *data; // NULL until the first append
+    size_t len;    // bytes used
+    size_t cap;    // bytes allocated
 } hub_buf_t;
 
-#define HUB_BUF_INIT {NULL, 0, 0}
+#define HUB_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 // Frees the bytes; the buffer is empty and reusable afterwards.
 void

@@ -107,7 +107,7 @@ s_put_int(uint8_t *p, int64_t i)
 {
     size_t n = s_int_size(i);
     if (n == 1) {
-        *p++ = (uint8_t) i;  // positive or negative fixint
+        *p++ = (uint8_t) i; // positive or negative fixint
         return p;
     }
     // uint8/16/32/64 are 0xcc..0xcf, int8/16/32/64 0xd0..0xd3, by width.
@@ -142,8 +142,15 @@ s_put_val(uint8_t *p, const hub_val_t *v)
 
 // Top-level keys in canonical (sorted) order; -1 is "body", -2 "subject".
 static const int s_top_order[] = {
-    -1, HUB_ENV_EVENT_DATE, HUB_ENV_ID, HUB_ENV_RECORDED_AT, HUB_ENV_SCHEMA_VERSION,
-    HUB_ENV_SOURCE, HUB_ENV_SOURCE_REF, -2, HUB_ENV_TYPE,
+    -1,
+    HUB_ENV_EVENT_DATE,
+    HUB_ENV_ID,
+    HUB_ENV_RECORDED_AT,
+    HUB_ENV_SCHEMA_VERSION,
+    HUB_ENV_SOURCE,
+    HUB_ENV_SOURCE_REF,
+    -2,
+    HUB_ENV_TYPE,
 };
 
 // Sizes of the parts of MSG's encoding, and how many keys each map has.
@@ -189,7 +196,7 @@ s_put_subject(uint8_t *p, const hub_msg_t *msg, size_t n)
 {
     p = s_put_str(p, "subject", 7);
     p = s_put_hdr(p, n, 0x80, 0xde);
-    for (int i = 0; i < HUB_SUBJ_COUNT; i++) {  // enum order is sorted order
+    for (int i = 0; i < HUB_SUBJ_COUNT; i++) { // enum order is sorted order
         const hub_val_t *v = hub_msg_subj(msg, (hub_subj_t) i);
         if (v->kind != HUB_VAL_NONE) {
             hub_subj_t k = (hub_subj_t) i;
@@ -205,7 +212,7 @@ s_put_body(uint8_t *p, const hub_msg_t *msg)
     size_t n = hub_msg_body_count(msg);
     p = s_put_str(p, "body", 4);
     p = s_put_hdr(p, n, 0x80, 0xde);
-    for (size_t i = 0; i < n; i++) {  // the body is kept sorted
+    for (size_t i = 0; i < n; i++) { // the body is kept sorted
         const hub_field_t *f = hub_msg_body_at(msg, i);
         p = s_put_val(s_put_str(p, f->name, f->name_len), &f->val);
     }
@@ -238,9 +245,9 @@ hub_codec_encode(const hub_msg_t *msg, hub_buf_t *out)
 // ---------------------------------------------------------------- decoding
 
 typedef struct {
-    const uint8_t *start;        // first byte of the message
-    const uint8_t *p;            // next byte to read
-    const uint8_t *end;          // one past the last byte
+    const uint8_t *start; // first byte of the message
+    const uint8_t *p;     // next byte to read
+    const uint8_t *end;   // one past the last byte
     const hub_codec_limits_t *lim;
     hub_msg_t *msg;
     hub_diag_t *diag;
@@ -280,7 +287,7 @@ s_fail(s_reader_t *r, int rc, const char *reason, const char *text)
     }
     int klen = r->key_len > 64 ? 64 : (int) r->key_len;
     if (r->key && !hub_utf8_valid(r->key, (size_t) klen, NULL)) {
-        r->key = "<not UTF-8>";  // keys are read raw; never print bad bytes
+        r->key = "<not UTF-8>"; // keys are read raw; never print bad bytes
         klen = 11;
     }
     if (r->key || r->prefix[0]) {
@@ -449,13 +456,13 @@ s_read_int(s_reader_t *r, int64_t *out)
     if (rc) {
         return rc;
     }
-    if (b <= 0xcf) {  // unsigned forms
+    if (b <= 0xcf) { // unsigned forms
         if (u > INT64_MAX) {
             r->p -= width + 1;
             return s_fail(r, HUB_EDECODE, "wrong_type", "integer above 2^63-1");
         }
         *out = (int64_t) u;
-    } else {  // signed forms: sign-extend from WIDTH bytes
+    } else { // signed forms: sign-extend from WIDTH bytes
         unsigned shift = (unsigned) (64 - 8 * width);
         *out = (int64_t) (u << shift) >> shift;
     }
@@ -472,7 +479,8 @@ s_path_set(s_reader_t *r, const char *prefix, const char *key, size_t len)
 }
 
 // Reads a scalar or (when ALLOW_LIST) a list into V, copying into the arena.
-static int s_read_value(s_reader_t *r, hub_val_t *v, bool allow_list);
+static int
+s_read_value(s_reader_t *r, hub_val_t *v, bool allow_list);
 
 static int
 s_read_list(s_reader_t *r, hub_val_t *v)
@@ -540,8 +548,8 @@ s_read_value(s_reader_t *r, hub_val_t *v, bool allow_list)
     if (allow_list && ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd)) {
         return s_read_list(r, v);
     }
-    return s_wrong(r, allow_list ? "a boolean, integer, string or array" :
-                                   "a boolean, integer or string");
+    return s_wrong(r, allow_list ? "a boolean, integer, string or array"
+                                 : "a boolean, integer or string");
 }
 
 // Reads a value that must be of KIND (a string or an integer).
@@ -645,7 +653,7 @@ s_read_top_key(s_reader_t *r, unsigned *seen)
     s_path_set(r, "", key, klen);
     int which = hub_env_find(key, klen);
     if (which < 0) {
-        which = klen == 4 && memcmp(key, "body", 4) == 0       ? HUB_ENV_COUNT
+        which = klen == 4 && memcmp(key, "body", 4) == 0      ? HUB_ENV_COUNT
                 : klen == 7 && memcmp(key, "subject", 7) == 0 ? HUB_ENV_COUNT + 1
                                                               : -1;
     }
@@ -674,8 +682,18 @@ hub_codec_decode(hub_msg_t *msg, const void *data, size_t len, const hub_codec_l
                  hub_diag_t *diag)
 {
     hub_codec_limits_t defaults = hub_codec_limits_default();
-    s_reader_t r = {data, data, (const uint8_t *) data + len, limits ? limits : &defaults,
-                    msg, diag, "", NULL, 0, -1, NULL, NULL};
+    s_reader_t r = {data,
+                    data,
+                    (const uint8_t *) data + len,
+                    limits ? limits : &defaults,
+                    msg,
+                    diag,
+                    "",
+                    NULL,
+                    0,
+                    -1,
+                    NULL,
+                    NULL};
     hub_msg_reset(msg);
     if (len > r.lim->max_size) {
         return s_fail(&r, HUB_ELIMIT, "limit", "message larger than the size limit");

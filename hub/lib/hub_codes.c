@@ -17,8 +17,8 @@ struct hub_codes {
 };
 
 static const char *const s_table_keys[] = {"table", "standard", "title", "codes", NULL};
-static const char *const s_code_keys[] = {"code", "zh", "en", "aliases", "retired", "successor",
-                                          NULL};
+static const char *const s_code_keys[] = {"code",    "zh",        "en", "aliases",
+                                          "retired", "successor", NULL};
 
 static const char *
 s_dup(hub_codes_t *self, const char *s)
@@ -27,8 +27,7 @@ s_dup(hub_codes_t *self, const char *s)
 }
 
 static int
-s_load_aliases(hub_codes_t *self, const hub_yaml_t *doc, int node, hub_code_t *c,
-               hub_diag_t *diag)
+s_load_aliases(hub_codes_t *self, const hub_yaml_t *doc, int node, hub_code_t *c, hub_diag_t *diag)
 {
     int list = hub_yaml_get(doc, node, "aliases");
     if (!list) {
@@ -76,8 +75,8 @@ s_load_code(hub_codes_t *self, const hub_yaml_t *doc, int node, hub_code_t *c, h
                        code);
         return HUB_ECONFIG;
     }
-    *c = (hub_code_t){s_dup(self, code), s_dup(self, zh), s_dup(self, en), NULL, 0,
-                      (int) retired, s_dup(self, succ)};
+    *c = (hub_code_t){s_dup(self, code), s_dup(self, zh),  s_dup(self, en), NULL, 0,
+                      (int) retired,     s_dup(self, succ)};
     return s_load_aliases(self, doc, node, c, diag);
 }
 
@@ -111,8 +110,8 @@ s_check_unique(hub_codes_t *self, const hub_yaml_t *doc, int list, hub_diag_t *d
                                "code '%s' appears twice (first at line %d)", clash, first);
             } else if (clash) {
                 hub_yaml_error(doc, item, diag, "duplicate_code",
-                               "'%s' names both code '%s' (line %d) and code '%s'", clash,
-                               o->code, first, c->code);
+                               "'%s' names both code '%s' (line %d) and code '%s'", clash, o->code,
+                               first, c->code);
             }
             if (clash) {
                 rc = HUB_ECONFIG;

@@ -12,13 +12,13 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *code;       // "07"
-    const char *zh;         // 彝族
-    const char *en;         // Yi
-    const char **aliases;   // other spellings adapters may map ("彝")
+    const char *code;     // "07"
+    const char *zh;       // 彝族
+    const char *en;       // Yi
+    const char **aliases; // other spellings adapters may map ("彝")
     size_t naliases;
-    int retired;            // year retired, 0 when current
-    const char *successor;  // the code that replaced it, or NULL
+    int retired;           // year retired, 0 when current
+    const char *successor; // the code that replaced it, or NULL
 } hub_code_t;
 
 typedef struct hub_codes hub_codes_t;

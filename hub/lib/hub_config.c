@@ -5,20 +5,37 @@
 
 #include <errno.h>
 #include <sodium.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <zmq.h>
-#include <string.h>
 
-static const char *const s_keys[] = {"schemas",   "departments",  "hash_key",     "listen",
-                                     "server_key", "keys",        "store",        "store_map_size",
-                                     "heartbeat_ms", "ack_timeout_ms", "batch_max", "dedup_days",
-                                     "admin", "metrics", "audit_sign_key", "checkpoint_seconds",
-                                     "retention_messages_days", "retention_audit_days",
-                                     "security", "writer_inline_max", "store_drop_behind",
-                                     "store_index_run", "store_index_fanin", NULL};
+static const char *const s_keys[] = {"schemas",
+                                     "departments",
+                                     "hash_key",
+                                     "listen",
+                                     "server_key",
+                                     "keys",
+                                     "store",
+                                     "store_map_size",
+                                     "heartbeat_ms",
+                                     "ack_timeout_ms",
+                                     "batch_max",
+                                     "dedup_days",
+                                     "admin",
+                                     "metrics",
+                                     "audit_sign_key",
+                                     "checkpoint_seconds",
+                                     "retention_messages_days",
+                                     "retention_audit_days",
+                                     "security",
+                                     "writer_inline_max",
+                                     "store_drop_behind",
+                                     "store_index_run",
+                                     "store_index_fanin",
+                                     NULL};
 
 // Reads an optional integer setting KEY, MIN to MAX, into *OUT.
 static int
@@ -165,8 +182,8 @@ s_security(hub_config_t *out, const hub_yaml_t *doc, int root, hub_diag_t *diag)
 bool
 hub_config_is_local(const char *address)
 {
-    static const char *const hosts[] = {"tcp://127.0.0.1:", "tcp://localhost:", "tcp://[::1]:",
-                                        NULL};
+    static const char *const hosts[] = {
+        "tcp://127.0.0.1:", "tcp://localhost:", "tcp://[::1]:", NULL};
     if (strncmp(address, "ipc://", 6) == 0) {
         return address[6] != '\0';
     }
@@ -250,8 +267,8 @@ hub_config_load(hub_config_t *out, const char *dir, hub_diag_t *diag)
         out->schemas_dir = hub_config_path(dir, schemas);
         out->departments = hub_config_path(dir, depts);
         out->hash_key = hub_config_path(dir, key);
-        rc = out->dir && out->schemas_dir && out->departments && out->hash_key ? HUB_OK
-                                                                               : HUB_ENOMEM;
+        rc =
+            out->dir && out->schemas_dir && out->departments && out->hash_key ? HUB_OK : HUB_ENOMEM;
     }
     if (rc == HUB_OK) {
         rc = s_daemon_settings(out, doc, root, diag);
@@ -289,9 +306,10 @@ hub_config_free(hub_config_t *self)
 static int
 s_hex(int c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                               : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 int
@@ -300,8 +318,7 @@ hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag)
     struct stat st;
     FILE *f = fopen(path, "r");
     if (!f || fstat(fileno(f), &st) != 0) {
-        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot read the key: %s",
-                     strerror(errno));
+        hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot read the key: %s", strerror(errno));
         if (f) {
             fclose(f);
         }
@@ -319,7 +336,7 @@ hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag)
     while ((c = fgetc(f)) != EOF && n < 33) {
         int v = s_hex(c);
         if (v < 0) {
-            continue;  // spaces and newlines
+            continue; // spaces and newlines
         }
         if (hi < 0) {
             hi = v;
@@ -375,4 +392,3 @@ hub_config_read_z85(const char *path, bool secret, uint8_t key[32], char z85[41]
     }
     return HUB_OK;
 }
-

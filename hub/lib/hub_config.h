@@ -14,43 +14,48 @@
 // docs/PROTOCOL.md, "Transport"): CURVE keys, or PLAIN username + token
 // (loopback and ipc:// only: PLAIN sends the token in clear).
 typedef enum {
-    HUB_SECURITY_CURVE = 0,  // 'curve', the default
-    HUB_SECURITY_PLAIN = 1,  // 'plain': for benchmarks and local development
+    HUB_SECURITY_CURVE = 0, // 'curve', the default
+    HUB_SECURITY_PLAIN = 1, // 'plain': for benchmarks and local development
 } hub_security_t;
 
 typedef struct {
-    char *dir;          // the configuration directory, as given
-    char *schemas_dir;  // where the schemas are (key 'schemas', default ../schemas)
-    char *departments;  // departments file (key 'departments', default departments.yaml)
-    char *hash_key;     // the keyed-hash secret (key 'hash_key', default keys/hash.key)
-    char *listen;       // hubd's ZeroMQ endpoint (key 'listen', default tcp://127.0.0.1:7400)
+    char *dir;               // the configuration directory, as given
+    char *schemas_dir;       // where the schemas are (key 'schemas', default ../schemas)
+    char *departments;       // departments file (key 'departments', default departments.yaml)
+    char *hash_key;          // the keyed-hash secret (key 'hash_key', default keys/hash.key)
+    char *listen;            // hubd's ZeroMQ endpoint (key 'listen', default tcp://127.0.0.1:7400)
     hub_security_t security; // (key 'security': curve or plain, default curve; plain only
                              // with a loopback or ipc:// listen)
-    char *server_key;   // hubd's CURVE secret key file (key 'server_key', default keys/hub.key)
-    char *keys_dir;     // where endpoint public keys are (key 'keys', default keys)
-    char *store;        // the LMDB directory (key 'store', default ../var/store)
-    size_t store_map_size;   // bytes (key 'store_map_size', default 1 GiB)
-    unsigned heartbeat_ms;   // (key 'heartbeat_ms', default 5000)
-    unsigned ack_timeout_ms; // (key 'ack_timeout_ms', default 30000)
-    unsigned batch_max;      // messages per group commit (key 'batch_max', default 512)
-    unsigned dedup_days;     // how long duplicates are recognised (key 'dedup_days', default 30)
+    char *server_key;      // hubd's CURVE secret key file (key 'server_key', default keys/hub.key)
+    char *keys_dir;        // where endpoint public keys are (key 'keys', default keys)
+    char *store;           // the LMDB directory (key 'store', default ../var/store)
+    size_t store_map_size; // bytes (key 'store_map_size', default 1 GiB)
+    unsigned heartbeat_ms; // (key 'heartbeat_ms', default 5000)
+    unsigned ack_timeout_ms;    // (key 'ack_timeout_ms', default 30000)
+    unsigned batch_max;         // messages per group commit (key 'batch_max', default 512)
+    unsigned dedup_days;        // how long duplicates are recognised (key 'dedup_days', default 30)
     unsigned writer_inline_max; // a batch of fewer publishes, with hubd's writer thread idle, is
-                             // committed by the main thread (key 'writer_inline_max', default
-                             // 64; 0: every batch goes to the writer)
+                                // committed by the main thread (key 'writer_inline_max', default
+                                // 64; 0: every batch goes to the writer)
     size_t store_drop_behind; // bytes before the end of the store kept cached though unread; older
-                             // unread pages are dropped from the page cache as it grows
-                             // (key 'store_drop_behind', default 256 MiB; 0: never dropped, the
-                             // kernel decides)
-    size_t store_index_run;  // audit subject index entries per sorted run (key 'store_index_run',
-                             // default 65,536; docs/STORE.md "Subject index runs")
+                              // unread pages are dropped from the page cache as it grows
+                              // (key 'store_drop_behind', default 256 MiB; 0: never dropped, the
+                              // kernel decides)
+    size_t store_index_run;   // audit subject index entries per sorted run (key 'store_index_run',
+                              // default 65,536; docs/STORE.md "Subject index runs")
     unsigned store_index_fanin; // runs merged into one of the next level (key
-                             // 'store_index_fanin', default 16; docs/STORE.md "Merged runs")
-    char *admin;        // hubd's admin socket for hubctl (key 'admin', default ipc://STORE/admin.sock)
-    char *metrics;      // HTTP address for /metrics and /healthz, "host:port" (key 'metrics', default "": off)
-    char *audit_sign_key;        // Ed25519 secret key signing audit checkpoints (key 'audit_sign_key', default keys/audit.sign)
-    unsigned checkpoint_seconds; // how often hubd signs the audit head (key 'checkpoint_seconds', default 60)
-    unsigned retention_messages_days; // message bodies kept (key 'retention_messages_days', default 180)
-    unsigned retention_audit_days;    // audit records kept (key 'retention_audit_days', default 1095: 3 years)
+                                // 'store_index_fanin', default 16; docs/STORE.md "Merged runs")
+    char *admin;   // hubd's admin socket for hubctl (key 'admin', default ipc://STORE/admin.sock)
+    char *metrics; // HTTP address for /metrics and /healthz, "host:port" (key 'metrics', default
+                   // "": off)
+    char *audit_sign_key; // Ed25519 secret key signing audit checkpoints (key 'audit_sign_key',
+                          // default keys/audit.sign)
+    unsigned checkpoint_seconds; // how often hubd signs the audit head (key 'checkpoint_seconds',
+                                 // default 60)
+    unsigned
+        retention_messages_days; // message bodies kept (key 'retention_messages_days', default 180)
+    unsigned retention_audit_days; // audit records kept (key 'retention_audit_days', default 1095:
+                                   // 3 years)
 } hub_config_t;
 
 // Loads DIR/hub.yaml into *OUT (caller frees with hub_config_free). Unknown
@@ -76,8 +81,7 @@ hub_config_read_key(const char *path, unsigned char key[32], hub_diag_t *diag);
 // into KEY (32 bytes) and/or Z85 (41 bytes, NUL-terminated); either may be
 // NULL. SECRET: refuse a file others may read. Errors: HUB_EIO, HUB_ECONFIG.
 int
-hub_config_read_z85(const char *path, bool secret, uint8_t key[32], char z85[41],
-                    hub_diag_t *diag);
+hub_config_read_z85(const char *path, bool secret, uint8_t key[32], char z85[41], hub_diag_t *diag);
 
 // True when ZeroMQ endpoint ADDRESS stays on this machine: ipc://PATH, or
 // tcp:// to 127.0.0.1, localhost or [::1] with a port (digits or '*').

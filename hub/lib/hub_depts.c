@@ -10,13 +10,13 @@
 
 typedef struct {
     const char *type;
-    const char **recipients;  // endpoint ids
+    const char **recipients; // endpoint ids
     size_t n;
 } s_restricted_t;
 
 struct hub_depts {
     hub_arena_t *arena;
-    const hub_schemas_t *schemas;  // for the division table while loading
+    const hub_schemas_t *schemas; // for the division table while loading
     const char *file;
     hub_dept_t *depts;
     size_t ndepts;
@@ -80,8 +80,9 @@ s_add_endpoint(hub_depts_t *self, const hub_yaml_t *doc, int node, const char *d
             return HUB_ECONFIG;
         }
     } else if (!(div = hub_yaml_str(doc, node, NULL))) {
-        hub_yaml_error(doc, node, diag, "wrong_type", "an endpoint is a division code or "
-                                                      "{division, key}");
+        hub_yaml_error(doc, node, diag, "wrong_type",
+                       "an endpoint is a division code or "
+                       "{division, key}");
         return HUB_ECONFIG;
     }
     char detail[HUB_IDS_DETAIL_MAX];
@@ -103,13 +104,14 @@ s_add_endpoint(hub_depts_t *self, const hub_yaml_t *doc, int node, const char *d
         return HUB_ECONFIG;
     }
     if (self->nendpoints == self->endpoints_cap) {
-        return HUB_ENOMEM;  // sized by the loader from the YAML; cannot happen
+        return HUB_ENOMEM; // sized by the loader from the YAML; cannot happen
     }
     hub_endpoint_t *e = &self->endpoints[self->nendpoints++];
     char keypath[160];
     snprintf(keypath, sizeof keypath, "keys/%s.pub", id);
-    *e = (hub_endpoint_t){s_dup(self, id), dept, s_dup(self, div), NULL, 0,
-                          s_dup(self, key ? key : keypath), hub_yaml_line(doc, node)};
+    *e = (hub_endpoint_t){
+        s_dup(self, id),         dept, s_dup(self, div), NULL, 0, s_dup(self, key ? key : keypath),
+        hub_yaml_line(doc, node)};
     e->covers = s_covers(self, e->division, &e->level);
     return HUB_OK;
 }
@@ -131,8 +133,7 @@ s_load_publishes(hub_depts_t *self, const hub_yaml_t *doc, int list, hub_dept_t 
         int item = hub_yaml_item(doc, list, i);
         const char *t = hub_yaml_str(doc, item, NULL);
         if (!t || !hub_schemas_find(schemas, t, strlen(t))) {
-            hub_yaml_error(doc, item, diag, "unknown_type", "no schema for type '%s'",
-                           t ? t : "?");
+            hub_yaml_error(doc, item, diag, "unknown_type", "no schema for type '%s'", t ? t : "?");
             rc = HUB_ECONFIG;
         } else {
             d->publishes[i] = s_dup(self, t);
@@ -196,8 +197,8 @@ s_load_dept(hub_depts_t *self, const hub_yaml_t *doc, int key, int map, hub_dept
 }
 
 static int
-s_load_restricted_one(hub_depts_t *self, const hub_yaml_t *doc, int key, int map,
-                      s_restricted_t *r, const hub_schemas_t *schemas, hub_diag_t *diag)
+s_load_restricted_one(hub_depts_t *self, const hub_yaml_t *doc, int key, int map, s_restricted_t *r,
+                      const hub_schemas_t *schemas, hub_diag_t *diag)
 {
     const char *type = hub_yaml_str(doc, key, NULL);
     const hub_schema_t *s = type ? hub_schemas_find(schemas, type, strlen(type)) : NULL;
@@ -232,8 +233,8 @@ s_load_restricted_one(hub_depts_t *self, const hub_yaml_t *doc, int key, int map
 }
 
 static int
-s_load_restricted(hub_depts_t *self, const hub_yaml_t *doc, int map,
-                  const hub_schemas_t *schemas, hub_diag_t *diag)
+s_load_restricted(hub_depts_t *self, const hub_yaml_t *doc, int map, const hub_schemas_t *schemas,
+                  hub_diag_t *diag)
 {
     if (!map) {
         return HUB_OK;
@@ -242,16 +243,17 @@ s_load_restricted(hub_depts_t *self, const hub_yaml_t *doc, int map,
         return HUB_ECONFIG;
     }
     self->nrestricted = hub_yaml_len(doc, map);
-    self->restricted = hub_arena_alloc(self->arena, sizeof(s_restricted_t) * (self->nrestricted + 1));
+    self->restricted =
+        hub_arena_alloc(self->arena, sizeof(s_restricted_t) * (self->nrestricted + 1));
     if (!self->restricted) {
         return HUB_ENOMEM;
     }
     memset(self->restricted, 0, sizeof(s_restricted_t) * (self->nrestricted + 1));
     int rc = hub_yaml_check_keys(doc, map, NULL, diag) ? HUB_ECONFIG : HUB_OK;
     for (size_t i = 0; i < self->nrestricted; i++) {
-        rc |= s_load_restricted_one(self, doc, hub_yaml_key(doc, map, i),
-                                    hub_yaml_value(doc, map, i), &self->restricted[i], schemas,
-                                    diag);
+        rc |=
+            s_load_restricted_one(self, doc, hub_yaml_key(doc, map, i), hub_yaml_value(doc, map, i),
+                                  &self->restricted[i], schemas, diag);
     }
     return rc ? HUB_ECONFIG : HUB_OK;
 }
@@ -268,8 +270,7 @@ s_count_endpoints(const hub_yaml_t *doc, int depts)
 }
 
 static int
-s_load_doc(hub_depts_t *self, const hub_yaml_t *doc, const hub_schemas_t *schemas,
-           hub_diag_t *diag)
+s_load_doc(hub_depts_t *self, const hub_yaml_t *doc, const hub_schemas_t *schemas, hub_diag_t *diag)
 {
     int root = hub_yaml_root(doc);
     if (!hub_yaml_expect(doc, root, HUB_YAML_MAP, "{departments, restricted}", diag)) {
@@ -285,7 +286,8 @@ s_load_doc(hub_depts_t *self, const hub_yaml_t *doc, const hub_schemas_t *schema
     self->ndepts = hub_yaml_len(doc, depts);
     self->endpoints_cap = s_count_endpoints(doc, depts);
     self->depts = hub_arena_alloc(self->arena, sizeof(hub_dept_t) * (self->ndepts + 1));
-    self->endpoints = hub_arena_alloc(self->arena, sizeof(hub_endpoint_t) * (self->endpoints_cap + 1));
+    self->endpoints =
+        hub_arena_alloc(self->arena, sizeof(hub_endpoint_t) * (self->endpoints_cap + 1));
     if (!self->depts || !self->endpoints) {
         return HUB_ENOMEM;
     }
@@ -299,8 +301,7 @@ s_load_doc(hub_depts_t *self, const hub_yaml_t *doc, const hub_schemas_t *schema
 }
 
 int
-hub_depts_load(hub_depts_t **out, const char *path, const hub_schemas_t *schemas,
-               hub_diag_t *diag)
+hub_depts_load(hub_depts_t **out, const char *path, const hub_schemas_t *schemas, hub_diag_t *diag)
 {
     *out = NULL;
     hub_yaml_t *doc = NULL;

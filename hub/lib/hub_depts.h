@@ -17,28 +17,28 @@
 #include <stddef.h>
 
 typedef enum {
-    HUB_LEVEL_PREFECTURE = 0,  // 6-digit code ending in 00
-    HUB_LEVEL_COUNTY,          // other 6-digit codes
-    HUB_LEVEL_TOWNSHIP,        // 9-digit codes
-    HUB_LEVEL_VILLAGE,         // 12-digit codes
+    HUB_LEVEL_PREFECTURE = 0, // 6-digit code ending in 00
+    HUB_LEVEL_COUNTY,         // other 6-digit codes
+    HUB_LEVEL_TOWNSHIP,       // 9-digit codes
+    HUB_LEVEL_VILLAGE,        // 12-digit codes
 } hub_level_t;
 
 typedef struct {
-    const char *id;          // "education@513431"
-    const char *department;  // "education"
-    const char *division;    // "513431"
-    const char *covers;      // "513431" ("5134" for 513400)
+    const char *id;         // "education@513431"
+    const char *department; // "education"
+    const char *division;   // "513431"
+    const char *covers;     // "513431" ("5134" for 513400)
     hub_level_t level;
-    const char *key_file;    // CURVE public key, relative to the config dir
-    int line;                // where it is declared
+    const char *key_file; // CURVE public key, relative to the config dir
+    int line;             // where it is declared
 } hub_endpoint_t;
 
 typedef struct {
-    const char *id;                 // "education"
-    const char *zh, *en;            // names
-    const char **publishes;         // message types it may publish
+    const char *id;         // "education"
+    const char *zh, *en;    // names
+    const char **publishes; // message types it may publish
     size_t npublishes;
-    const hub_endpoint_t **endpoints;  // its endpoints, most general first
+    const hub_endpoint_t **endpoints; // its endpoints, most general first
     size_t nendpoints;
     int line;
 } hub_dept_t;
@@ -49,8 +49,7 @@ typedef struct hub_depts hub_depts_t;
 // problem goes to DIAG with file:line:column. Errors: HUB_EIO, HUB_ECONFIG,
 // HUB_ENOMEM.
 int
-hub_depts_load(hub_depts_t **out, const char *path, const hub_schemas_t *schemas,
-               hub_diag_t *diag);
+hub_depts_load(hub_depts_t **out, const char *path, const hub_schemas_t *schemas, hub_diag_t *diag);
 
 // Frees the set and sets *self_p to NULL. Safe on NULL.
 void

@@ -5,9 +5,9 @@
 #include <string.h>
 
 struct hub_diag {
-    size_t count;   // entries kept
-    size_t total;   // entries reported
-    size_t errors;  // errors reported
+    size_t count;  // entries kept
+    size_t total;  // entries reported
+    size_t errors; // errors reported
     hub_diag_entry_t entries[HUB_DIAG_MAX];
 };
 

@@ -23,12 +23,12 @@
 typedef enum {
     HUB_DIAG_ERROR = 0,
     HUB_DIAG_WARNING = 1,
-    HUB_DIAG_NOTE = 2,  // e.g. "a value was normalised"
+    HUB_DIAG_NOTE = 2, // e.g. "a value was normalised"
 } hub_diag_sev_t;
 
 typedef struct {
     hub_diag_sev_t sev;
-    const char *reason;  // static string, stable across releases
+    const char *reason; // static string, stable across releases
     char where[HUB_DIAG_WHERE_MAX];
     char text[HUB_DIAG_TEXT_MAX];
 } hub_diag_entry_t;

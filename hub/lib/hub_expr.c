@@ -24,7 +24,8 @@ typedef struct {
     uint32_t len;
 } s_val_t;
 
-static bool s_eval(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at);
+static bool
+s_eval(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at);
 
 // The field a path node names; NULL or kind NONE when absent.
 static const hub_val_t *
@@ -99,7 +100,8 @@ s_age(const hub_expr_t *self, const hub_msg_t *msg, const he_node_t *n, s_val_t 
 
 // The value of operand node AT; false when it is absent.
 static bool
-s_value(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at, s_val_t *out)
+s_value(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, size_t at,
+        s_val_t *out)
 {
     const he_node_t *n = &self->nodes[at];
     switch (n->kind) {
@@ -214,7 +216,8 @@ s_listed(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *
 
 // A chain of one kind (and, or): right operands in turn, down the left spine.
 static bool
-s_chain(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk, const he_node_t *n)
+s_chain(const hub_expr_t *self, const hub_msg_t *msg, const hub_expr_lookup_t *lk,
+        const he_node_t *n)
 {
     he_kind_t kind = (he_kind_t) n->kind;
     bool stop = kind == HE_OR; // the value that decides the chain

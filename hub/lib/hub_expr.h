@@ -57,9 +57,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HUB_EXPR_MAX_NODES 256  // a longer condition is refused at compile
-#define HUB_EXPR_MAX_DEPTH 32   // nesting of parentheses / operators
-#define HUB_EXPR_MAX_LEN 4096   // bytes of source
+#define HUB_EXPR_MAX_NODES 256 // a longer condition is refused at compile
+#define HUB_EXPR_MAX_DEPTH 32  // nesting of parentheses / operators
+#define HUB_EXPR_MAX_LEN 4096  // bytes of source
 
 typedef struct hub_expr hub_expr_t;
 

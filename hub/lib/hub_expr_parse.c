@@ -38,8 +38,10 @@ static const hub_ftype_t s_env_types[HUB_ENV_COUNT] = {
     [HUB_ENV_RECORDED_AT] = HUB_FT_DATETIME,
 };
 
-static int s_or(he_parser_t *p);
-static bool s_operand(he_parser_t *p, he_opnd_t *o);
+static int
+s_or(he_parser_t *p);
+static bool
+s_operand(he_parser_t *p, he_opnd_t *o);
 
 static he_cls_t
 s_cls_of(hub_ftype_t t)
@@ -532,12 +534,11 @@ s_listed(he_parser_t *p, he_opnd_t *o)
         return -1;
     }
     o->cls = HE_C_BOOL;
-    return s_add(p,
-                 (he_node_t){.kind = HE_LISTED,
-                             .cls = HE_C_BOOL,
-                             .a = (uint16_t) f.node,
-                             .n = (uint16_t) list},
-                 o->off);
+    return s_add(
+        p,
+        (he_node_t){
+            .kind = HE_LISTED, .cls = HE_C_BOOL, .a = (uint16_t) f.node, .n = (uint16_t) list},
+        o->off);
 }
 
 static bool
@@ -560,9 +561,7 @@ s_call(he_parser_t *p, he_opnd_t *o)
     he_next(p); // the name
     he_next(p); // '('
     o->cls = HE_C_BOOL;
-    o->node = fn == 1   ? s_startswith(p)
-              : fn == 3 ? s_listed(p, o)
-                        : s_exists_or_age(p, fn == 2, o);
+    o->node = fn == 1 ? s_startswith(p) : fn == 3 ? s_listed(p, o) : s_exists_or_age(p, fn == 2, o);
     o->len = p->tok.off - o->off;
     return o->node >= 0;
 }

@@ -18,15 +18,15 @@
 // Reasons. Stable: a number never changes meaning (see docs/ERRORS.md).
 typedef enum {
     HUB_IDS_OK = 0,
-    HUB_IDS_LENGTH = 1,      // wrong length
-    HUB_IDS_CHARSET = 2,     // a character not allowed at that position
-    HUB_IDS_AREA = 3,        // area / province code not valid
-    HUB_IDS_BIRTHDATE = 4,   // the birth date inside the ID is not a real date
-    HUB_IDS_CHECK = 5,       // check character wrong
-    HUB_IDS_SCIENTIFIC = 6,  // number in scientific notation (Excel mangled it)
-    HUB_IDS_NOT_ID = 7,      // something else in the ID column (e.g. a disability no.)
-    HUB_IDS_DATE = 8,        // not a real date / time
-    HUB_IDS_FORMAT = 9,      // does not have the required shape
+    HUB_IDS_LENGTH = 1,     // wrong length
+    HUB_IDS_CHARSET = 2,    // a character not allowed at that position
+    HUB_IDS_AREA = 3,       // area / province code not valid
+    HUB_IDS_BIRTHDATE = 4,  // the birth date inside the ID is not a real date
+    HUB_IDS_CHECK = 5,      // check character wrong
+    HUB_IDS_SCIENTIFIC = 6, // number in scientific notation (Excel mangled it)
+    HUB_IDS_NOT_ID = 7,     // something else in the ID column (e.g. a disability no.)
+    HUB_IDS_DATE = 8,       // not a real date / time
+    HUB_IDS_FORMAT = 9,     // does not have the required shape
 } hub_ids_reason_t;
 
 // Size for DETAIL buffers; longer sentences are truncated.

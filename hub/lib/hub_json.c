@@ -190,8 +190,7 @@ s_top_key(s_parser_t *p, const char *key, const json_t *val)
 }
 
 int
-hub_json_to_msg(hub_msg_t *msg, const char *text, size_t len, const char *name,
-                hub_diag_t *diag)
+hub_json_to_msg(hub_msg_t *msg, const char *text, size_t len, const char *name, hub_diag_t *diag)
 {
     s_parser_t p = {msg, diag, hub_codec_limits_default()};
     hub_msg_reset(msg);
@@ -270,10 +269,9 @@ s_msg_json(const hub_msg_t *msg)
         bad |= s_set(root, hub_env_name((hub_env_t) i), hub_msg_env(msg, (hub_env_t) i));
     }
     // Subject keys in a reading order: who first, then where.
-    static const hub_subj_t order[] = {HUB_SUBJ_CITIZEN_ID,     HUB_SUBJ_NAME,
-                                       HUB_SUBJ_SEX,            HUB_SUBJ_ETHNICITY,
-                                       HUB_SUBJ_BIRTH_DATE,     HUB_SUBJ_HUKOU_DIVISION,
-                                       HUB_SUBJ_HOUSEHOLD_NO};
+    static const hub_subj_t order[] = {
+        HUB_SUBJ_CITIZEN_ID, HUB_SUBJ_NAME,           HUB_SUBJ_SEX,         HUB_SUBJ_ETHNICITY,
+        HUB_SUBJ_BIRTH_DATE, HUB_SUBJ_HUKOU_DIVISION, HUB_SUBJ_HOUSEHOLD_NO};
     for (size_t i = 0; !bad && i < HUB_SUBJ_COUNT; i++) {
         bad |= s_set(subj, hub_subj_name(order[i]), hub_msg_subj(msg, order[i]));
     }

@@ -13,7 +13,7 @@
 
 // Output flags.
 enum {
-    HUB_JSON_PRETTY = 1u << 0,  // indented, one key a line
+    HUB_JSON_PRETTY = 1u << 0, // indented, one key a line
 };
 
 // Parses the JSON object in the LEN bytes at TEXT into MSG (reset first).
@@ -24,8 +24,7 @@ enum {
 // duplicate_key, limit) plus json_syntax. Errors: HUB_EDECODE, HUB_ELIMIT,
 // HUB_ENOMEM.
 int
-hub_json_to_msg(hub_msg_t *msg, const char *text, size_t len, const char *name,
-                hub_diag_t *diag);
+hub_json_to_msg(hub_msg_t *msg, const char *text, size_t len, const char *name, hub_diag_t *diag);
 
 // Appends MSG as a JSON object to OUT (keys in the documented order:
 // envelope, subject, body). Errors: HUB_ENOMEM.

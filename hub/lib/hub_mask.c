@@ -6,8 +6,8 @@
 #include <sodium.h>
 #include <string.h>
 
-static const char *const s_names[HUB_MASK_COUNT] = {"none", "partial", "hash", "year",
-                                                    "age_band", "drop"};
+static const char *const s_names[HUB_MASK_COUNT] = {"none", "partial",  "hash",
+                                                    "year", "age_band", "drop"};
 
 const char *
 hub_mask_name(hub_mask_t m)
@@ -58,7 +58,7 @@ static size_t
 s_partial(const char *v, size_t len, size_t head, size_t tail, char *out)
 {
     size_t n = hub_utf8_count(v, len);
-    if (n <= head + tail) {  // too short to show anything safely
+    if (n <= head + tail) { // too short to show anything safely
         head = n > 1 ? 1 : 0;
         tail = 0;
     }
@@ -88,7 +88,7 @@ s_hash(const char *v, size_t len, const uint8_t key[HUB_MASK_KEY_SIZE], char *ou
     crypto_auth_hmacsha256_update(&st, (const unsigned char *) v, len);
     crypto_auth_hmacsha256_final(&st, mac);
     memcpy(out, "h:", 2);
-    sodium_bin2hex(out + 2, 33, mac, 16);  // 128 bits: a pseudonym, not a proof
+    sodium_bin2hex(out + 2, 33, mac, 16); // 128 bits: a pseudonym, not a proof
     return 34;
 }
 
@@ -123,7 +123,7 @@ hub_mask_apply(hub_mask_t m, hub_ftype_t t, const char *v, size_t len,
         if (t == HUB_FT_STUDENT_NO) {
             return s_partial(v, len, 7, 4, out);
         }
-        if (t == HUB_FT_DISABILITY_NO) {  // area code, then category and grade
+        if (t == HUB_FT_DISABILITY_NO) { // area code, then category and grade
             return s_partial(v, len, 6, 2, out);
         }
         return t == HUB_FT_PHONE ? s_partial(v, len, 3, 4, out) : s_partial(v, len, 1, 1, out);

@@ -12,12 +12,12 @@
 #include <stdint.h>
 
 typedef enum {
-    HUB_MASK_NONE = 0,  // released as it is
-    HUB_MASK_PARTIAL,   // citizen ID 513431********0019; phone 138****8000
-    HUB_MASK_HASH,      // keyed HMAC-SHA256: a stable pseudonym "h:" + 32 hex
-    HUB_MASK_YEAR,      // a date reduced to its year: "2010"
-    HUB_MASK_AGE_BAND,  // a birth date as a 5-year age band at the event: "10-14"
-    HUB_MASK_DROP,      // not delivered at all
+    HUB_MASK_NONE = 0, // released as it is
+    HUB_MASK_PARTIAL,  // citizen ID 513431********0019; phone 138****8000
+    HUB_MASK_HASH,     // keyed HMAC-SHA256: a stable pseudonym "h:" + 32 hex
+    HUB_MASK_YEAR,     // a date reduced to its year: "2010"
+    HUB_MASK_AGE_BAND, // a birth date as a 5-year age band at the event: "10-14"
+    HUB_MASK_DROP,     // not delivered at all
     HUB_MASK_COUNT
 } hub_mask_t;
 

@@ -24,44 +24,57 @@
 
 typedef struct {
     hub_buf_t *out; // where the bytes go (appended)
-    int err; // the first error (HUB_OK until then)
+    int err;        // the first error (HUB_OK until then)
 } hub_mpw_t;
 
 // Starts writing at the end of OUT (what OUT holds is kept).
-void hub_mpw_init(hub_mpw_t *self, hub_buf_t *out);
+void
+hub_mpw_init(hub_mpw_t *self, hub_buf_t *out);
 
 // A map of N key/value pairs, or an array of N items: the header only; the
 // caller writes the pairs (key, value, key, value, ...) or items next.
 // N above UINT32_MAX is HUB_ELIMIT.
-void hub_mpw_map(hub_mpw_t *self, size_t n);
-void hub_mpw_array(hub_mpw_t *self, size_t n);
+void
+hub_mpw_map(hub_mpw_t *self, size_t n);
+void
+hub_mpw_array(hub_mpw_t *self, size_t n);
 
-void hub_mpw_nil(hub_mpw_t *self);
-void hub_mpw_bool(hub_mpw_t *self, bool b);
+void
+hub_mpw_nil(hub_mpw_t *self);
+void
+hub_mpw_bool(hub_mpw_t *self, bool b);
 // A float 64 (big-endian IEEE 754): rates in status replies, never in messages.
-void hub_mpw_double(hub_mpw_t *self, double d);
+void
+hub_mpw_double(hub_mpw_t *self, double d);
 
 // Integers: a non-negative value takes the unsigned forms whichever
 // function writes it, so hub_mpw_int(w, 5) and hub_mpw_uint(w, 5) agree.
-void hub_mpw_uint(hub_mpw_t *self, uint64_t u);
-void hub_mpw_int(hub_mpw_t *self, int64_t i);
+void
+hub_mpw_uint(hub_mpw_t *self, uint64_t u);
+void
+hub_mpw_int(hub_mpw_t *self, int64_t i);
 
 // A string of N bytes (not checked for UTF-8: the caller's business).
 // N above UINT32_MAX is HUB_ELIMIT.
-void hub_mpw_str(hub_mpw_t *self, const char *s, size_t n);
+void
+hub_mpw_str(hub_mpw_t *self, const char *s, size_t n);
 
 // A NUL-terminated string, or nil when S is NULL.
-void hub_mpw_cstr(hub_mpw_t *self, const char *s);
+void
+hub_mpw_cstr(hub_mpw_t *self, const char *s);
 
 // Binary data of N bytes (bin family). N above UINT32_MAX is HUB_ELIMIT.
-void hub_mpw_bin(hub_mpw_t *self, const void *p, size_t n);
+void
+hub_mpw_bin(hub_mpw_t *self, const void *p, size_t n);
 
 // N bytes that are already msgpack (a value encoded elsewhere), copied as
 // they are: the caller vouches for them.
-void hub_mpw_raw(hub_mpw_t *self, const void *p, size_t n);
+void
+hub_mpw_raw(hub_mpw_t *self, const void *p, size_t n);
 
 // The first error, or HUB_OK: HUB_ENOMEM (the buffer could not grow),
 // HUB_ELIMIT (a length msgpack cannot express).
-int hub_mpw_error(const hub_mpw_t *self);
+int
+hub_mpw_error(const hub_mpw_t *self);
 
 #endif

@@ -6,12 +6,12 @@
 #include <string.h>
 
 struct hub_msg {
-    hub_arena_t *arena;                // every string, list and name
-    hub_val_t env[HUB_ENV_COUNT];      // envelope slots
-    hub_val_t subj[HUB_SUBJ_COUNT];    // subject slots
-    hub_field_t *body;                 // sorted by name; malloc'd, kept on reset
-    size_t body_count;                 // fields in BODY
-    size_t body_cap;                   // room in BODY
+    hub_arena_t *arena;             // every string, list and name
+    hub_val_t env[HUB_ENV_COUNT];   // envelope slots
+    hub_val_t subj[HUB_SUBJ_COUNT]; // subject slots
+    hub_field_t *body;              // sorted by name; malloc'd, kept on reset
+    size_t body_count;              // fields in BODY
+    size_t body_cap;                // room in BODY
 };
 
 static const char *const s_env_names[HUB_ENV_COUNT] = {
@@ -244,7 +244,6 @@ hub_msg_body_at(const hub_msg_t *self, size_t i)
     return i < self->body_count ? &self->body[i] : NULL;
 }
 
-
 // The index of NAME in the body, or where it would go (then *FOUND false).
 // Appending in sorted order, the common case, costs one comparison.
 static size_t
@@ -304,8 +303,7 @@ s_body_insert(hub_msg_t *self, size_t at, const char *name, size_t len, const hu
 static void
 s_body_remove_at(hub_msg_t *self, size_t at)
 {
-    memmove(&self->body[at], &self->body[at + 1],
-            (self->body_count - at - 1) * sizeof *self->body);
+    memmove(&self->body[at], &self->body[at + 1], (self->body_count - at - 1) * sizeof *self->body);
     self->body_count--;
 }
 

@@ -17,16 +17,16 @@
 #include <stdint.h>
 
 typedef enum {
-    HUB_VAL_NONE = 0,  // absent
+    HUB_VAL_NONE = 0, // absent
     HUB_VAL_BOOL,
     HUB_VAL_INT,
     HUB_VAL_STR,
-    HUB_VAL_LIST,      // items are BOOL, INT or STR, never LIST
+    HUB_VAL_LIST, // items are BOOL, INT or STR, never LIST
 } hub_val_kind_t;
 
 typedef struct hub_val {
     hub_val_kind_t kind;
-    uint32_t len;  // STR: bytes (a NUL follows them); LIST: items
+    uint32_t len; // STR: bytes (a NUL follows them); LIST: items
     union {
         bool b;
         int64_t i;
@@ -36,7 +36,7 @@ typedef struct hub_val {
 } hub_val_t;
 
 typedef struct {
-    const char *name;  // NUL-terminated
+    const char *name; // NUL-terminated
     uint32_t name_len;
     hub_val_t val;
 } hub_field_t;
@@ -174,7 +174,7 @@ hub_msg_get_path(const hub_msg_t *self, const char *path);
 // every message (a rule set parses its paths when it loads): the section
 // and key are found here, not per message.
 typedef enum {
-    HUB_PATH_NONE = 0,  // names no possible key
+    HUB_PATH_NONE = 0, // names no possible key
     HUB_PATH_ENV,
     HUB_PATH_SUBJ,
     HUB_PATH_BODY,
@@ -182,9 +182,9 @@ typedef enum {
 
 typedef struct {
     hub_path_kind_t kind;
-    int slot;          // ENV: a hub_env_t; SUBJ: a hub_subj_t
-    const char *name;  // BODY: the field name, inside the parsed path
-    size_t len;        // BODY: its length
+    int slot;         // ENV: a hub_env_t; SUBJ: a hub_subj_t
+    const char *name; // BODY: the field name, inside the parsed path
+    size_t len;       // BODY: its length
 } hub_path_t;
 
 // PATH parsed as hub_msg_get_path() reads it. The result points into PATH,

@@ -7,31 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_RULES 32    // rules merged into one delivery
-#define S_MAX_DERIVED 16  // derived messages per routed message
+#define S_MAX_RULES 32   // rules merged into one delivery
+#define S_MAX_DERIVED 16 // derived messages per routed message
 
 typedef struct {
     hub_delivery_t pub;
-    hub_msg_t *msg;                          // owned, reused across runs
-    const hub_msg_t *from;                   // the message its values come from
+    hub_msg_t *msg;        // owned, reused across runs
+    const hub_msg_t *from; // the message its values come from
     const hub_rule_t *rules[S_MAX_RULES];
     hub_release_t fields[HUB_ROUTE_MAX_FIELDS];
-    const hub_path_t *at[HUB_ROUTE_MAX_FIELDS];  // FIELDS[i]'s path, parsed by the rule set
-    size_t hint[HUB_ROUTE_MAX_FIELDS];           // where FIELDS[i] was in the last message
+    const hub_path_t *at[HUB_ROUTE_MAX_FIELDS]; // FIELDS[i]'s path, parsed by the rule set
+    size_t hint[HUB_ROUTE_MAX_FIELDS];          // where FIELDS[i] was in the last message
 } s_delivery_t;
 
 struct hub_route {
     s_delivery_t del[HUB_ROUTE_MAX_DELIVERIES];
     size_t ndel;
-    hub_msg_t *derived[S_MAX_DERIVED];       // owned, reused
+    hub_msg_t *derived[S_MAX_DERIVED]; // owned, reused
     const hub_rule_t *derived_rule[S_MAX_DERIVED];
     size_t nderived;
     hub_route_trace_t *trace;
     size_t ntrace, trace_cap;
-    bool explain;                            // format trace notes
-    hub_expr_lookup_t lists;                 // listed() membership (none: nothing listed)
-    uint64_t rules_serial;                   // the set of the last run
-    const hub_codes_t *divisions;            // this run's division table (looked up once)
+    bool explain;                 // format trace notes
+    hub_expr_lookup_t lists;      // listed() membership (none: nothing listed)
+    uint64_t rules_serial;        // the set of the last run
+    const hub_codes_t *divisions; // this run's division table (looked up once)
 };
 
 hub_route_t *
@@ -101,11 +101,11 @@ hub_route_trace_at(const hub_route_t *self, size_t i)
 }
 
 // Notes are for people (dry runs); the daemon routes without them.
-#define S_NOTE(self, t, ...)                                                                  \
-    do {                                                                                      \
-        if ((self)->explain) {                                                                \
-            snprintf((t)->note, sizeof(t)->note, __VA_ARGS__);                                \
-        }                                                                                     \
+#define S_NOTE(self, t, ...)                                                                       \
+    do {                                                                                           \
+        if ((self)->explain) {                                                                     \
+            snprintf((t)->note, sizeof(t)->note, __VA_ARGS__);                                     \
+        }                                                                                          \
     } while (0)
 
 static hub_route_trace_t *
@@ -173,8 +173,8 @@ s_derive_envelope(const hub_rule_t *r, const hub_msg_t *msg, hub_msg_t *out)
 
 // Builds (once per run) the message rule R derives from MSG.
 static const hub_msg_t *
-s_derive(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
-         const hub_schemas_t *schemas, hub_diag_t *diag, int *rc)
+s_derive(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg, const hub_schemas_t *schemas,
+         hub_diag_t *diag, int *rc)
 {
     for (size_t i = 0; i < self->nderived; i++) {
         if (self->derived_rule[i] == r) {
@@ -268,8 +268,9 @@ s_add_rule(s_delivery_t *d, const hub_rule_t *r)
             have = d->fields[k].path == f->path ? &d->fields[k] : NULL;
         }
         if (have) {
-            if (f->mask != HUB_MASK_DROP && (have->mask == HUB_MASK_DROP ||
-                                             (f->mask == HUB_MASK_NONE && have->mask != HUB_MASK_NONE))) {
+            if (f->mask != HUB_MASK_DROP &&
+                (have->mask == HUB_MASK_DROP ||
+                 (f->mask == HUB_MASK_NONE && have->mask != HUB_MASK_NONE))) {
                 *have = (hub_release_t){f->path, r, f->mask, false};
             }
         } else if (d->pub.nfields == HUB_ROUTE_MAX_FIELDS) {
@@ -310,9 +311,8 @@ s_resolve(const hub_route_t *self, const hub_recipient_t *to, const hub_msg_t *m
 }
 
 static int
-s_apply_rule(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
-             const hub_depts_t *depts, const hub_schemas_t *schemas, hub_route_trace_t *t,
-             hub_diag_t *diag)
+s_apply_rule(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg, const hub_depts_t *depts,
+             const hub_schemas_t *schemas, hub_route_trace_t *t, hub_diag_t *diag)
 {
     int rc = HUB_OK;
     const hub_msg_t *from = r->derive ? s_derive(self, r, msg, schemas, diag, &rc) : msg;
@@ -326,7 +326,7 @@ s_apply_rule(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
     for (size_t i = 0; i < r->nto && !rc; i++) {
         const hub_endpoint_t *e = s_resolve(self, &r->to[i], msg, depts, t);
         s_delivery_t *d = e ? s_delivery_for(self, e, r, from, &rc) : NULL;
-        bool again = false;  // two recipients resolving to one endpoint
+        bool again = false; // two recipients resolving to one endpoint
         for (size_t k = 0; d && k < d->pub.nrules; k++) {
             again |= d->rules[k] == r;
         }
@@ -339,9 +339,9 @@ s_apply_rule(hub_route_t *self, const hub_rule_t *r, const hub_msg_t *msg,
 
 // The envelope every delivery carries (source_ref stays in the hub: it can
 // be a register number of the source system).
-static const hub_env_t s_env_delivered[] = {HUB_ENV_ID, HUB_ENV_TYPE, HUB_ENV_SCHEMA_VERSION,
-                                            HUB_ENV_SOURCE, HUB_ENV_EVENT_DATE,
-                                            HUB_ENV_RECORDED_AT};
+static const hub_env_t s_env_delivered[] = {
+    HUB_ENV_ID,     HUB_ENV_TYPE,       HUB_ENV_SCHEMA_VERSION,
+    HUB_ENV_SOURCE, HUB_ENV_EVENT_DATE, HUB_ENV_RECORDED_AT};
 
 // The type of the message FROM, for masking: looked up only when a field
 // is masked (most deliveries mask nothing).

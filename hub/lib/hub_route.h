@@ -23,32 +23,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HUB_ROUTE_MAX_DELIVERIES 64  // endpoints one message can reach
-#define HUB_ROUTE_MAX_FIELDS 128     // fields one delivery can carry
+#define HUB_ROUTE_MAX_DELIVERIES 64 // endpoints one message can reach
+#define HUB_ROUTE_MAX_FIELDS 128    // fields one delivery can carry
 
 typedef struct {
-    const char *path;        // released field in the delivered message
-    const hub_rule_t *rule;  // the rule that released it
-    hub_mask_t mask;         // the masking applied (HUB_MASK_DROP: not delivered)
-    bool present;            // disclosed: in the delivered message (not dropped, and
-                             // the message it comes from has it); set by the run
+    const char *path;       // released field in the delivered message
+    const hub_rule_t *rule; // the rule that released it
+    hub_mask_t mask;        // the masking applied (HUB_MASK_DROP: not delivered)
+    bool present;           // disclosed: in the delivered message (not dropped, and
+                            // the message it comes from has it); set by the run
 } hub_release_t;
 
 typedef struct {
     const hub_endpoint_t *endpoint;
-    const hub_msg_t *msg;            // what the endpoint receives
-    const hub_rule_t *const *rules;  // the rules that released it, in rule-set order
+    const hub_msg_t *msg;           // what the endpoint receives
+    const hub_rule_t *const *rules; // the rules that released it, in rule-set order
     size_t nrules;
-    const hub_release_t *fields;     // one per released field
+    const hub_release_t *fields; // one per released field
     size_t nfields;
-    const hub_schema_t *derived;     // the derived type, or NULL when forwarded
+    const hub_schema_t *derived; // the derived type, or NULL when forwarded
 } hub_delivery_t;
 
 // What happened to each candidate rule, for dry runs and --explain.
 typedef struct {
     const hub_rule_t *rule;
-    bool matched;     // the condition held (or there is none)
-    char note[160];   // why not, or what a recipient resolved to (with explain)
+    bool matched;   // the condition held (or there is none)
+    char note[160]; // why not, or what a recipient resolved to (with explain)
 } hub_route_trace_t;
 
 typedef struct hub_route hub_route_t;
@@ -79,8 +79,8 @@ hub_route_destroy(hub_route_t **self_p);
 // the routing goes on.
 int
 hub_route_run(hub_route_t *self, const hub_rules_t *rules, const hub_depts_t *depts,
-              const hub_schemas_t *schemas, const hub_msg_t *msg, const uint8_t key[HUB_MASK_KEY_SIZE],
-              hub_diag_t *diag);
+              const hub_schemas_t *schemas, const hub_msg_t *msg,
+              const uint8_t key[HUB_MASK_KEY_SIZE], hub_diag_t *diag);
 
 size_t
 hub_route_count(const hub_route_t *self);

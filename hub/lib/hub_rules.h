@@ -25,52 +25,52 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *path;               // in the delivered message: "subject.citizen_id"
-    const hub_field_spec_t *spec;   // its field in the delivered type
+    const char *path;             // in the delivered message: "subject.citizen_id"
+    const hub_field_spec_t *spec; // its field in the delivered type
     hub_mask_t mask;
-    hub_path_t at;                  // PATH parsed (routing reads no text per message)
+    hub_path_t at; // PATH parsed (routing reads no text per message)
 } hub_rule_field_t;
 
 typedef struct {
-    const hub_endpoint_t *endpoint;  // a named endpoint, or NULL
-    const char *department;          // else: this department's endpoint ...
-    const char *by;                  // ... for the division at this path
-    hub_level_t level;               // ... at this level (or the nearest above)
-    bool exact;                      // ... at exactly this level, no fallback
-    hub_path_t by_at;                // BY parsed
+    const hub_endpoint_t *endpoint; // a named endpoint, or NULL
+    const char *department;         // else: this department's endpoint ...
+    const char *by;                 // ... for the division at this path
+    hub_level_t level;              // ... at this level (or the nearest above)
+    bool exact;                     // ... at exactly this level, no fallback
+    hub_path_t by_at;               // BY parsed
 } hub_recipient_t;
 
 // One field of a derived message: copied from a path of the source message,
 // or a literal string.
 typedef struct {
-    const char *target;      // path in the derived message
-    const char *from;        // path in the source message, or NULL
-    const char *literal;     // or a literal value
-    hub_path_t target_at;    // TARGET parsed
-    hub_path_t from_at;      // FROM parsed (kind HUB_PATH_NONE without FROM)
+    const char *target;   // path in the derived message
+    const char *from;     // path in the source message, or NULL
+    const char *literal;  // or a literal value
+    hub_path_t target_at; // TARGET parsed
+    hub_path_t from_at;   // FROM parsed (kind HUB_PATH_NONE without FROM)
 } hub_derive_field_t;
 
 typedef struct {
     const char *id;
     const char *description;
-    const char *purpose;      // why (PIPL Art. 6, 17): may be NULL only when nothing sensitive
-    const char *legal_basis;  // the law that allows it
-    hub_share_t share;        // 无条件 / 有条件 / 不予共享 (with legal basis)
-    const char **from;        // source departments
+    const char *purpose;     // why (PIPL Art. 6, 17): may be NULL only when nothing sensitive
+    const char *legal_basis; // the law that allows it
+    hub_share_t share;       // 无条件 / 有条件 / 不予共享 (with legal basis)
+    const char **from;       // source departments
     size_t nfrom;
-    const hub_schema_t **types;  // source message types
+    const hub_schema_t **types; // source message types
     size_t ntypes;
-    hub_expr_t *when;         // NULL: always
+    hub_expr_t *when; // NULL: always
     hub_recipient_t *to;
     size_t nto;
     hub_rule_field_t *fields; // released fields, in the delivered type
     size_t nfields;
-    const hub_schema_t *derive;  // NULL: forward the message; else derive this type
+    const hub_schema_t *derive; // NULL: forward the message; else derive this type
     hub_derive_field_t *derive_fields;
     size_t nderive;
     const char *file;
     int line;
-    size_t index;             // position in the rule set (file order)
+    size_t index; // position in the rule set (file order)
 } hub_rule_t;
 
 // A list (docs/RULES.md, "Lists"): a set of keys maintained by the logged
@@ -80,15 +80,15 @@ typedef struct {
 typedef struct {
     const char *id;
     const char *description;
-    const char *from;            // the one source department that maintains it
-    const hub_schema_t **types;  // the message types that change it
+    const char *from;           // the one source department that maintains it
+    const hub_schema_t **types; // the message types that change it
     size_t ntypes;
-    const char *key;             // the key's field path, a string field in every type
-    hub_path_t key_at;           // KEY parsed
-    hub_expr_t *member;          // membership after a message; NULL: always a member
+    const char *key;    // the key's field path, a string field in every type
+    hub_path_t key_at;  // KEY parsed
+    hub_expr_t *member; // membership after a message; NULL: always a member
     const char *file;
     int line;
-    size_t index;                // position in the set's lists (listed() refers to it)
+    size_t index; // position in the set's lists (listed() refers to it)
 } hub_list_t;
 
 typedef struct hub_rules hub_rules_t;

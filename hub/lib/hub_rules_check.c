@@ -29,8 +29,9 @@ s_check_restricted_type(const hub_rules_t *self, const hub_rule_t *r, const hub_
         if (!r->to[i].endpoint || !s_is_statutory(ok, n, name)) {
             hub_yaml_error(doc, hub_yaml_item(doc, to, i), diag, "restricted",
                            "rule '%s': %s is restricted by law and may go only to its statutory "
-                           "recipients (%s%s), not %s", r->id, type->type,
-                           n ? ok[0] : "none listed", n > 1 ? ", ..." : "", name);
+                           "recipients (%s%s), not %s",
+                           r->id, type->type, n ? ok[0] : "none listed", n > 1 ? ", ..." : "",
+                           name);
             rc = HUB_ECONFIG;
         }
     }
@@ -78,23 +79,26 @@ s_check_field(const hub_rule_t *r, const hub_field_spec_t *f, const char *via,
     if (f->share == HUB_SHARE_NONE) {
         hub_yaml_error(doc, item, diag, "share_none",
                        "rule '%s' releases %s%s%s, whose share category is none (不予共享): no "
-                       "rule may release it", r->id, f->path, via ? " via " : "", via ? via : "");
+                       "rule may release it",
+                       r->id, f->path, via ? " via " : "", via ? via : "");
         return HUB_ECONFIG;
     }
     if (s_sensitive(f) && (!r->purpose || !r->legal_basis)) {
         hub_yaml_error(doc, item, diag, "no_legal_basis",
                        "rule '%s' releases %s%s%s (%s) without %s: add 'purpose:' and "
-                       "'legal_basis:' to the rule (PIPL Art. 28)", r->id, f->path,
-                       via ? " via " : "", via ? via : "", hub_sens_name(f->sensitivity),
+                       "'legal_basis:' to the rule (PIPL Art. 28)",
+                       r->id, f->path, via ? " via " : "", via ? via : "",
+                       hub_sens_name(f->sensitivity),
                        !r->purpose && !r->legal_basis ? "a purpose and a legal basis"
-                       : !r->purpose                 ? "a purpose"
-                                                     : "a legal basis");
+                       : !r->purpose                  ? "a purpose"
+                                                      : "a legal basis");
         return HUB_ECONFIG;
     }
     if (r->share == HUB_SHARE_UNCONDITIONAL && f->share != HUB_SHARE_UNCONDITIONAL) {
         hub_yaml_error(doc, item, diag, "share_category",
                        "rule '%s' is unconditional (无条件共享) but %s is %s: make the rule "
-                       "conditional, with a purpose", r->id, f->path, hub_share_name(f->share));
+                       "conditional, with a purpose",
+                       r->id, f->path, hub_share_name(f->share));
         return HUB_ECONFIG;
     }
     return HUB_OK;
@@ -125,8 +129,8 @@ s_check_fields(const hub_rule_t *r, const hub_yaml_t *doc, int node, hub_diag_t 
         hub_yaml_error(doc, node, diag, "no_legal_basis",
                        "rule '%s' needs %s: every delivery is recorded with both", r->id,
                        !r->purpose && !r->legal_basis ? "a purpose and a legal_basis"
-                       : !r->purpose                 ? "a purpose"
-                                                     : "a legal_basis");
+                       : !r->purpose                  ? "a purpose"
+                                                      : "a legal_basis");
         rc = HUB_ECONFIG;
     }
     if (r->share == HUB_SHARE_NONE && !r->legal_basis) {
@@ -139,8 +143,8 @@ s_check_fields(const hub_rule_t *r, const hub_yaml_t *doc, int node, hub_diag_t 
 }
 
 int
-hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc,
-                     int node, hub_diag_t *diag)
+hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc, int node,
+                     hub_diag_t *diag)
 {
     int rc = s_check_restricted(self, r, doc, node, diag);
     rc |= s_check_fields(r, doc, node, diag);
@@ -155,7 +159,8 @@ hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yam
         hub_yaml_where(doc, node, where, sizeof where);
         hub_diag_add(diag, HUB_DIAG_WARNING, "never_matches", where,
                      "rule '%s' can never match: departments.yaml lets none of its 'from' "
-                     "departments publish its types", r->id);
+                     "departments publish its types",
+                     r->id);
     }
     return rc ? HUB_ECONFIG : HUB_OK;
 }
@@ -222,7 +227,8 @@ s_warn_overlaps(const hub_rules_t *self, hub_diag_t *diag)
                     snprintf(where, sizeof where, "%s:%d", b->file, b->line);
                     hub_diag_add(diag, HUB_DIAG_WARNING, "overlap", where,
                                  "rules '%s' and '%s' release the same messages to %s; they "
-                                 "merge into one delivery", a->id, b->id, e->id);
+                                 "merge into one delivery",
+                                 a->id, b->id, e->id);
                     break;
                 }
             }
@@ -242,8 +248,8 @@ s_warn_unreached(const hub_rules_t *self, hub_diag_t *diag)
         if (!reached) {
             char where[HUB_DIAG_WHERE_MAX];
             snprintf(where, sizeof where, "%s:%d", hub_depts_file(self->depts), e->line);
-            hub_diag_add(diag, HUB_DIAG_WARNING, "unreached",
-                         where, "no rule reaches endpoint %s", e->id);
+            hub_diag_add(diag, HUB_DIAG_WARNING, "unreached", where, "no rule reaches endpoint %s",
+                         e->id);
         }
     }
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define S_MAX_DEPTH 64
-#define S_MAX_NODES 1000000  // aliases can make a small file a large tree
+#define S_MAX_NODES 1000000 // aliases can make a small file a large tree
 
 typedef struct {
     crypto_hash_sha256_state *st;
@@ -40,7 +40,8 @@ s_pair_cmp(const void *a, const void *b)
     return strcmp(((const s_pair_t *) a)->key, ((const s_pair_t *) b)->key);
 }
 
-static void s_node(s_hasher_t *h, int node, unsigned depth);
+static void
+s_node(s_hasher_t *h, int node, unsigned depth);
 
 static void
 s_map(s_hasher_t *h, int node, unsigned depth)
@@ -55,7 +56,7 @@ s_map(s_hasher_t *h, int node, unsigned depth)
     for (size_t i = 0; i < n; i++) {
         const char *k = hub_yaml_str(h->doc, hub_yaml_key(h->doc, node, i), NULL);
         if (k && strncmp(k, "x-", 2) == 0) {
-            continue;  // anchors' holders: their content counts where it is used
+            continue; // anchors' holders: their content counts where it is used
         }
         pairs[kept++] = (s_pair_t){k ? k : "", hub_yaml_value(h->doc, node, i)};
     }

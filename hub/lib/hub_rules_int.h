@@ -13,22 +13,22 @@ struct hub_rules {
     hub_arena_t *arena;
     const hub_schemas_t *schemas;
     const hub_depts_t *depts;
-    hub_rule_t **rules;        // file order
+    hub_rule_t **rules; // file order
     size_t nrules, rules_cap;
-    const char **files;        // departments.yaml, then rule files
+    const char **files; // departments.yaml, then rule files
     size_t nfiles, files_cap;
     // index[d * ntypes + t]: rules for department d (hub_depts_at order)
     // and type t (hub_schemas_at order)
     const hub_rule_t ***index;
     size_t *index_n;
     size_t ndepts, ntypes;
-    hub_list_t **lists;        // declaration order
+    hub_list_t **lists; // declaration order
     size_t nlists, lists_cap;
-    const char **list_ids;     // lists[i]->id, for hub_expr_compile_with()
-    hub_yaml_t **docs;         // while loading: every file's document, in order
+    const char **list_ids; // lists[i]->id, for hub_expr_compile_with()
+    hub_yaml_t **docs;     // while loading: every file's document, in order
     size_t ndocs, docs_cap;
     char version[65];
-    uint64_t serial;           // hub_rules_serial()
+    uint64_t serial; // hub_rules_serial()
 };
 
 // A copy of S in the rule set's arena (S NULL: NULL); NULL when it ran
@@ -61,8 +61,8 @@ hub_rules_parse_rule(hub_rules_t *self, const hub_yaml_t *doc, int node, hub_dia
 // Checks rule R against the law and the configuration; reports errors and
 // returns HUB_ECONFIG when any. Called once per rule after it parsed.
 int
-hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc,
-                     int node, hub_diag_t *diag);
+hub_rules_check_rule(const hub_rules_t *self, const hub_rule_t *r, const hub_yaml_t *doc, int node,
+                     hub_diag_t *diag);
 
 // Warnings over the whole set: rules that never match or overlap,
 // endpoints no rule reaches.

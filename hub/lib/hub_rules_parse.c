@@ -374,8 +374,9 @@ s_parse_derive_field(hub_rules_t *self, const hub_yaml_t *doc, int key, int val,
     if (literal && !s_literal_ok(self, ts, literal, doc, val, r, diag)) {
         return HUB_ECONFIG;
     }
-    *f = (hub_derive_field_t){
-        .target = hub_rules_dup(self, target), .from = hub_rules_dup(self, from), .literal = hub_rules_dup(self, literal)};
+    *f = (hub_derive_field_t){.target = hub_rules_dup(self, target),
+                              .from = hub_rules_dup(self, from),
+                              .literal = hub_rules_dup(self, literal)};
     return HUB_OK;
 }
 

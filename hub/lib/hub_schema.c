@@ -10,20 +10,20 @@
 #include <string.h>
 
 struct hub_schemas {
-    hub_arena_t *arena;       // schemas, fields, strings
-    hub_codes_t **codes;      // sorted by name after finish
+    hub_arena_t *arena;  // schemas, fields, strings
+    hub_codes_t **codes; // sorted by name after finish
     size_t ncodes, codes_cap;
-    hub_schema_t **schemas;   // sorted by type after finish
+    hub_schema_t **schemas; // sorted by type after finish
     size_t nschemas, schemas_cap;
-    regex_t **regexes;        // to regfree
+    regex_t **regexes; // to regfree
     size_t nregex, regex_cap;
-    bool sorted;              // finished since the last addition: lookups may bisect
+    bool sorted; // finished since the last addition: lookups may bisect
 };
 
 static const char *const s_ftype_names[HUB_FT_COUNT] = {
-    "string", "text", "name", "int", "bool", "money", "date", "yearmonth", "datetime", "enum",
-    "citizen_id", "division", "student_no", "uscc", "phone", "icd10", "disability_no", "msg_id",
-    "list",
+    "string",    "text",     "name",          "int",        "bool",     "money",      "date",
+    "yearmonth", "datetime", "enum",          "citizen_id", "division", "student_no", "uscc",
+    "phone",     "icd10",    "disability_no", "msg_id",     "list",
 };
 static const char *const s_sens_names[] = {"public", "personal", "sensitive", "restricted", NULL};
 static const char *const s_share_names[] = {"unconditional", "conditional", "none", NULL};
@@ -32,11 +32,10 @@ static const char *const s_schema_keys[] = {
     "type",    "version", "title",         "sensitivity",
     "subject", "fields",  "one_event_per", "one_event_per_subject",
     NULL};
-static const char *const s_field_keys[] = {"type", "required", "sensitivity", "share", "zh",
-                                           "en", "codes", "items", "max_length", "min", "max",
-                                           "pattern", NULL};
-static const char *const s_subject_keys[] = {"required", "sensitivity", "share", "zh", "en",
-                                             NULL};
+static const char *const s_field_keys[] = {"type", "required", "sensitivity", "share",      "zh",
+                                           "en",   "codes",    "items",       "max_length", "min",
+                                           "max",  "pattern",  NULL};
+static const char *const s_subject_keys[] = {"required", "sensitivity", "share", "zh", "en", NULL};
 static const char *const s_title_keys[] = {"zh", "en", NULL};
 
 static int
@@ -265,8 +264,7 @@ s_get_type(const hub_yaml_t *doc, int map, const char *key, hub_ftype_t *out, hu
 
 // A constraint key given on a type it does not apply to.
 static int
-s_misplaced(const hub_yaml_t *doc, int map, const char *key, const char *applies,
-            hub_diag_t *diag)
+s_misplaced(const hub_yaml_t *doc, int map, const char *key, const char *applies, hub_diag_t *diag)
 {
     int node = hub_yaml_get(doc, map, key);
     if (!node) {
@@ -451,8 +449,8 @@ s_subject_field(hub_schemas_t *self, const hub_yaml_t *doc, int key, int map, hu
         const char *table = which == HUB_SUBJ_SEX ? "sex" : "ethnicity";
         if (!(f->codes = hub_schemas_codes(self, table))) {
             hub_yaml_error(doc, key, diag, "unknown_codes",
-                           "subject field '%s' needs the code table schemas/codes/%s.yaml",
-                           f->name, table);
+                           "subject field '%s' needs the code table schemas/codes/%s.yaml", f->name,
+                           table);
             return HUB_ECONFIG;
         }
     }
@@ -540,9 +538,9 @@ s_schema_head(hub_schemas_t *self, const hub_yaml_t *doc, int root, hub_schema_t
         hub_yaml_error(doc, root, diag, "missing_key", "missing required key 'title'");
         rc = HUB_ECONFIG;
     } else if (!hub_yaml_expect(doc, title, HUB_YAML_MAP, "a title {zh, en}", diag) ||
-        hub_yaml_check_keys(doc, title, s_title_keys, diag) ||
-        hub_yaml_get_str(doc, title, "zh", true, &zh, diag) ||
-        hub_yaml_get_str(doc, title, "en", true, &en, diag)) {
+               hub_yaml_check_keys(doc, title, s_title_keys, diag) ||
+               hub_yaml_get_str(doc, title, "zh", true, &zh, diag) ||
+               hub_yaml_get_str(doc, title, "en", true, &en, diag)) {
         rc = HUB_ECONFIG;
     }
     int sens = s_get_word(doc, root, "sensitivity", s_sens_names, diag);
@@ -783,8 +781,8 @@ const hub_schema_t *
 hub_schemas_find(const hub_schemas_t *self, const char *type, size_t len)
 {
     if (self->sorted) {
-        ptrdiff_t i = s_bisect((const void *const *) self->schemas, self->nschemas,
-                               s_schema_name, type, len);
+        ptrdiff_t i =
+            s_bisect((const void *const *) self->schemas, self->nschemas, s_schema_name, type, len);
         return i < 0 ? NULL : self->schemas[i];
     }
     for (size_t i = 0; i < self->nschemas; i++) {
@@ -800,8 +798,8 @@ const hub_codes_t *
 hub_schemas_codes(const hub_schemas_t *self, const char *name)
 {
     if (name && self->sorted) {
-        ptrdiff_t i = s_bisect((const void *const *) self->codes, self->ncodes, s_codes_name,
-                               name, strlen(name));
+        ptrdiff_t i = s_bisect((const void *const *) self->codes, self->ncodes, s_codes_name, name,
+                               strlen(name));
         return i < 0 ? NULL : self->codes[i];
     }
     for (size_t i = 0; name && i < self->ncodes; i++) {

@@ -53,36 +53,36 @@ typedef enum {
 } hub_share_t;
 
 typedef struct {
-    const char *name;          // "citizen_id", "death_date"
-    const char *path;          // "subject.citizen_id", "body.death_date"
+    const char *name; // "citizen_id", "death_date"
+    const char *path; // "subject.citizen_id", "body.death_date"
     hub_ftype_t type;
-    hub_ftype_t item_type;     // for HUB_FT_LIST: the items' type
+    hub_ftype_t item_type; // for HUB_FT_LIST: the items' type
     bool required;
     hub_sens_t sensitivity;
     hub_share_t share;
-    const char *zh;            // description in Chinese
-    const char *en;            // description in English
-    const hub_codes_t *codes;  // for enums (and lists of enums), else NULL
+    const char *zh;           // description in Chinese
+    const char *en;           // description in English
+    const hub_codes_t *codes; // for enums (and lists of enums), else NULL
     bool has_min, has_max;
-    int64_t min, max;          // for int and money
-    size_t max_length;         // code points, for string/text/name
-    const char *pattern_src;   // the pattern as written, or NULL
-    const regex_t *pattern;    // compiled, or NULL
-    int line;                  // where it is declared in its schema file
+    int64_t min, max;        // for int and money
+    size_t max_length;       // code points, for string/text/name
+    const char *pattern_src; // the pattern as written, or NULL
+    const regex_t *pattern;  // compiled, or NULL
+    int line;                // where it is declared in its schema file
 } hub_field_spec_t;
 
 typedef struct {
-    const char *type;          // "person.death"
+    const char *type; // "person.death"
     int64_t version;
     const char *title_zh;
     const char *title_en;
     hub_sens_t sensitivity;
-    const char *file;          // the schema file
+    const char *file; // the schema file
     // Subject fields the type carries: SUBJECT[i] is meaningful only when
     // HAS_SUBJECT[i]; i is a hub_subj_t.
     bool has_subject[HUB_SUBJ_COUNT];
     hub_field_spec_t subject[HUB_SUBJ_COUNT];
-    const hub_field_spec_t *fields;  // the body, sorted by name
+    const hub_field_spec_t *fields; // the body, sorted by name
     size_t nfields;
     // The field that identifies the event a message of this type reports
     // (`one_event_per`; `one_event_per_subject: true` is subject.citizen_id),

@@ -14,7 +14,8 @@
 // value: both options given, a field S does not declare (with the nearest
 // it does), an optional one, one whose value is not a string. Errors:
 // HUB_ECONFIG, HUB_ENOMEM.
-int hub_schema_event_parse(const hub_yaml_t *doc, int root, bool fields_ok, hub_schema_t *s,
-                           hub_diag_t *diag);
+int
+hub_schema_event_parse(const hub_yaml_t *doc, int root, bool fields_ok, hub_schema_t *s,
+                       hub_diag_t *diag);
 
 #endif

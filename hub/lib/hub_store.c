@@ -19,15 +19,17 @@
 #include <unistd.h>
 
 #define S_FORMAT 6 // meta "format": the record layout this code writes
-#define S_FORMAT_OLD 2 // formats from here up are read; a writable open upgrades them
-                       // (format 3's dedup entries move to dedup_seq, the rest stays;
-                       // format 4's audit_subject stays, runs index what follows)
+#define S_FORMAT_OLD                                                                               \
+    2               // formats from here up are read; a writable open upgrades them
+                    // (format 3's dedup entries move to dedup_seq, the rest stays;
+                    // format 4's audit_subject stays, runs index what follows)
 #define S_MAXDBS 32 // room for databases later versions may add
 
 static const char *const s_db_names[HUB_STORE_DB_COUNT] = {
-    "log", "dedup", "queue", "endpoint", "audit", "audit_subject", "dead", "meta",
-    "oplog", "rulesets", "checkpoint", "disclosure", "dedup_seq", "audit_runs",
-    "audit_tail", "lists", "audit_runs1", "audit_runs2", "audit_runs3",
+    "log",           "dedup",       "queue",       "endpoint",    "audit",
+    "audit_subject", "dead",        "meta",        "oplog",       "rulesets",
+    "checkpoint",    "disclosure",  "dedup_seq",   "audit_runs",  "audit_tail",
+    "lists",         "audit_runs1", "audit_runs2", "audit_runs3",
 };
 
 void
@@ -341,8 +343,8 @@ s_env_open(hub_store_t *self, const char *path, size_t map_size, hub_diag_t *dia
     // a store much larger than memory, where readahead only evicts useful
     // pages (one subject among ten million records: ~35 ms -> ~0.8 ms cold).
     mrc = mrc ? mrc
-              : mdb_env_open(self->env, path,
-                             MDB_NOTLS | (ro ? MDB_RDONLY | MDB_NORDAHEAD : 0), 0600);
+              : mdb_env_open(self->env, path, MDB_NOTLS | (ro ? MDB_RDONLY | MDB_NORDAHEAD : 0),
+                             0600);
     if (mrc) {
         int rc = hub_store_mdb_err(self, mrc, "mdb_env_open");
         hub_diag_add(diag, HUB_DIAG_ERROR, "io", path, "cannot open the store: %s",
@@ -393,7 +395,8 @@ s_format(hub_store_t *self, MDB_txn *txn, hub_diag_t *diag, const char *path)
 static int
 s_subject_hash(hub_store_t *self, MDB_txn *txn, bool fresh)
 {
-    static const char key[] = "subject_hash", b2[] = "\xab" "blake2b-256"; // a fixstr of 11
+    static const char key[] = "subject_hash", b2[] = "\xab"
+                                                     "blake2b-256"; // a fixstr of 11
     MDB_val v;
     if (fresh && !(self->flags & HUB_STORE_RDONLY)) {
         MDB_val k = {sizeof key - 1, (void *) key}, val = {sizeof b2 - 1, (void *) b2};
@@ -402,8 +405,8 @@ s_subject_hash(hub_store_t *self, MDB_txn *txn, bool fresh)
                                  "mdb_put meta");
     }
     int rc = hub_store_get(self, txn, HUB_STORE_DB_META, key, sizeof key - 1, &v);
-    self->subject_b2 = rc == HUB_OK && v.mv_size == sizeof b2 - 1 &&
-                       memcmp(v.mv_data, b2, v.mv_size) == 0;
+    self->subject_b2 =
+        rc == HUB_OK && v.mv_size == sizeof b2 - 1 && memcmp(v.mv_data, b2, v.mv_size) == 0;
     return rc == HUB_ENOTFOUND ? HUB_OK : rc;
 }
 
@@ -423,10 +426,10 @@ s_dbs_open(hub_store_t *self, const char *path, bool *fresh, hub_diag_t *diag)
     unsigned found = 0, runs = 1u << HUB_STORE_DB_RUNS | 1u << HUB_STORE_DB_TAIL;
     for (int i = 0; i < HUB_STORE_DB_COUNT && !rc; i++) {
         mrc = mdb_dbi_open(txn, s_db_names[i], ro ? 0 : MDB_CREATE, &self->dbi[i]);
-        if (mrc == MDB_NOTFOUND && (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ ||
-                                    i == HUB_STORE_DB_RUNS || i == HUB_STORE_DB_TAIL ||
-                                    i == HUB_STORE_DB_LISTS || i == HUB_STORE_DB_RUNS1 ||
-                                    i == HUB_STORE_DB_RUNS2 || i == HUB_STORE_DB_RUNS3)) {
+        if (mrc == MDB_NOTFOUND &&
+            (i == HUB_STORE_DB_DISCLOSURE || i == HUB_STORE_DB_DEDUP_SEQ ||
+             i == HUB_STORE_DB_RUNS || i == HUB_STORE_DB_TAIL || i == HUB_STORE_DB_LISTS ||
+             i == HUB_STORE_DB_RUNS1 || i == HUB_STORE_DB_RUNS2 || i == HUB_STORE_DB_RUNS3)) {
             continue; // an older store, opened to read: nothing refers to one
         }
         self->has_disc |= i == HUB_STORE_DB_DISCLOSURE && mrc == 0;
@@ -618,7 +621,7 @@ hub_store_commit(hub_store_t *self)
         self->txn = NULL; // freed by LMDB whatever the outcome
         if (rc) {
             hub_store_disc_forget(self, false); // what the batch wrote is not there
-            hub_store_runs_free(self); // or is, for all we know: read again
+            hub_store_runs_free(self);          // or is, for all we know: read again
         } else {
             hub_store_cache_note(self);
             hub_store_dedup_committed(self);
@@ -648,8 +651,8 @@ hub_store_abort(hub_store_t *self)
 
 // ---------------------------------------------------------------- reading
 
-static const hub_store_db_t s_seqdbs[] = {HUB_STORE_DB_LOG,    HUB_STORE_DB_AUDIT,
-                                          HUB_STORE_DB_DEAD,   HUB_STORE_DB_OPLOG,
+static const hub_store_db_t s_seqdbs[] = {HUB_STORE_DB_LOG,      HUB_STORE_DB_AUDIT,
+                                          HUB_STORE_DB_DEAD,     HUB_STORE_DB_OPLOG,
                                           HUB_STORE_DB_RULESETS, HUB_STORE_DB_CHECKPOINT};
 
 static int
@@ -701,8 +704,7 @@ hub_store_disclosure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE], 
         return HUB_ENOTFOUND;
     }
     int rc = hub_store_read_begin(self, &txn);
-    rc = rc ? rc
-            : hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v);
+    rc = rc ? rc : hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v);
     if (!rc) {
         self->out.len = 0;
         rc = hub_buf_append(&self->out, v.mv_data, v.mv_size);
@@ -722,8 +724,7 @@ hub_store_count(hub_store_t *self, hub_store_seqdb_t db, uint64_t *n)
     MDB_txn *txn;
     MDB_stat st;
     int rc = hub_store_read_begin(self, &txn);
-    rc = rc ? rc
-            : hub_store_mdb_err(self, mdb_stat(txn, self->dbi[s_seqdbs[db]], &st), "mdb_stat");
+    rc = rc ? rc : hub_store_mdb_err(self, mdb_stat(txn, self->dbi[s_seqdbs[db]], &st), "mdb_stat");
     *n = rc ? 0 : st.ms_entries;
     hub_store_read_end(self);
     return rc;

@@ -63,38 +63,38 @@
 typedef struct hub_store hub_store_t;
 
 enum {
-    HUB_STORE_RDONLY = 1u << 0,  // read-only handle for tools; never blocks the writer
+    HUB_STORE_RDONLY = 1u << 0, // read-only handle for tools; never blocks the writer
 };
 
-#define HUB_STORE_MAP_DEFAULT ((size_t) 1 << 30)  // map size when 0 is given: 1 GiB
-#define HUB_STORE_MAP_MIN ((size_t) 256 << 10)    // smallest map size accepted: 256 KiB
-#define HUB_STORE_HASH_SIZE 32                    // audit hashes and subject keys
+#define HUB_STORE_MAP_DEFAULT ((size_t) 1 << 30) // map size when 0 is given: 1 GiB
+#define HUB_STORE_MAP_MIN ((size_t) 256 << 10)   // smallest map size accepted: 256 KiB
+#define HUB_STORE_HASH_SIZE 32                   // audit hashes and subject keys
 
 // What one ingested message brings: the message as stored (canonical
 // msgpack), its deliveries (routed and projected, from hub_route), and the
 // facts the audit records need.
 typedef struct {
-    const char *source;          // authenticated identity's department
-    const char *id;              // message id
+    const char *source; // authenticated identity's department
+    const char *id;     // message id
     const char *type;
-    const void *bytes;           // canonical msgpack of the message
+    const void *bytes; // canonical msgpack of the message
     size_t len;
-    const char *subject_cid;     // citizen ID of the subject, or NULL
-    const char *ruleset;         // rule-set version in force
-    uint64_t now_ms;             // receive time (ms since the epoch)
-    const hub_route_t *route;    // deliveries (may have none)
-    const char *event_field;     // a one-event type's field that identifies the event
-                                 // ("body.certificate_no": hub_schemas_event()), else NULL
-    const char *event_value;     // its value in the message; NULL: not a one-event message
+    const char *subject_cid;  // citizen ID of the subject, or NULL
+    const char *ruleset;      // rule-set version in force
+    uint64_t now_ms;          // receive time (ms since the epoch)
+    const hub_route_t *route; // deliveries (may have none)
+    const char *event_field;  // a one-event type's field that identifies the event
+                              // ("body.certificate_no": hub_schemas_event()), else NULL
+    const char *event_value;  // its value in the message; NULL: not a one-event message
 } hub_store_ingest_t;
 
 // Outcome of one hub_store_ingest().
 typedef struct {
-    bool duplicate;              // seen before (source + id): nothing written
-    uint64_t log_seq;            // the message's log sequence (the old one if duplicate)
-    size_t deliveries;           // queue entries written
-    uint64_t same_event;         // not 0: a later report of the event logged as this log seq
-                                 // (IN->event_value): logged, delivered to nobody
+    bool duplicate;      // seen before (source + id): nothing written
+    uint64_t log_seq;    // the message's log sequence (the old one if duplicate)
+    size_t deliveries;   // queue entries written
+    uint64_t same_event; // not 0: a later report of the event logged as this log seq
+                         // (IN->event_value): logged, delivered to nobody
 } hub_store_result_t;
 
 // Opens (creating when missing, unless RDONLY) the environment in directory
@@ -256,11 +256,11 @@ hub_store_abort(hub_store_t *self);
 
 // A queued delivery, as read back for sending.
 typedef struct {
-    uint64_t eseq;              // endpoint sequence
+    uint64_t eseq; // endpoint sequence
     uint64_t log_seq;
-    const void *record;         // the delivery record (msgpack), valid until
-    size_t len;                 // the next call on this store
-    size_t msg_at;              // where RECORD's "msg" pair starts (see below); 0: not known
+    const void *record; // the delivery record (msgpack), valid until
+    size_t len;         // the next call on this store
+    size_t msg_at;      // where RECORD's "msg" pair starts (see below); 0: not known
 } hub_store_delivery_t;
 
 // Reads up to MAX deliveries of ENDPOINT with eseq > AFTER into OUT (in
@@ -273,13 +273,13 @@ typedef struct {
 // nonzero, the store found RECORD a sound map (string keys, each in its
 // shortest form, whole values, nothing after it) with exactly one "msg"
 // key, whose 4 bytes a3 6d 73 67 (fixstr "msg") begin at that offset; 0
-// says nothing (a record of format 2 gets 0). It reads what is committed: deliveries of a batch still open
-// are not pending yet (they must not be sent before they are durable).
-// Errors: HUB_EIO (a record, or the descriptor it names, missing or
-// damaged: hub_store_last_error() says which), HUB_ENOMEM.
+// says nothing (a record of format 2 gets 0). It reads what is committed: deliveries of a batch
+// still open are not pending yet (they must not be sent before they are durable). Errors: HUB_EIO
+// (a record, or the descriptor it names, missing or damaged: hub_store_last_error() says which),
+// HUB_ENOMEM.
 int
-hub_store_pending(hub_store_t *self, const char *endpoint, uint64_t after, hub_store_delivery_t *out,
-                  size_t max, size_t *n);
+hub_store_pending(hub_store_t *self, const char *endpoint, uint64_t after,
+                  hub_store_delivery_t *out, size_t max, size_t *n);
 
 // Advances ENDPOINT's acknowledged sequence to ESEQ (never backwards) in its
 // own durable transaction. An ESEQ at or below the acknowledged one changes
@@ -296,8 +296,7 @@ hub_store_ack(hub_store_t *self, const char *endpoint, uint64_t eseq);
 // ENDPOINT's acknowledged and last written sequences (0 when none), as
 // committed. Errors: HUB_EIO.
 int
-hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acked,
-                         uint64_t *last);
+hub_store_endpoint_state(hub_store_t *self, const char *endpoint, uint64_t *acked, uint64_t *last);
 
 // Changes the map size (e.g. after HUB_EFULL, to grow it without a
 // restart). Errors: HUB_EINVAL (a batch is open), HUB_ECONFIG (below
@@ -334,11 +333,11 @@ hub_store_last_error(const hub_store_t *self);
 
 // The databases keyed by a sequence number.
 typedef enum {
-    HUB_STORE_LOG = 0,  // log seq -> message record
-    HUB_STORE_AUDIT,    // audit seq -> audit record
-    HUB_STORE_DEAD,     // dead seq -> dead letter
-    HUB_STORE_OPLOG,    // op seq -> operations-log record
-    HUB_STORE_RULESETS, // history seq -> rule-set history record
+    HUB_STORE_LOG = 0,    // log seq -> message record
+    HUB_STORE_AUDIT,      // audit seq -> audit record
+    HUB_STORE_DEAD,       // dead seq -> dead letter
+    HUB_STORE_OPLOG,      // op seq -> operations-log record
+    HUB_STORE_RULESETS,   // history seq -> rule-set history record
     HUB_STORE_CHECKPOINT, // checkpoint seq -> signed audit checkpoint
 } hub_store_seqdb_t;
 
@@ -375,8 +374,7 @@ hub_store_last_seq(hub_store_t *self, hub_store_seqdb_t db, uint64_t *seq);
 // keeps it apart from the `hash` mask's pseudonyms, which departments
 // receive. Errors: HUB_EINVAL (opened without a key).
 int
-hub_store_subject_key(const hub_store_t *self, const char *cid,
-                      uint8_t out[HUB_STORE_HASH_SIZE]);
+hub_store_subject_key(const hub_store_t *self, const char *cid, uint8_t out[HUB_STORE_HASH_SIZE]);
 
 // Up to MAX audit sequences of the records about subject SUBJECT (a key
 // from hub_store_subject_key()) that are above AFTER, ascending, into
@@ -430,8 +428,7 @@ hub_store_oplog_append(hub_store_t *self, uint64_t time_ms, const char *user, co
 // hub_store_oplog_append().
 int
 hub_store_ruleset_record(hub_store_t *self, const char *version, uint64_t time_ms,
-                         const char *event, const char *user, const void *files,
-                         size_t files_len);
+                         const char *event, const char *user, const void *files, size_t files_len);
 
 // The meta "ruleset:<version>" record of VERSION, copied into the store's
 // buffer (valid until the next call). Errors: HUB_ENOTFOUND, HUB_EIO.
@@ -515,10 +512,10 @@ hub_store_checkpoint(hub_store_t *self, const uint8_t sk[64], uint64_t time_ms);
 
 // What one hub_store_purge() did.
 typedef struct {
-    size_t bodies;      // log records whose message body was purged
-    size_t deliveries;  // acknowledged queue records removed
-    size_t audit;       // audit records removed (and their index entries)
-    bool more;          // stopped at MAX: call again
+    size_t bodies;     // log records whose message body was purged
+    size_t deliveries; // acknowledged queue records removed
+    size_t audit;      // audit records removed (and their index entries)
+    bool more;         // stopped at MAX: call again
 } hub_store_purged_t;
 
 // Retention, at most MAX records per call: purges the message bodies of
@@ -530,8 +527,8 @@ typedef struct {
 // what it did in `oplog` (action "purge"). Errors: as
 // hub_store_oplog_append().
 int
-hub_store_purge(hub_store_t *self, uint64_t bodies_before_ms, uint64_t audit_before_ms,
-                size_t max, uint64_t now_ms, hub_store_purged_t *out);
+hub_store_purge(hub_store_t *self, uint64_t bodies_before_ms, uint64_t audit_before_ms, size_t max,
+                uint64_t now_ms, hub_store_purged_t *out);
 
 // A checkpoint as read back.
 typedef struct {
@@ -575,8 +572,8 @@ typedef struct {
     uint64_t checkpoints;                   // checkpoints whose signature verified
     uint64_t last_cp_audit_seq;             // the record the last checkpoint names (0: none)
     uint64_t last_cp_time_ms;               // when that checkpoint was signed
-    uint64_t bad;                           // the first record altered, removed or inserted (0: none named)
-    uint64_t bad_checkpoint;                // the first checkpoint found wrong or missing (0: none)
+    uint64_t bad;            // the first record altered, removed or inserted (0: none named)
+    uint64_t bad_checkpoint; // the first checkpoint found wrong or missing (0: none)
 } hub_store_verify_t;
 
 // hub_store_audit_verify(), and with PK (the hub's Ed25519 public key, 32
@@ -606,11 +603,11 @@ hub_store_list_set(hub_store_t *self, const char *list, const char *key, size_t 
 
 // One member of a list, as stored.
 typedef struct {
-    const char *list;            // the list id (NUL-terminated, borrowed)
-    const char *key;             // the key: LEN bytes, borrowed (not NUL-terminated)
+    const char *list; // the list id (NUL-terminated, borrowed)
+    const char *key;  // the key: LEN bytes, borrowed (not NUL-terminated)
     size_t len;
-    uint64_t log_seq;            // the message that made it a member
-    uint64_t since_ms;           // when it became one
+    uint64_t log_seq;  // the message that made it a member
+    uint64_t since_ms; // when it became one
 } hub_store_list_entry_t;
 
 // Calls FN(CTX, E) for every member of every list, in key order, in one
@@ -623,4 +620,3 @@ hub_store_lists_each(hub_store_t *self, int (*fn)(void *ctx, const hub_store_lis
                      void *ctx);
 
 #endif
-

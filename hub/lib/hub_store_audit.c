@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#define S_AUDIT_KEYS 12 // keys of an audit record, "hash" included
+#define S_AUDIT_KEYS 12                        // keys of an audit record, "hash" included
 static const char s_head_key[] = "audit_head"; // meta key of the chain head
 static const char s_subject_tag[] =
     "audit_subject:"; // keeps subject keys apart from mask pseudonyms
@@ -194,8 +194,8 @@ hub_store_audit_put_head(hub_store_t *self)
 // before the store's first run) above AFTER and below BOUND, into SEQS
 // from *N on.
 static int
-s_old_index(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t after,
-            uint64_t bound, uint64_t *seqs, size_t max, size_t *n)
+s_old_index(hub_store_t *self, MDB_txn *txn, const uint8_t *subject, uint64_t after, uint64_t bound,
+            uint64_t *seqs, size_t max, size_t *n)
 {
     MDB_cursor *c;
     int rc = hub_store_mdb_err(self, mdb_cursor_open(txn, self->dbi[HUB_STORE_DB_SUBJECT], &c),
@@ -260,14 +260,14 @@ hub_store_audit_by_subject(hub_store_t *self, const uint8_t subject[HUB_STORE_HA
 // ---------------------------------------------------------------- checking
 
 typedef struct {
-    uint64_t seq; // the record's key
-    const uint8_t *prev; // the chain's hash before it
+    uint64_t seq;                      // the record's key
+    const uint8_t *prev;               // the chain's hash before it
     uint8_t hash[HUB_STORE_HASH_SIZE]; // its stored hash (out)
-    const char *endpoint; // its endpoint, borrowed from the record (out)
+    const char *endpoint;              // its endpoint, borrowed from the record (out)
     size_t endpoint_len;
-    uint64_t eseq; // its endpoint sequence (out)
-    const char *why; // what is wrong (out)
-    bool has_disc; // it names a disclosure descriptor (out, format 3)
+    uint64_t eseq;                     // its endpoint sequence (out)
+    const char *why;                   // what is wrong (out)
+    bool has_disc;                     // it names a disclosure descriptor (out, format 3)
     uint8_t disc[HUB_STORE_HASH_SIZE]; // which (out)
 } s_check_t;
 
@@ -475,12 +475,12 @@ s_eps_step(s_eps_t *t, const char *name, size_t len, uint64_t eseq, uint64_t *la
 typedef struct {
     hub_store_t *self;
     MDB_txn *txn;
-    const uint8_t *pk; // NULL: checkpoints are not looked at
-    MDB_cursor *cpc; // over the checkpoints (with PK)
-    hub_store_checkpoint_t cp; // the next checkpoint to find in the chain
-    bool cp_valid; // CP holds one
-    uint64_t cp_good; // the record after which nothing signed was checked
-    uint8_t prev[HUB_STORE_HASH_SIZE]; // the chain's hash so far
+    const uint8_t *pk;                      // NULL: checkpoints are not looked at
+    MDB_cursor *cpc;                        // over the checkpoints (with PK)
+    hub_store_checkpoint_t cp;              // the next checkpoint to find in the chain
+    bool cp_valid;                          // CP holds one
+    uint64_t cp_good;                       // the record after which nothing signed was checked
+    uint8_t prev[HUB_STORE_HASH_SIZE];      // the chain's hash so far
     uint8_t discs[16][HUB_STORE_HASH_SIZE]; // descriptors found sound (a ring)
     size_t ndiscs;
     s_eps_t eps;
@@ -489,7 +489,8 @@ typedef struct {
 } s_walk_t;
 
 // Marks the chain broken at record BAD (0: none named) with a reason.
-static int s_broken(s_walk_t *w, uint64_t bad, const char *reason, const char *fmt, ...)
+static int
+s_broken(s_walk_t *w, uint64_t bad, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -586,8 +587,15 @@ static int
 s_step(s_walk_t *w, const MDB_val *k, const MDB_val *v)
 {
     uint64_t expect = w->out->first + w->out->checked, last;
-    s_check_t ck = {
-        k->mv_size == 8 ? hub_store_get_be64(k->mv_data) : 0, w->prev, {0}, NULL, 0, 0, NULL, false, {0}};
+    s_check_t ck = {k->mv_size == 8 ? hub_store_get_be64(k->mv_data) : 0,
+                    w->prev,
+                    {0},
+                    NULL,
+                    0,
+                    0,
+                    NULL,
+                    false,
+                    {0}};
     if (ck.seq != expect) {
         return s_broken(w, expect, "audit_chain", "audit record %llu is broken: %s",
                         (unsigned long long) expect,

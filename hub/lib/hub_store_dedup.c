@@ -21,7 +21,7 @@
 #define S_MIGRATE_SLICE 65536u // format-3 entries moved per transaction
 
 typedef struct {
-    uint64_t fp; // the pair's keyed hash (0: an empty slot)
+    uint64_t fp;  // the pair's keyed hash (0: an empty slot)
     uint64_t seq; // the log seq it was logged at
 } s_slot_t;
 
@@ -35,7 +35,7 @@ struct hub_store_dtab {
     size_t cap, n;
     uint8_t hkey[crypto_shorthash_KEYBYTES]; // random for each handle
     s_list_t added; // inserted by the open batch: taken out if it does not commit
-    s_list_t gone; // purged by the open batch: taken out when it commits
+    s_list_t gone;  // purged by the open batch: taken out when it commits
 };
 
 // ---------------------------------------------------------------- the table
@@ -194,8 +194,9 @@ s_table(hub_store_t *self, struct hub_store_dtab **out)
     int rc = t ? HUB_OK : HUB_ENOMEM;
     if (!rc) {
         randombytes_buf(t->hkey, sizeof t->hkey);
-        rc = hub_store_mdb_err(self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_DEDUP_SEQ],
-                                                     &c), "mdb_cursor_open dedup_seq");
+        rc = hub_store_mdb_err(self,
+                               mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_DEDUP_SEQ], &c),
+                               "mdb_cursor_open dedup_seq");
     }
     MDB_val k, v;
     int mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_FIRST);
@@ -204,7 +205,7 @@ s_table(hub_store_t *self, struct hub_store_dtab **out)
         size_t slen, idlen;
         uint64_t when;
         rc = k.mv_size != 8 || s_parse(&v, &source, &slen, &id, &idlen, &when) ? s_damaged(self, &k)
-                                                                              : s_reserve(t);
+                                                                               : s_reserve(t);
         if (!rc) {
             s_put_slot(t, s_fp(t, source, slen, id, idlen), hub_store_get_be64(k.mv_data));
         }
@@ -355,9 +356,9 @@ hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, siz
     int rc = hub_store_batch_ok(self);
     rc = rc ? rc : s_table(self, &t);
     MDB_cursor *c;
-    if (rc || (rc = hub_store_mdb_err(self, mdb_cursor_open(self->txn,
-                                                            self->dbi[HUB_STORE_DB_DEDUP_SEQ], &c),
-                                      "mdb_cursor_open dedup_seq"))) {
+    if (rc || (rc = hub_store_mdb_err(
+                   self, mdb_cursor_open(self->txn, self->dbi[HUB_STORE_DB_DEDUP_SEQ], &c),
+                   "mdb_cursor_open dedup_seq"))) {
         return hub_store_fail(self, rc);
     }
     // In arrival order: from the oldest, while older than the window.
@@ -372,7 +373,8 @@ hub_store_dedup_purge(hub_store_t *self, uint64_t older_than_ms, size_t max, siz
         } else if (when >= older_than_ms || (*more = *purged == max)) {
             break;
         } else {
-            rc = s_list_add(&t->gone, s_fp(t, source, slen, id, idlen), hub_store_get_be64(k.mv_data));
+            rc = s_list_add(&t->gone, s_fp(t, source, slen, id, idlen),
+                            hub_store_get_be64(k.mv_data));
             mrc = rc ? 0 : mdb_cursor_del(c, 0);
             *purged += !rc && mrc == 0;
         }
@@ -423,8 +425,10 @@ s_migrate_slice(hub_store_t *self, MDB_txn *txn, bool *left)
         hub_store_be64(key, seq);
         rc = s_record(self, source, id, when);
         MDB_val nk = {8, key}, nv = {self->rec.len, self->rec.data};
-        rc = rc ? rc : hub_store_mdb_err(self, mdb_put(txn, self->dbi[HUB_STORE_DB_DEDUP_SEQ],
-                                                       &nk, &nv, 0), "mdb_put dedup_seq");
+        rc = rc ? rc
+                : hub_store_mdb_err(self,
+                                    mdb_put(txn, self->dbi[HUB_STORE_DB_DEDUP_SEQ], &nk, &nv, 0),
+                                    "mdb_put dedup_seq");
         rc = rc ? rc : hub_store_mdb_err(self, mdb_cursor_del(c, 0), "mdb_cursor_del dedup");
         mrc = rc ? 0 : mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }
@@ -438,8 +442,7 @@ hub_store_dedup_migrate(hub_store_t *self)
 {
     for (bool left = true; left;) {
         MDB_txn *txn;
-        int rc = hub_store_mdb_err(self, mdb_txn_begin(self->env, NULL, 0, &txn),
-                                   "mdb_txn_begin");
+        int rc = hub_store_mdb_err(self, mdb_txn_begin(self->env, NULL, 0, &txn), "mdb_txn_begin");
         if (rc) {
             return rc;
         }

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define S_SLOTS 512 // a power of two
-#define S_FULL 384 // more known descriptors than this: start over
+#define S_FULL 384  // more known descriptors than this: start over
 
 typedef struct {
     bool used;
@@ -68,8 +68,8 @@ s_slot(struct hub_store_disc_cache *c, const uint8_t key[HUB_STORE_HASH_SIZE])
 // ---------------------------------------------------------------- writing
 
 int
-hub_store_disc_ensure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE],
-                      const void *desc, size_t len)
+hub_store_disc_ensure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE], const void *desc,
+                      size_t len)
 {
     if (!self->disc && !(self->disc = calloc(1, sizeof *self->disc))) {
         return hub_store_fail(self, HUB_ENOMEM);
@@ -110,9 +110,9 @@ hub_store_disc_ensure(hub_store_t *self, const uint8_t key[HUB_STORE_HASH_SIZE],
 static int
 s_get(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STORE_HASH_SIZE], MDB_val *v)
 {
-    int rc = self->has_disc ? hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key,
-                                            HUB_STORE_HASH_SIZE, v)
-                            : HUB_ENOTFOUND;
+    int rc = self->has_disc
+                 ? hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, v)
+                 : HUB_ENOTFOUND;
     if (rc) {
         char hex[2 * HUB_STORE_HASH_SIZE + 1];
         sodium_bin2hex(hex, sizeof hex, key, HUB_STORE_HASH_SIZE);
@@ -129,7 +129,7 @@ typedef struct {
 } s_span_t;
 
 #define S_RSLOTS 64 // descriptors a reader keeps, by their key's first byte
-#define S_RPAIRS 8 // a descriptor has 5 pairs
+#define S_RPAIRS 8  // a descriptor has 5 pairs
 
 // Descriptors as read, split into their pairs: a reader expands thousands
 // of records naming a few descriptors. They never change (a key is the
@@ -137,7 +137,7 @@ typedef struct {
 typedef struct {
     uint8_t key[HUB_STORE_HASH_SIZE];
     uint8_t *bytes; // NULL: a free slot
-    size_t len; // of BYTES
+    size_t len;     // of BYTES
     uint32_t n;
     s_span_t spans[S_RPAIRS];
 } s_rslot_t;
@@ -164,8 +164,8 @@ typedef struct {
     hub_mpr_t r;
     const s_span_t *spans;
     const uint8_t *base;
-    size_t room; // bytes its pairs take at most (all of the map's)
-    uint32_t n; // pairs in the map
+    size_t room;   // bytes its pairs take at most (all of the map's)
+    uint32_t n;    // pairs in the map
     uint32_t left; // pairs not yet read
     const char *k;
     size_t klen;
@@ -290,7 +290,7 @@ s_flush(hub_buf_t *out, const uint8_t *run, const uint8_t *end)
 // What a merge saw of the keys it wrote.
 typedef struct {
     unsigned nmsg; // "msg" keys
-    bool odd; // a key not in its shortest form (a writer other than hub_mpw)
+    bool odd;      // a key not in its shortest form (a writer other than hub_mpw)
 } s_seen_t;
 
 // Notes in M and SEEN what a reader of pair P wants (AT: where the pair
@@ -364,7 +364,9 @@ s_merge_all(const void *rec, size_t len, s_pairs_t *b, hub_buf_t *out, hub_store
         rc = s_merge(out, start, &a, b, m);
         rc = rc ? rc : hub_mpw_error(&w);
     }
-    rc = rc ? rc : !hub_mpr_done(&a.r) || (!b->spans && !hub_mpr_done(&b->r)) ? HUB_EDECODE : HUB_OK;
+    rc = rc                                                           ? rc
+         : !hub_mpr_done(&a.r) || (!b->spans && !hub_mpr_done(&b->r)) ? HUB_EDECODE
+                                                                      : HUB_OK;
     if (rc) {
         out->len = start;
     }
@@ -468,15 +470,14 @@ hub_store_disc_expand_marks(hub_store_t *self, MDB_txn *txn, const void *rec, si
     }
     rc = rc ? HUB_EDECODE : s_merge_all(rec, len, &b, out, m);
     if (rc) {
-        snprintf(self->err, sizeof self->err, "%s", rc == HUB_ENOMEM ? "out of memory"
-                 : "a damaged record or disclosure descriptor");
+        snprintf(self->err, sizeof self->err, "%s",
+                 rc == HUB_ENOMEM ? "out of memory" : "a damaged record or disclosure descriptor");
     }
     return rc == HUB_ENOMEM ? rc : rc ? HUB_EIO : HUB_OK;
 }
 
 int
-hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len,
-                      hub_buf_t *out)
+hub_store_disc_expand(hub_store_t *self, MDB_txn *txn, const void *rec, size_t len, hub_buf_t *out)
 {
     hub_store_marks_t m;
     return hub_store_disc_expand_marks(self, txn, rec, len, out, &m);
@@ -501,9 +502,9 @@ hub_store_disc_check(hub_store_t *self, MDB_txn *txn, const uint8_t key[HUB_STOR
     MDB_val v;
     uint8_t h[HUB_STORE_HASH_SIZE];
     *why = NULL;
-    int rc = self->has_disc ? hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key,
-                                            HUB_STORE_HASH_SIZE, &v)
-                            : HUB_ENOTFOUND;
+    int rc = self->has_disc
+                 ? hub_store_get(self, txn, HUB_STORE_DB_DISCLOSURE, key, HUB_STORE_HASH_SIZE, &v)
+                 : HUB_ENOTFOUND;
     if (rc == HUB_ENOTFOUND) {
         *why = "its disclosure descriptor is missing";
         return HUB_EINVALID;

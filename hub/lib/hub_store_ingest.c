@@ -124,8 +124,8 @@ s_event_key(const hub_store_ingest_t *in, const uint8_t *event, uint8_t key[HUB_
 // ENDPOINT's cursor from the lookup's outcome (RC, V): the next sequence
 // to give out (1 for a new endpoint) and the acknowledged one.
 static int
-s_endpoint_parse(hub_store_t *self, const char *endpoint, int rc, const MDB_val *v,
-                 uint64_t *next, uint64_t *acked)
+s_endpoint_parse(hub_store_t *self, const char *endpoint, int rc, const MDB_val *v, uint64_t *next,
+                 uint64_t *acked)
 {
     *next = 1;
     *acked = 0;
@@ -203,7 +203,8 @@ s_next_eseq(hub_store_t *self, const char *endpoint, uint64_t *eseq)
     MDB_val k = {len, (void *) endpoint}, v;
     int mrc = mdb_get(self->txn, self->dbi[HUB_STORE_DB_ENDPOINT], &k, &v);
     int rc = mrc == MDB_NOTFOUND ? HUB_ENOTFOUND
-                                 : mrc ? hub_store_mdb_err(self, mrc, "mdb_get endpoint") : HUB_OK;
+             : mrc               ? hub_store_mdb_err(self, mrc, "mdb_get endpoint")
+                                 : HUB_OK;
     uint64_t next, acked;
     rc = s_endpoint_parse(self, endpoint, rc, &v, &next, &acked);
     if (rc) {

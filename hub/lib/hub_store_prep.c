@@ -32,7 +32,7 @@
 #include <string.h>
 
 #define S_SLOTS 512 // a power of two
-#define S_FULL 384 // more known descriptors than this: start over
+#define S_FULL 384  // more known descriptors than this: start over
 
 typedef struct {
     uint64_t h; // the signature's hash; 0: a free slot
@@ -46,7 +46,7 @@ struct hub_store_prep {
     const hub_store_t *store; // for the subject and event keys (fixed once open)
     s_slot_t slots[S_SLOTS];
     size_t n;
-    hub_buf_t sig; // scratch: a signature
+    hub_buf_t sig;  // scratch: a signature
     hub_buf_t desc; // scratch: a descriptor
 };
 
@@ -226,8 +226,7 @@ s_signature_ptrs(hub_store_prep_t *self, const hub_store_ingest_t *in,
     size_t counts[3] = {vlen, d->nrules, x->nreleased};
     hub_buf_t *b = &self->sig;
     b->len = 0;
-    if (hub_buf_reserve(b, 1 + sizeof serial + sizeof counts + vlen +
-                               d->nrules * sizeof(void *) +
+    if (hub_buf_reserve(b, 1 + sizeof serial + sizeof counts + vlen + d->nrules * sizeof(void *) +
                                x->nreleased * (2 * sizeof(void *) + 1))) {
         return HUB_ENOMEM;
     }
@@ -253,8 +252,7 @@ s_signature_ptrs(hub_store_prep_t *self, const hub_store_ingest_t *in,
 
 // Encodes X's descriptor into SELF->desc.
 static int
-s_descriptor(hub_store_prep_t *self, const hub_store_ingest_t *in,
-             const hub_store_disclosure_t *x)
+s_descriptor(hub_store_prep_t *self, const hub_store_ingest_t *in, const hub_store_disclosure_t *x)
 {
     hub_mpw_t w;
     self->desc.len = 0;

@@ -19,7 +19,7 @@
 #define S_CP_MSG (sizeof S_CP_TAG + 8 + HUB_STORE_HASH_SIZE + 8)
 #define S_EP_MAX 128 // room for one endpoint's name
 
-static const char s_base_key[] = "audit_base"; // meta: {prev_hash, seq} of the first kept record
+static const char s_base_key[] = "audit_base";   // meta: {prev_hash, seq} of the first kept record
 static const char s_purged_key[] = "purged_log"; // meta: the last log seq whose body is purged
 
 // ------------------------------------------------------------- checkpoints

@@ -33,12 +33,12 @@ struct hub_store_runs {
     s_entry_t *v; // not yet in a run, ascending seq: [0, committed) committed, the rest the batch's
     size_t n, committed, cap;
     uint64_t indexed; // meta "subject_indexed" as committed: where the run being written starts
-    s_entry_t *run; // the run being written, sorted (NULL: none)
-    size_t run_n; // its entries
-    size_t run_done; // those written by batches that committed
+    s_entry_t *run;   // the run being written, sorted (NULL: none)
+    size_t run_n;     // its entries
+    size_t run_done;  // those written by batches that committed
     size_t run_batch; // those written once the open batch commits
     uint64_t run_end; // the audit seq after its records: "subject_indexed" once it is whole
-    bool fresh; // loaded by the open batch (which may have removed a partial run)
+    bool fresh;       // loaded by the open batch (which may have removed a partial run)
     hub_store_merge_t merge; // the merge under way (hub_store_merge.c)
 };
 
@@ -114,10 +114,9 @@ s_push(struct hub_store_runs *r, const uint8_t *subject, uint64_t seq)
 // stopped writing (its keys start at "subject_indexed"). Only here, in
 // the handle that writes the index (hubd), never at an opening: another
 // writable handle (hubctl's) would cut a run hubd is writing. If the
-// batch does not commit, the state is dropped and read again. Not the handle's read transaction: another
-// thread may be using it.
-// Checks "subject_indexed" SEQ against the store: above every whole run's
-// start, and at most the audit seq being noted.
+// batch does not commit, the state is dropped and read again. Not the handle's read transaction:
+// another thread may be using it. Checks "subject_indexed" SEQ against the store: above every whole
+// run's start, and at most the audit seq being noted.
 static int
 s_check_indexed(hub_store_t *self, uint64_t seq)
 {
@@ -391,15 +390,14 @@ hub_store_subject_pending(const hub_store_t *self)
 // at its level (the last whole one, to the level's marker HI; one from HI
 // on is still being written and stays).
 static int
-s_purge_level(hub_store_t *self, int level, uint64_t hi, uint64_t base, size_t *budget,
-              bool *more)
+s_purge_level(hub_store_t *self, int level, uint64_t hi, uint64_t base, size_t *budget, bool *more)
 {
     uint64_t first, next;
     bool found, later;
     MDB_cursor *c = NULL;
-    int rc = hub_store_mdb_err(
-        self, mdb_cursor_open(self->txn, self->dbi[hub_store_level_db(level)], &c),
-        "mdb_cursor_open subject index");
+    int rc = hub_store_mdb_err(self,
+                               mdb_cursor_open(self->txn, self->dbi[hub_store_level_db(level)], &c),
+                               "mdb_cursor_open subject index");
     int mrc = 0;
     while (!rc && *budget && !(rc = hub_store_run_at(self, c, 0, &first, &found)) && found &&
            first < hi) {
@@ -489,7 +487,8 @@ s_find_level(hub_store_t *self, MDB_txn *txn, int level, const uint8_t *subject,
             if (k.mv_size != S_KEY || memcmp(k.mv_data, key, 8 + HUB_STORE_HASH_SIZE) != 0) {
                 break;
             }
-            seqs[(*n)++] = hub_store_get_be64((const uint8_t *) k.mv_data + 8 + HUB_STORE_HASH_SIZE);
+            seqs[(*n)++] =
+                hub_store_get_be64((const uint8_t *) k.mv_data + 8 + HUB_STORE_HASH_SIZE);
         }
         if (mrc && mrc != MDB_NOTFOUND) {
             rc = hub_store_mdb_err(self, mrc, "mdb_cursor_get subject index");

@@ -11,7 +11,7 @@
 
 typedef struct {
     const char *p; // the line's first byte
-    size_t len; // its bytes, the '\n' included when it has one
+    size_t len;    // its bytes, the '\n' included when it has one
     uint64_t hash; // FNV-1a of those bytes
 } diff_line_t;
 

@@ -25,7 +25,8 @@
 // *CHANGED (may be NULL) gets whether they differ. A NULL text with length
 // 0 is the empty text (an added or removed file). Errors: HUB_ENOMEM
 // (OUT may hold part of the diff).
-int hub_textdiff(const char *a, size_t alen, const char *b, size_t blen, unsigned context,
-                 const char *from, const char *to, hub_buf_t *out, bool *changed);
+int
+hub_textdiff(const char *a, size_t alen, const char *b, size_t blen, unsigned context,
+             const char *from, const char *to, hub_buf_t *out, bool *changed);
 
 #endif

@@ -181,8 +181,9 @@ hub_utf8_scan(const char *str, size_t len, bool allow_newlines, size_t *count)
             if (!(allow_newlines && (b == '\t' || b == '\n' || b == '\r'))) {
                 return false;
             }
-        } else if (b == 0x7F || (b == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F)) {
-            return false;  // DEL, or a C1 control (U+0080..U+009F)
+        } else if (b == 0x7F ||
+                   (b == 0xC2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F)) {
+            return false; // DEL, or a C1 control (U+0080..U+009F)
         }
         n += (b & 0xC0) != 0x80;
     }

@@ -13,15 +13,15 @@ typedef struct {
     hub_msg_t *msg;
     unsigned flags;
     hub_diag_t *diag;
-    size_t errors;               // errors found so far
+    size_t errors; // errors found so far
     const hub_codes_t *divisions;
 } s_ctx_t;
 
 // What checking one string found.
 typedef enum {
     S_OK = 0,
-    S_BAD,    // reported
-    S_FIX,    // valid once rewritten into FIX (not reported yet)
+    S_BAD, // reported
+    S_FIX, // valid once rewritten into FIX (not reported yet)
 } s_verdict_t;
 
 #define S_FIX_MAX 256
@@ -77,16 +77,14 @@ s_check_text(s_ctx_t *c, const hub_field_spec_t *f, hub_ftype_t t, const hub_val
         return S_BAD;
     }
     if (t == HUB_FT_STRING && f->pattern && regexec(f->pattern, v->u.s, 0, NULL, 0) != 0) {
-        s_err(c, "pattern", path, "'%.64s' does not match the pattern %s", v->u.s,
-              f->pattern_src);
+        s_err(c, "pattern", path, "'%.64s' does not match the pattern %s", v->u.s, f->pattern_src);
         return S_BAD;
     }
     return S_OK;
 }
 
 static s_verdict_t
-s_check_name(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const char *path,
-             char *fix)
+s_check_name(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const char *path, char *fix)
 {
     if (s_check_text(c, f, HUB_FT_NAME, v, path) != S_OK) {
         return S_BAD;
@@ -97,10 +95,11 @@ s_check_name(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const ch
     }
     for (uint32_t i = 0; i < v->len; i++) {
         // ASCII digits, and full-width digits (EF BC 90..99).
-        bool digit = (v->u.s[i] >= '0' && v->u.s[i] <= '9') ||
-                     (i + 2 < v->len && (unsigned char) v->u.s[i] == 0xEF &&
-                      (unsigned char) v->u.s[i + 1] == 0xBC &&
-                      (unsigned char) v->u.s[i + 2] >= 0x90 && (unsigned char) v->u.s[i + 2] <= 0x99);
+        bool digit =
+            (v->u.s[i] >= '0' && v->u.s[i] <= '9') ||
+            (i + 2 < v->len && (unsigned char) v->u.s[i] == 0xEF &&
+             (unsigned char) v->u.s[i + 1] == 0xBC && (unsigned char) v->u.s[i + 2] >= 0x90 &&
+             (unsigned char) v->u.s[i + 2] <= 0x99);
         if (digit) {
             s_err(c, "bad_value", path, "a name cannot hold digits ('%.64s')", v->u.s);
             return S_BAD;
@@ -145,8 +144,7 @@ s_check_phone(s_ctx_t *c, const hub_val_t *v, const char *path, char *fix)
     if (hub_phone_check(v->u.s, v->len, NULL, 0) == HUB_IDS_OK) {
         return S_OK;
     }
-    hub_ids_reason_t r = hub_phone_normalize(v->u.s, v->len, fix, S_FIX_MAX, detail,
-                                             sizeof detail);
+    hub_ids_reason_t r = hub_phone_normalize(v->u.s, v->len, fix, S_FIX_MAX, detail, sizeof detail);
     if (r == HUB_IDS_OK) {
         return S_FIX;
     }
@@ -166,16 +164,14 @@ s_check_division(s_ctx_t *c, const hub_val_t *v, const char *path)
     // stay valid): a typo in a county code would misroute a person.
     if (c->divisions && memcmp(v->u.s, "5134", 4) == 0 &&
         !hub_codes_find(c->divisions, v->u.s, 6)) {
-        s_err(c, "unknown_code", path, "%.6s is not a Liangshan division code (GB/T 2260)",
-              v->u.s);
+        s_err(c, "unknown_code", path, "%.6s is not a Liangshan division code (GB/T 2260)", v->u.s);
         return S_BAD;
     }
     return S_OK;
 }
 
 static s_verdict_t
-s_check_enum(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const char *path,
-             char *fix)
+s_check_enum(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const char *path, char *fix)
 {
     if (hub_codes_find(f->codes, v->u.s, v->len)) {
         return S_OK;
@@ -298,8 +294,9 @@ s_check_number(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const 
     return S_OK;
 }
 
-static s_verdict_t s_check_value(s_ctx_t *c, const hub_field_spec_t *f, hub_ftype_t t,
-                                 const hub_val_t *v, const char *path, char *fix);
+static s_verdict_t
+s_check_value(s_ctx_t *c, const hub_field_spec_t *f, hub_ftype_t t, const hub_val_t *v,
+              const char *path, char *fix);
 
 static s_verdict_t
 s_check_list(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const char *path)
@@ -309,7 +306,7 @@ s_check_list(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, const ch
         char ipath[HUB_DIAG_WHERE_MAX], fix[S_FIX_MAX];
         snprintf(ipath, sizeof ipath, "%.160s[%u]", path, i);
         s_verdict_t r = s_check_value(c, f, f->item_type, &v->u.items[i], ipath, fix);
-        if (r == S_FIX) {  // list items are not rewritten
+        if (r == S_FIX) { // list items are not rewritten
             s_err(c, "not_canonical", ipath, "write '%s' instead", fix);
             r = S_BAD;
         }
@@ -351,8 +348,8 @@ s_check_field(s_ctx_t *c, const hub_field_spec_t *f, const hub_val_t *v, int sub
         return HUB_OK;
     }
     if (!(c->flags & HUB_VALIDATE_NORMALIZE)) {
-        s_err(c, "not_canonical", f->path, "'%.64s' is not in canonical form: write '%s'",
-              v->u.s, fix);
+        s_err(c, "not_canonical", f->path, "'%.64s' is not in canonical form: write '%s'", v->u.s,
+              fix);
         return HUB_OK;
     }
     hub_diag_add(c->diag, HUB_DIAG_NOTE, "normalised", f->path, "'%.64s' normalised to '%s'",
@@ -386,8 +383,8 @@ s_check_source(s_ctx_t *c)
     const hub_codes_t *depts = hub_schemas_codes(c->schemas, "department");
     const hub_val_t *v = hub_msg_env(c->msg, HUB_ENV_SOURCE);
     if (depts && v->kind == HUB_VAL_STR && !hub_codes_find(depts, v->u.s, v->len)) {
-        s_err(c, "unknown_code", "source", "'%.64s' is not a department (schemas/codes/department.yaml)",
-              v->u.s);
+        s_err(c, "unknown_code", "source",
+              "'%.64s' is not a department (schemas/codes/department.yaml)", v->u.s);
     }
 }
 
@@ -506,7 +503,7 @@ s_check_consistency(s_ctx_t *c)
     }
     const hub_val_t *bd = hub_msg_subj(c->msg, HUB_SUBJ_BIRTH_DATE);
     if (bd->kind == HUB_VAL_STR && bd->len == 10) {
-        const char *d = id->u.s + 6;  // YYYYMMDD inside the ID
+        const char *d = id->u.s + 6; // YYYYMMDD inside the ID
         char want[11] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7], '\0'};
         if (memcmp(want, bd->u.s, 10) != 0) {
             s_err(c, "inconsistent", "subject.birth_date",
@@ -546,8 +543,8 @@ hub_validate(const hub_schemas_t *schemas, hub_msg_t *msg, unsigned flags, hub_d
 }
 
 int
-hub_validate_value(const hub_schemas_t *schemas, const hub_field_spec_t *spec,
-                   const hub_val_t *v, const char *path, hub_diag_t *diag)
+hub_validate_value(const hub_schemas_t *schemas, const hub_field_spec_t *spec, const hub_val_t *v,
+                   const char *path, hub_diag_t *diag)
 {
     s_ctx_t c = {schemas, NULL, 0, diag, 0, hub_schemas_codes(schemas, "division")};
     char fix[S_FIX_MAX];

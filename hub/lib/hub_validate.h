@@ -32,7 +32,7 @@ hub_validate(const hub_schemas_t *schemas, hub_msg_t *msg, unsigned flags, hub_d
 // per field), reporting under PATH. For adapters that check before they
 // build a message. Same returns as hub_validate(); never normalises.
 int
-hub_validate_value(const hub_schemas_t *schemas, const hub_field_spec_t *spec,
-                   const hub_val_t *v, const char *path, hub_diag_t *diag);
+hub_validate_value(const hub_schemas_t *schemas, const hub_field_spec_t *spec, const hub_val_t *v,
+                   const char *path, hub_diag_t *diag);
 
 #endif

@@ -62,8 +62,7 @@ s_hint(const char *problem, const char *data, size_t len, const yaml_mark_t *m)
     }
     if (strstr(problem, "mapping values are not allowed") ||
         strstr(problem, "did not find expected key") || strstr(problem, "expected <block end>") ||
-        strstr(problem, "did not find expected '-' indicator") ||
-        strstr(problem, "expected ':'")) {
+        strstr(problem, "did not find expected '-' indicator") || strstr(problem, "expected ':'")) {
         return " (check the indentation of this line and the one above)";
     }
     if (strstr(problem, "expected ',' or ']'") || strstr(problem, "expected ',' or '}'")) {
@@ -85,14 +84,15 @@ s_parse_error(const char *name, const yaml_parser_t *p, const char *data, size_t
     const char *problem = p->problem ? p->problem : "syntax error";
     const char *hint = s_hint(problem, data, len, m);
     if (p->context) {
-        hub_diag_add(diag, HUB_DIAG_ERROR, "yaml_syntax", where, "%s, %s at line %zu%s",
-                     problem, p->context, p->context_mark.line + 1, hint);
+        hub_diag_add(diag, HUB_DIAG_ERROR, "yaml_syntax", where, "%s, %s at line %zu%s", problem,
+                     p->context, p->context_mark.line + 1, hint);
     } else {
         hub_diag_add(diag, HUB_DIAG_ERROR, "yaml_syntax", where, "%s%s", problem, hint);
     }
 }
 
-static int s_expand_merges(hub_yaml_t *self, int id, unsigned depth, hub_diag_t *diag);
+static int
+s_expand_merges(hub_yaml_t *self, int id, unsigned depth, hub_diag_t *diag);
 
 static bool
 s_is_merge_key(const hub_yaml_t *self, int key)
@@ -140,7 +140,8 @@ s_merge_capacity(const hub_yaml_t *self, yaml_node_t *m)
         if (v->type == YAML_MAPPING_NODE) {
             cap += (size_t) (v->data.mapping.pairs.top - v->data.mapping.pairs.start);
         } else if (v->type == YAML_SEQUENCE_NODE) {
-            for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+            for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+                 i++) {
                 yaml_node_t *x = s_node(self, *i);
                 if (x->type == YAML_MAPPING_NODE) {
                     cap += (size_t) (x->data.mapping.pairs.top - x->data.mapping.pairs.start);
@@ -224,7 +225,7 @@ s_expand_merges(hub_yaml_t *self, int id, unsigned depth, hub_diag_t *diag)
             }
         }
         m = s_node(self, id);
-        free(m->data.mapping.pairs.start);  // libyaml's yaml_free is free()
+        free(m->data.mapping.pairs.start); // libyaml's yaml_free is free()
         m->data.mapping.pairs.start = out;
         m->data.mapping.pairs.top = out + n;
         m->data.mapping.pairs.end = out + n;
@@ -592,8 +593,7 @@ s_report_unknown(const hub_yaml_t *self, int key, const char *k, const char *con
 }
 
 size_t
-hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed,
-                    hub_diag_t *diag)
+hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed, hub_diag_t *diag)
 {
     size_t problems = 0, n = hub_yaml_len(self, map);
     for (size_t i = 0; i < n; i++) {
@@ -619,8 +619,8 @@ hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed,
             if (other && strcmp(other, k) == 0) {
                 char first[HUB_DIAG_WHERE_MAX];
                 hub_yaml_where(self, hub_yaml_key(self, map, j), first, sizeof first);
-                hub_yaml_error(self, key, diag, "duplicate_key", "key '%s' given twice (first at %s)",
-                               k, first);
+                hub_yaml_error(self, key, diag, "duplicate_key",
+                               "key '%s' given twice (first at %s)", k, first);
                 problems++;
                 break;
             }
@@ -641,16 +641,16 @@ s_get_scalar(const hub_yaml_t *self, int map, const char *key, bool required, in
         return HUB_ENOTFOUND;
     }
     if (hub_yaml_kind(self, *node) != HUB_YAML_SCALAR) {
-        hub_yaml_error(self, *node, diag, "wrong_type", "'%s' must be a single value, not %s",
-                       key, s_kind_name(hub_yaml_kind(self, *node)));
+        hub_yaml_error(self, *node, diag, "wrong_type", "'%s' must be a single value, not %s", key,
+                       s_kind_name(hub_yaml_kind(self, *node)));
         return HUB_ECONFIG;
     }
     return HUB_OK;
 }
 
 int
-hub_yaml_get_str(const hub_yaml_t *self, int map, const char *key, bool required,
-                 const char **out, hub_diag_t *diag)
+hub_yaml_get_str(const hub_yaml_t *self, int map, const char *key, bool required, const char **out,
+                 hub_diag_t *diag)
 {
     int node;
     int rc = s_get_scalar(self, map, key, required, &node, diag);

@@ -110,8 +110,7 @@ hub_yaml_expect(const hub_yaml_t *self, int node, hub_yaml_kind_t kind, const ch
 // "unknown key 'dest' (did you mean 'to'?)" or "key 'x' given twice".
 // Returns the number of problems reported.
 size_t
-hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed,
-                    hub_diag_t *diag);
+hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed, hub_diag_t *diag);
 
 // Typed readers of MAP's value under KEY. When the key is absent: with
 // REQUIRED an error is reported and HUB_ENOTFOUND returned, else
@@ -120,8 +119,8 @@ hub_yaml_check_keys(const hub_yaml_t *self, int map, const char *const *allowed,
 // Strings: any scalar; booleans: true/false (also yes/no, on/off);
 // integers: decimal, optional sign, within int64.
 int
-hub_yaml_get_str(const hub_yaml_t *self, int map, const char *key, bool required,
-                 const char **out, hub_diag_t *diag);
+hub_yaml_get_str(const hub_yaml_t *self, int map, const char *key, bool required, const char **out,
+                 hub_diag_t *diag);
 int
 hub_yaml_get_int(const hub_yaml_t *self, int map, const char *key, bool required, int64_t *out,
                  hub_diag_t *diag);

@@ -37,8 +37,8 @@
 #include <unistd.h>
 
 #define S_RECORDS 10000000ULL // audit records the store must hold
-#define S_PEOPLE 1000000ULL // different subjects
-#define S_BATCH 8192 // messages per write transaction
+#define S_PEOPLE 1000000ULL   // different subjects
+#define S_BATCH 8192          // messages per write transaction
 #define S_LOOKUPS 100
 #define S_MAX_HITS 4096
 

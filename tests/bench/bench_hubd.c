@@ -86,10 +86,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -97,11 +97,11 @@
 #include <unistd.h>
 
 #define S_MAX_PUB 4
-#define S_CAP 4000000         // messages a run may publish (latency stamps)
+#define S_CAP 4000000 // messages a run may publish (latency stamps)
 #define S_DACK_EVERY 64
 #define S_CREDIT 1024
 #define S_ID_PLACEHOLDER "0123456789abcdef0123456789abcdef"
-#define S_CID "51342920140302046X"  // the template child's ID (also in her student no.)
+#define S_CID "51342920140302046X" // the template child's ID (also in her student no.)
 #define S_BIRTH "2014-03-02"
 
 static const char *const s_consumers[] = {"education@513429", "public_security@513429"};
@@ -111,17 +111,17 @@ static const char *const s_publishers[S_MAX_PUB] = {"education@513400", "educati
 
 // The environment every thread shares (read-only once set up).
 static struct {
-    char dir[64];     // the temporary directory
+    char dir[64]; // the temporary directory
     char url[64];
-    char keys[128];   // DIR/cfg/keys
+    char keys[128]; // DIR/cfg/keys
     char hub_pub[160];
-    char hubd_bin[512];   // HUB_BENCH_BIN (default bin)/hubd
-    char hubctl_bin[512]; // and hubctl
-    hub_security_t security;  // of the hubd running now, and of the clients
+    char hubd_bin[512];      // HUB_BENCH_BIN (default bin)/hubd
+    char hubctl_bin[512];    // and hubctl
+    hub_security_t security; // of the hubd running now, and of the clients
     pid_t hubd;
-    uint8_t *tmpl;    // the encoded message, id placeholder at tmpl + id_off
+    uint8_t *tmpl; // the encoded message, id placeholder at tmpl + id_off
     size_t tmpl_len, id_off;
-    size_t cid_off[4], ncid, birth_off;  // the child's ID (and student no.), birth date
+    size_t cid_off[4], ncid, birth_off; // the child's ID (and student no.), birth date
 } G;
 
 static int64_t
@@ -134,18 +134,18 @@ s_ns(void)
 
 typedef struct {
     const char *name;
-    double rate;          // total msg/s; 0: saturation
+    double rate; // total msg/s; 0: saturation
     double secs;
-    size_t window;        // saturation: messages in flight; paced: largest call
-    size_t chunk;         // saturation: messages per hubc_publish call (0: WINDOW)
-    uint64_t people;      // >1: ids in no order, about that many people (else one child)
+    size_t window;   // saturation: messages in flight; paced: largest call
+    size_t chunk;    // saturation: messages per hubc_publish call (0: WINDOW)
+    uint64_t people; // >1: ids in no order, about that many people (else one child)
     int npub;
-    uint64_t tag;         // the first 16 hex digits of every id of the run
-    _Atomic int64_t *sent_ns;  // per message index: when it was handed to the SDK
+    uint64_t tag;             // the first 16 hex digits of every id of the run
+    _Atomic int64_t *sent_ns; // per message index: when it was handed to the SDK
     atomic_size_t next_idx;
     atomic_int subscribed, pubs_done, failed;
     atomic_ullong acked, nacked;
-    int64_t t_start;      // when publishing starts
+    int64_t t_start; // when publishing starts
     atomic_llong t_pub_end, t_last_deliver;
 } s_run_t;
 
@@ -153,7 +153,7 @@ typedef struct {
     s_run_t *run;
     const char *name;
     pthread_t thread;
-    int32_t *lat_us;      // one latency per delivery
+    int32_t *lat_us; // one latency per delivery
     size_t nlat;
     uint64_t received;
 } s_cons_t;
@@ -216,10 +216,12 @@ s_config(void)
     snprintf(G.hubd_bin, sizeof G.hubd_bin, "%s/hubd", bin);
     snprintf(G.hubctl_bin, sizeof G.hubctl_bin, "%s/hubctl", bin);
     int port = s_free_port();
-    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(G.dir) || port < 0 ||
-        access(G.hubd_bin, X_OK) != 0 || access(G.hubctl_bin, X_OK) != 0) {
-        fprintf(stderr, "bench hubd: needs %s and %s (make; HUB_BENCH_BIN names another "
-                        "directory), run from the repository root\n", G.hubd_bin, G.hubctl_bin);
+    if (!getcwd(cwd, sizeof cwd) || !mkdtemp(G.dir) || port < 0 || access(G.hubd_bin, X_OK) != 0 ||
+        access(G.hubctl_bin, X_OK) != 0) {
+        fprintf(stderr,
+                "bench hubd: needs %s and %s (make; HUB_BENCH_BIN names another "
+                "directory), run from the repository root\n",
+                G.hubd_bin, G.hubctl_bin);
         return -1;
     }
     snprintf(G.url, sizeof G.url, "tcp://127.0.0.1:%d", port);
@@ -230,16 +232,15 @@ s_config(void)
                   "printf 'listen: %s\\nstore: %s/var/store\\nstore_map_size: 8589934592\\n' "
                   ">>'%s/cfg/hub.yaml'",
                   G.dir, G.keys, G.keys, G.dir, cwd, G.dir, G.url, G.dir, G.dir);
-    rc = rc ? rc : s_sh("'%s' keygen hub --dir '%s' >/dev/null && "
-                        "'%s' keygen --hash-key '%s/hash.key' >/dev/null",
-                        G.hubctl_bin, G.keys, G.hubctl_bin, G.keys);
+    rc = rc ? rc
+            : s_sh("'%s' keygen hub --dir '%s' >/dev/null && "
+                   "'%s' keygen --hash-key '%s/hash.key' >/dev/null",
+                   G.hubctl_bin, G.keys, G.hubctl_bin, G.keys);
     for (size_t i = 0; !rc && i < S_NCONS; i++) {
-        rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_consumers[i],
-                  G.keys);
+        rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_consumers[i], G.keys);
     }
     for (size_t i = 0; !rc && i < S_MAX_PUB; i++) {
-        rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_publishers[i],
-                  G.keys);
+        rc = s_sh("'%s' keygen '%s' --dir '%s' >/dev/null", G.hubctl_bin, s_publishers[i], G.keys);
     }
     // HUB_BENCH_HUB_YAML: lines of one's own for hub.yaml (to measure a
     // setting: "batch_max: 1024", "store_drop_behind: 67108864").
@@ -359,7 +360,7 @@ s_template(void)
     size_t plen = strlen(S_ID_PLACEHOLDER);
     G.ncid = 0;
     G.birth_off = 0;
-    for (size_t i = 0; !rc && i + 18 <= enc.len; i++) {  // where a person is patched in
+    for (size_t i = 0; !rc && i + 18 <= enc.len; i++) { // where a person is patched in
         if (memcmp(enc.data + i, S_CID, 18) == 0 && G.ncid < 4) {
             G.cid_off[G.ncid++] = i;
         } else if (memcmp(enc.data + i, S_BIRTH, 10) == 0) {
@@ -404,7 +405,7 @@ s_unmix(uint64_t z)
 static void
 s_put_person(uint8_t *msg, uint64_t k)
 {
-    int64_t z = 13879 + (int64_t) (k / 500) + 719468;  // 2008-01-01 in days since 1970, shifted
+    int64_t z = 13879 + (int64_t) (k / 500) + 719468; // 2008-01-01 in days since 1970, shifted
     int64_t era = z / 146097, doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
@@ -472,7 +473,7 @@ s_consumer(void *arg)
         return NULL;
     }
     atomic_fetch_add(&run->subscribed, 1);
-    uint64_t done = acked, dacked = acked;  // done: the last seq processed
+    uint64_t done = acked, dacked = acked; // done: the last seq processed
     int64_t idle_since = 0;
     for (;;) {
         hubc_delivery_t d;
@@ -508,7 +509,7 @@ s_consumer(void *arg)
             atomic_store(&run->failed, 1);
             break;
         }
-        if (done > dacked) {  // idle: acknowledge the rest
+        if (done > dacked) { // idle: acknowledge the rest
             hubc_dack(h, done);
             dacked = done;
         }
@@ -553,7 +554,7 @@ s_publish(s_run_t *run, hubc_t *h, uint8_t *buf, const void **ptrs, size_t *lens
     uint64_t ok = 0;
     for (size_t i = 0; i < count; i++) {
         ok += res[i].acked;
-        if (!res[i].acked && ok == i) {  // the first NACK of the call
+        if (!res[i].acked && ok == i) { // the first NACK of the call
             fprintf(stderr, "bench hubd: NACK %s: %s\n", res[i].code, res[i].reason);
         }
     }
@@ -581,7 +582,7 @@ s_publisher(void *arg)
         atomic_store(&run->failed, 1);
         goto out;
     }
-    for (size_t i = 0; i < cap; i++) {  // the ids are patched in per message
+    for (size_t i = 0; i < cap; i++) { // the ids are patched in per message
         memcpy(buf + i * G.tmpl_len, G.tmpl, G.tmpl_len);
     }
     // Start together (the connect took a moment).
@@ -590,7 +591,7 @@ s_publisher(void *arg)
         nanosleep(&ts, NULL);
     }
     int64_t end = run->t_start + (int64_t) (run->secs * 1e9);
-    uint64_t mine = 0;  // paced: messages published by this thread
+    uint64_t mine = 0; // paced: messages published by this thread
     while (!atomic_load(&run->failed)) {
         int64_t now = s_ns();
         if (now >= end) {
@@ -599,8 +600,8 @@ s_publisher(void *arg)
         size_t count = cap;
         if (run->rate > 0) {
             uint64_t due = (uint64_t) ((double) (now - run->t_start) * p->rate / 1e9) + 1;
-            if (due <= mine) {  // ahead of the schedule: sleep until the next one
-                int64_t at = run->t_start + (int64_t) ((double) (mine) * 1e9 / p->rate);
+            if (due <= mine) { // ahead of the schedule: sleep until the next one
+                int64_t at = run->t_start + (int64_t) ((double) (mine) *1e9 / p->rate);
                 struct timespec ts = {at / 1000000000, at % 1000000000};
                 clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
                 continue;
@@ -618,7 +619,7 @@ s_publisher(void *arg)
         mine += count;
     }
 out:
-    atomic_store(&run->t_pub_end, s_ns());  // the last one to finish wins
+    atomic_store(&run->t_pub_end, s_ns()); // the last one to finish wins
     atomic_fetch_add(&run->pubs_done, 1);
     hubc_destroy(&h);
     free(buf);
@@ -657,8 +658,8 @@ s_cpu_read(s_cpu_t *out)
         // Fields 14 and 15 (utime, stime) follow the command name's ')'.
         const char *p = strrchr(line, ')');
         unsigned long long ut = 0, st = 0;
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                        &st) == 2) {
+        if (p &&
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
             out->hubd = (double) (ut + st) * tick;
         }
     }
@@ -672,9 +673,9 @@ s_cpu_read(s_cpu_t *out)
     }
     f = fopen("/proc/stat", "r");
     unsigned long long v[8] = {0};
-    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                    &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
-        out->idle = (double) (v[3] + v[4]) * tick;  // idle, iowait
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7]) == 8) {
+        out->idle = (double) (v[3] + v[4]) * tick; // idle, iowait
         out->busy = (double) (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * tick;
     }
     if (f) {
@@ -700,7 +701,7 @@ s_perf_start(void)
         execlp("perf", "perf", "record", "-g", "-o", out, "-p", hubd, (char *) NULL);
         _exit(127);
     }
-    struct timespec ts = {0, 300000000};  // perf attaches
+    struct timespec ts = {0, 300000000}; // perf attaches
     nanosleep(&ts, NULL);
     return pid;
 }
@@ -739,7 +740,7 @@ s_run(s_run_t *run)
     pid_t perf = run->rate > 0 ? 0 : s_perf_start();
     s_cpu_t cpu0, cpu1;
     s_cpu_read(&cpu0);
-    run->t_start = s_ns() + 200000000;  // the publishers connect meanwhile
+    run->t_start = s_ns() + 200000000; // the publishers connect meanwhile
     for (int i = 0; i < run->npub; i++) {
         pubs[i] = (s_pub_t){run, s_publishers[i], run->rate / run->npub, 0};
         pthread_create(&pubs[i].thread, NULL, s_publisher, &pubs[i]);
@@ -804,11 +805,11 @@ s_runs(hub_security_t security, uint64_t tag)
         {.name = "saturation, 4 publishers, 1,000,000 people", .npub = 4, .people = 1000000},
         {.name = "saturation, 4 publishers, one child", .npub = 4},
         {.name = "saturation, 2 publishers, one child", .npub = 2},
-        {.name = "saturation, 4 publishers, one child, window kept full", .npub = 4,
-         .chunk = 4096},
+        {.name = "saturation, 4 publishers, one child, window kept full", .npub = 4, .chunk = 4096},
     };
     s_run_t paced[] = {
-        {.name = "paced 10000 msg/s, 2 publishers, 1,000,000 people", .people = 1000000,
+        {.name = "paced 10000 msg/s, 2 publishers, 1,000,000 people",
+         .people = 1000000,
          .tag = tag | 2},
         {.name = "paced 10000 msg/s, 2 publishers, one child", .tag = tag | 6},
     };
@@ -818,14 +819,14 @@ s_runs(hub_security_t security, uint64_t tag)
         paced[i].window = 256;
         paced[i].npub = 2;
     }
-    const char *secs = getenv("HUB_BENCH_SECONDS");  // the saturation runs' length
+    const char *secs = getenv("HUB_BENCH_SECONDS"); // the saturation runs' length
     const char *chunk = getenv("HUB_BENCH_CHUNK"), *window = getenv("HUB_BENCH_WINDOW");
     for (size_t i = 0; i < sizeof sat / sizeof sat[0]; i++) {
         s_run_t *r = &sat[i];
         r->secs = secs && *secs ? strtod(secs, NULL) : 3;
         r->window = 512;
-        r->tag = tag | (i == 0 ? 1 : 2 + i);  // 1, 3, 4, 5: never paced's 2 and 6
-        if (i < 3 && chunk && *chunk) {  // the knobs change the first three lines only
+        r->tag = tag | (i == 0 ? 1 : 2 + i); // 1, 3, 4, 5: never paced's 2 and 6
+        if (i < 3 && chunk && *chunk) {      // the knobs change the first three lines only
             r->chunk = strtoul(chunk, NULL, 10);
         }
         if (i < 3 && window && *window) {

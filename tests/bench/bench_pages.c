@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #define S_PAGE 4096
-#define S_RUN 64                  // pages per writev, as LMDB's MDB_COMMIT_PAGES
-#define S_PAGES (64 * 256)        // 64 MB
-#define S_NEW_PAGES (1024 * 256)  // 1 GB: more than the kernel has just freed
+#define S_RUN 64                 // pages per writev, as LMDB's MDB_COMMIT_PAGES
+#define S_PAGES (64 * 256)       // 64 MB
+#define S_NEW_PAGES (1024 * 256) // 1 GB: more than the kernel has just freed
 #define S_SYNC_PAGES 512
 
 static uint8_t s_src[S_RUN * S_PAGE];

@@ -50,8 +50,8 @@ static const s_gen_t s_gens[] = {
      "[body.incident_id, body.category]"},
 };
 
-static const char *const s_depts[] = {"civil_affairs", "poverty_alleviation", "education",
-                                      "health", "public_security"};
+static const char *const s_depts[] = {"civil_affairs", "poverty_alleviation", "education", "health",
+                                      "public_security"};
 
 static void
 s_write_rules(const char *dir, int n)
@@ -119,7 +119,8 @@ main(void)
     hub_depts_t *depts = NULL;
     hub_rules_t *rules = NULL;
     char *dir = s_make_config(20);
-    if (!dir || hub_config_load(&cfg, dir, diag) || hub_schemas_load(&schemas, cfg.schemas_dir, diag) ||
+    if (!dir || hub_config_load(&cfg, dir, diag) ||
+        hub_schemas_load(&schemas, cfg.schemas_dir, diag) ||
         hub_depts_load(&depts, cfg.departments, schemas, diag) ||
         hub_rules_load(&rules, dir, schemas, depts, diag)) {
         hub_diag_print(diag, stderr);

@@ -52,7 +52,7 @@ typedef struct {
     hub_route_t *route;
     hub_msg_t *msg;
     hub_buf_t enc;
-    double store_s; // seconds inside hub_store_* calls
+    double store_s;  // seconds inside hub_store_* calls
     uint64_t people; // distinct subjects; 1: every message about the same child, ids in order
 } s_bench_t;
 
@@ -71,8 +71,8 @@ static int
 s_one(s_bench_t *b, hub_store_t *st, uint64_t n, const uint8_t *key)
 {
     char id[33], cid[32] = "51342920140302046X"; // room for any u64 (-Wformat-truncation)
-    snprintf(id, sizeof id, "%016llx%016llx", b->people > 1 ? (unsigned long long) s_mix(n) : 0xbe7cULL,
-             (unsigned long long) n);
+    snprintf(id, sizeof id, "%016llx%016llx",
+             b->people > 1 ? (unsigned long long) s_mix(n) : 0xbe7cULL, (unsigned long long) n);
     if (b->people > 1) { // another person's ID (its digits only: the store hashes it)
         snprintf(cid, sizeof cid, "51342920%010llu", (unsigned long long) (s_mix(~n) % b->people));
     }

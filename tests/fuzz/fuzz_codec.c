@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // True when a string value of MSG holds a NUL byte (valid UTF-8, but JSON
 // without JSON_ALLOW_NUL cannot carry it back).
@@ -123,8 +124,7 @@ s_check_pick(const uint8_t *data, size_t size)
         hub_mpr_t f;
         hub_mpr_init(&f, data, size);
         bool found = hub_mpr_find(&f, keys[i]) == HUB_OK;
-        if (found != ((got >> i) & 1) ||
-            (found && hub_mpr_offset(&f) != hub_mpr_offset(&v[i]))) {
+        if (found != ((got >> i) & 1) || (found && hub_mpr_offset(&f) != hub_mpr_offset(&v[i]))) {
             fu_fail("hub_mpr_pick and hub_mpr_find disagree on '%s'", keys[i]);
         }
     }

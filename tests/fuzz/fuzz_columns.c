@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // Reads one RFC 4180 record at P (N bytes) that must end in CRLF exactly at
 // the end; cell I is compared with WANT[I] (NWANT of them).

@@ -25,7 +25,8 @@
 #include <stdint.h>
 #include <strings.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 s_check_structure(const uint8_t *s, size_t len)

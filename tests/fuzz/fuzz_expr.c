@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { S_STUDENT, S_HOSPITAL, S_EMPTY, S_BROKEN, S_NMSGS };
 
@@ -102,8 +103,8 @@ s_msgs(void)
 static bool
 s_known_reason(const char *r)
 {
-    static const char *const reasons[] = {"expr_syntax", "unknown_field", "unknown_function",
-                                          "type_mismatch", "limit", "unknown_list"};
+    static const char *const reasons[] = {"expr_syntax",   "unknown_field", "unknown_function",
+                                          "type_mismatch", "limit",         "unknown_list"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         if (strcmp(r, reasons[i]) == 0) {
             return true;

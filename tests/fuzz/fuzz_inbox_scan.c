@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 s_same(const hubc_inbox_scan_t *a, const hubc_inbox_scan_t *b, const char *what)

@@ -29,7 +29,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
     char dir[64];
@@ -73,8 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     hub_store_result_t res = {0};
     int rc = hub_store_apply(st, data, size, &res);
-    if (rc != HUB_OK && rc != HUB_EINVAL && rc != HUB_ELIMIT && rc != HUB_EFULL &&
-        rc != HUB_EIO && rc != HUB_ENOMEM) {
+    if (rc != HUB_OK && rc != HUB_EINVAL && rc != HUB_ELIMIT && rc != HUB_EFULL && rc != HUB_EIO &&
+        rc != HUB_ENOMEM) {
         fu_fail("apply returned %s", hub_error_name(rc));
     }
     // A delivery takes at least 3 NULs, a 32-byte key and two lengths.

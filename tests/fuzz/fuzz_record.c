@@ -23,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define S_RECEIVED_AT "2026-01-02T03:04:05Z"
 

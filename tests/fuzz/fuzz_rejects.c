@@ -55,7 +55,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define S_EP "education@513431"
 #define S_AT "2026-10-03T08:40:12Z"
@@ -67,7 +68,7 @@ static const char *const s_ids[4] = {"", "0123456789abcdef0123456789abcdef",
 static struct {
     char dir[64];
     char path[128]; // DIR/S_EP.rejected
-    pid_t owner; // the process that made DIR removes it
+    pid_t owner;    // the process that made DIR removes it
 } s_env;
 
 static void
@@ -269,9 +270,9 @@ s_classify(const uint8_t *p, const uint8_t *end, uint64_t *seq, char id[33])
 }
 
 typedef struct {
-    s_set_t must, may; // the seqs of the open's store id above AFTER
-    s_set_t cands; // the seqs to ask about
-    uint64_t lines; // complete lines
+    s_set_t must, may;                   // the seqs of the open's store id above AFTER
+    s_set_t cands;                       // the seqs to ask about
+    uint64_t lines;                      // complete lines
     uint64_t first_foreign, first_loose; // the first line of each kind (1-based; 0: none)
 } s_model_t;
 

@@ -32,14 +32,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define S_MAX_MSGS 32
 
 typedef struct {
-    char dir[64]; // the configuration directory
+    char dir[64];       // the configuration directory
     char rules_dir[96]; // DIR/rules.d
-    char file[128]; // DIR/rules.d/fuzz.yaml
+    char file[128];     // DIR/rules.d/fuzz.yaml
     hub_depts_t *depts;
     hub_msg_t *msgs[S_MAX_MSGS];
     size_t nmsgs;

@@ -20,7 +20,8 @@
 #include <string.h>
 
 // A broken invariant: say which, then abort() so libFuzzer keeps the input.
-static inline void fu_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static inline void
+fu_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static inline void
 fu_fail(const char *fmt, ...)

@@ -24,7 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // The detail of a transform: empty on success; on failure a sentence,
 // valid UTF-8 when the cell was.

@@ -19,14 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // Bounds that keep one input fast whatever aliases and merges do.
-#define S_MAX_DEPTH 24 // nesting followed by the walk
-#define S_MAX_VISITS 20000 // nodes visited by the walk
+#define S_MAX_DEPTH 24           // nesting followed by the walk
+#define S_MAX_VISITS 20000       // nodes visited by the walk
 #define S_MAX_PAIR_WORK 4000000u // sum of len^2 over maps given to check_keys
-#define S_MAX_SUGGEST 32 // hub_yaml_suggest calls (edit distances are slow)
-#define S_MAX_ALLOWED_CHECKS 64 // check_keys calls with an allow-list (they suggest)
+#define S_MAX_SUGGEST 32         // hub_yaml_suggest calls (edit distances are slow)
+#define S_MAX_ALLOWED_CHECKS 64  // check_keys calls with an allow-list (they suggest)
 
 // The name the input is loaded under: "<...>" marks a document from memory,
 // which the schema loader exempts from "type must match the file name".
@@ -38,11 +39,11 @@ static const char *const s_allowed[] = {"type",   "version", "title", "sensitivi
 typedef struct {
     const hub_yaml_t *doc;
     hub_diag_t *diag;
-    size_t visits; // walk budget used
-    size_t pair_work; // check_keys budget used
-    size_t suggests; // hub_yaml_suggest budget used
+    size_t visits;         // walk budget used
+    size_t pair_work;      // check_keys budget used
+    size_t suggests;       // hub_yaml_suggest budget used
     size_t allowed_checks; // check_keys-with-allow-list budget used
-    size_t sink; // keeps the reads from being optimised away
+    size_t sink;           // keeps the reads from being optimised away
 } s_walk_t;
 
 // The code tables every schema may use, loaded once (NULL entries when a

@@ -25,12 +25,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
     char target[64]; // "fuzz_codec", for messages
-    bool fork_each; // run each input in a child process
-    size_t inputs; // inputs replayed
+    bool fork_each;  // run each input in a child process
+    size_t inputs;   // inputs replayed
     size_t failures; // inputs that failed
 } s_run_t;
 

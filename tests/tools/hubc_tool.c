@@ -197,8 +197,8 @@ s_consume(hubc_t *c, long count, int timeout_ms, const char *last_done)
             break;
         }
         bool again = d.seq <= done;
-        printf("%s %llu %s %s %s\n", again ? "drop" : "deliver", (unsigned long long) d.seq,
-               d.id, d.type, d.origin_id);
+        printf("%s %llu %s %s %s\n", again ? "drop" : "deliver", (unsigned long long) d.seq, d.id,
+               d.type, d.origin_id);
         fflush(stdout); // "durable on our side" before the DACK
         s_pause(again ? 0 : s_env("HUBC_PACE_MS", 0));
         done = again ? done : d.seq;
@@ -240,10 +240,11 @@ s_outbox(hubc_t *c, const char *dir, const s_files_t *f)
 int
 main(int argc, char **argv)
 {
-    bool known = argc >= 7 && (strcmp(argv[1], "publish") == 0 ||
-                               strcmp(argv[1], "consume") == 0 || strcmp(argv[1], "outbox") == 0);
+    bool known = argc >= 7 && (strcmp(argv[1], "publish") == 0 || strcmp(argv[1], "consume") == 0 ||
+                               strcmp(argv[1], "outbox") == 0);
     if (!known) {
-        fprintf(stderr, "usage: hubc_tool publish|consume|outbox URL SERVER_PUB KEY_DIR NAME ...\n");
+        fprintf(stderr,
+                "usage: hubc_tool publish|consume|outbox URL SERVER_PUB KEY_DIR NAME ...\n");
         return 2;
     }
     bool outbox = strcmp(argv[1], "outbox") == 0, publish = strcmp(argv[1], "publish") == 0;

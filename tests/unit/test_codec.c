@@ -57,12 +57,12 @@ static void
 test_a_small_message_has_these_exact_bytes(void)
 {
     static const uint8_t want[] = {
-        0x84,                                // map of 4 keys, sorted
-        0xa4, 'b', 'o', 'd', 'y', 0x81,      // "body": {
-        0xa1, 'n', 0xcc, 200,                //   "n": 200 (uint8)
-        0xa2, 'i', 'd', 0xa1, 'x',           // "id": "x"
-        0xae, 's', 'c', 'h', 'e', 'm', 'a', '_', 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01,
-        0xa4, 't', 'y', 'p', 'e', 0xa1, 't', // "type": "t"
+        0x84,                              // map of 4 keys, sorted
+        0xa4, 'b', 'o',  'd',  'y',  0x81, // "body": {
+        0xa1, 'n', 0xcc, 200,              //   "n": 200 (uint8)
+        0xa2, 'i', 'd',  0xa1, 'x',        // "id": "x"
+        0xae, 's', 'c',  'h',  'e',  'm',  'a', '_', 'v', 'e',  'r', 's',
+        'i',  'o', 'n',  0x01, 0xa4, 't',  'y', 'p', 'e', 0xa1, 't', // "type": "t"
     };
     hub_msg_t *m = hub_msg_new();
     hub_buf_t out = HUB_BUF_INIT;
@@ -136,8 +136,9 @@ s_ref_encode(const hub_msg_t *m, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    static const char *const top[] = {"body", "event_date", "id", "recorded_at",
-                                      "schema_version", "source", "source_ref", "subject", "type"};
+    static const char *const top[] = {"body",        "event_date",     "id",
+                                      "recorded_at", "schema_version", "source",
+                                      "source_ref",  "subject",        "type"};
     size_t nsubj = 0, ntop = 1;
     for (int i = 0; i < HUB_SUBJ_COUNT; i++) {
         nsubj += hub_msg_subj(m, (hub_subj_t) i)->kind != HUB_VAL_NONE;
@@ -221,7 +222,7 @@ test_keys_in_any_order_and_wide_integers_are_accepted(void)
     CU_ASSERT_STRING_EQUAL(hub_msg_body_at(m, 0)->name, "a");
     hub_buf_t out = HUB_BUF_INIT;
     hub_codec_encode(m, &out);
-    CU_ASSERT(out.len < p.sb.size);  // re-encoded in the shortest forms
+    CU_ASSERT(out.len < p.sb.size); // re-encoded in the shortest forms
     hub_buf_free(&out);
     hub_msg_destroy(&m);
     msgpack_sbuffer_destroy(&p.sb);
@@ -233,7 +234,7 @@ typedef struct {
     size_t len;
     int rc;
     const char *reason;
-    const char *where;  // substring of the reported place
+    const char *where; // substring of the reported place
 } s_bad_t;
 
 #define B(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
@@ -244,8 +245,8 @@ test_malformed_input_is_rejected_with_place_and_reason(void)
     const s_bad_t cases[] = {
         {"empty", (const uint8_t *) "", 0, HUB_EDECODE, "truncated", "offset 0"},
         {"not a map", B(0x93, 1, 2, 3), HUB_EDECODE, "wrong_type", "offset 0"},
-        {"trailing", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x80, 0xc0), HUB_EDECODE,
-         "trailing_bytes", "offset 7"},
+        {"trailing", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x80, 0xc0), HUB_EDECODE, "trailing_bytes",
+         "offset 7"},
         {"dup top", B(0x82, 0xa2, 'i', 'd', 0xa1, 'x', 0xa2, 'i', 'd', 0xa1, 'y'), HUB_EDECODE,
          "duplicate_key", "(id)"},
         {"dup body", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x82, 0xa1, 'a', 1, 0xa1, 'a', 2),
@@ -253,8 +254,8 @@ test_malformed_input_is_rejected_with_place_and_reason(void)
         {"unknown key", B(0x81, 0xa3, 'f', 'o', 'o', 0x01), HUB_EDECODE, "unknown_key", "(foo)"},
         {"nil value", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xc0), HUB_EDECODE,
          "wrong_type", "body.a"},
-        {"float", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xca, 0, 0, 0, 0),
-         HUB_EDECODE, "wrong_type", "body.a"},
+        {"float", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xca, 0, 0, 0, 0), HUB_EDECODE,
+         "wrong_type", "body.a"},
         {"bin", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xc4, 1, 'x'), HUB_EDECODE,
          "wrong_type", "body.a"},
         {"nested map", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0x80), HUB_EDECODE,
@@ -267,19 +268,21 @@ test_malformed_input_is_rejected_with_place_and_reason(void)
         {"huge map count", B(0xdf, 0xff, 0xff, 0xff, 0xff), HUB_EDECODE, "truncated", "offset 5"},
         {"huge str", B(0x81, 0xa2, 'i', 'd', 0xdb, 0x7f, 0xff, 0xff, 0xff), HUB_ELIMIT, "limit",
          "(id)"},
-        {"huge list", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff,
-                        0xff),
+        {"huge list",
+         B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff),
          HUB_ELIMIT, "limit", "body.a"},
-        {"uint64 too big", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xcf, 0xff, 0xff,
-                             0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+        {"uint64 too big",
+         B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'a', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff,
+           0xff, 0xff, 0xff),
          HUB_EDECODE, "wrong_type", "body.a"},
         {"bad field name", B(0x81, 0xa4, 'b', 'o', 'd', 'y', 0x81, 0xa1, 'A', 1), HUB_EDECODE,
          "bad_key", "body.A"},
-        {"version not int", B(0x81, 0xae, 's', 'c', 'h', 'e', 'm', 'a', '_', 'v', 'e', 'r', 's',
-                              'i', 'o', 'n', 0xa1, '1'),
+        {"version not int",
+         B(0x81, 0xae, 's', 'c', 'h', 'e', 'm', 'a', '_', 'v', 'e', 'r', 's', 'i', 'o', 'n', 0xa1,
+           '1'),
          HUB_EDECODE, "wrong_type", "schema_version"},
-        {"subject int", B(0x81, 0xa7, 's', 'u', 'b', 'j', 'e', 'c', 't', 0x81, 0xa3, 's', 'e',
-                          'x', 1),
+        {"subject int",
+         B(0x81, 0xa7, 's', 'u', 'b', 'j', 'e', 'c', 't', 0x81, 0xa3, 's', 'e', 'x', 1),
          HUB_EDECODE, "wrong_type", "subject.sex"},
     };
     hub_msg_t *m = hub_msg_new();

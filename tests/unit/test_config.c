@@ -269,7 +269,8 @@ test_store_index_settings_have_defaults_and_bounds(void)
     CU_ASSERT_EQUAL(cfg.store_index_run, 65536);
     CU_ASSERT_EQUAL(cfg.store_index_fanin, 16);
     hub_config_free(&cfg);
-    CU_ASSERT_EQUAL_FATAL(s_load("store_index_run: 64\nstore_index_fanin: 4\n", &cfg, diag), HUB_OK);
+    CU_ASSERT_EQUAL_FATAL(s_load("store_index_run: 64\nstore_index_fanin: 4\n", &cfg, diag),
+                          HUB_OK);
     CU_ASSERT_EQUAL(cfg.store_index_run, 64);
     CU_ASSERT_EQUAL(cfg.store_index_fanin, 4);
     hub_config_free(&cfg);
@@ -297,7 +298,8 @@ test_config_register(void)
                 test_only_addresses_on_this_machine_are_local);
     CU_add_test(s, "tokens match an independent BLAKE2b", test_tokens_match_an_independent_blake2b);
     CU_add_test(s, "writer_inline_max takes 0 to 65536", test_writer_inline_max_takes_0_to_65536);
-    CU_add_test(s, "store_drop_behind is 256 MiB unless said", test_store_drop_behind_is_256_mib_unless_said);
+    CU_add_test(s, "store_drop_behind is 256 MiB unless said",
+                test_store_drop_behind_is_256_mib_unless_said);
     CU_add_test(s, "store_index_run and store_index_fanin have defaults and bounds",
                 test_store_index_settings_have_defaults_and_bounds);
     CU_add_test(s, "a token belongs to one endpoint and one hub key",

@@ -326,7 +326,7 @@ typedef struct {
     const char *cond;
     const char *reason;
     const char *where; // with the origin rules.yaml:7:13
-    const char *text; // a substring of the message
+    const char *text;  // a substring of the message
 } s_err_t;
 
 static const s_err_t s_errs[] = {

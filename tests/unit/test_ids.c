@@ -13,13 +13,13 @@ typedef hub_ids_reason_t (*s_checker_fn)(const char *s, size_t len, char *detail
 typedef struct {
     const char *in;
     hub_ids_reason_t want;
-    const char *detail_part;  // must appear in the detail; NULL: not checked
+    const char *detail_part; // must appear in the detail; NULL: not checked
 } s_check_case_t;
 
 typedef struct {
     const char *in;
     hub_ids_reason_t want;
-    const char *out;  // canonical form on success, or a detail fragment on failure
+    const char *out; // canonical form on success, or a detail fragment on failure
 } s_norm_case_t;
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -85,8 +85,8 @@ test_valid_citizen_ids_pass_the_check(void)
         {"34052419800101001X", HUB_IDS_OK, NULL},
         {"513431201001050019", HUB_IDS_OK, NULL},
         {"513431201001050027", HUB_IDS_OK, NULL},
-        {"513425198503120011", HUB_IDS_OK, NULL},  // 会理县: retired, stays valid
-        {"51340120000229002X", HUB_IDS_OK, NULL},  // 2000 is a leap year
+        {"513425198503120011", HUB_IDS_OK, NULL}, // 会理县: retired, stays valid
+        {"51340120000229002X", HUB_IDS_OK, NULL}, // 2000 is a leap year
         {"513431199012318885", HUB_IDS_OK, NULL},
         {"820000198001010016", HUB_IDS_OK, NULL},
         {"710000198001010010", HUB_IDS_OK, NULL},
@@ -176,8 +176,8 @@ test_messy_citizen_ids_are_normalised(void)
          "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x90\xEF\xBC\x90\xEF\xBC\x91"
          "\xEF\xBC\x90\xEF\xBC\x95\xEF\xBC\x90\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x99",
          HUB_IDS_OK, "513431201001050019"},
-        {"34052419800101001\xEF\xBD\x98", HUB_IDS_OK, "34052419800101001X"},  // ｘ
-        {"34052419800101001\xEF\xBC\xB8", HUB_IDS_OK, "34052419800101001X"},  // Ｘ
+        {"34052419800101001\xEF\xBD\x98", HUB_IDS_OK, "34052419800101001X"}, // ｘ
+        {"34052419800101001\xEF\xBC\xB8", HUB_IDS_OK, "34052419800101001X"}, // Ｘ
         {"5134312010010500\xEF\xBC\x91"
          "9",
          HUB_IDS_OK, "513431201001050019"},
@@ -198,7 +198,7 @@ test_unrepairable_citizen_ids_are_refused(void)
         {"51343120100105001", HUB_IDS_LENGTH, "got 17"},
         {"", HUB_IDS_LENGTH, "got 0"},
         {" \xE3\x80\x80 ", HUB_IDS_LENGTH, "got 0"},
-        {"110105000229001", HUB_IDS_BIRTHDATE, "19000229"},  // 1900 is not a leap year
+        {"110105000229001", HUB_IDS_BIRTHDATE, "19000229"}, // 1900 is not a leap year
         {"000000800101001", HUB_IDS_AREA, "area code 00"},
         {"51342585031200X", HUB_IDS_CHARSET, "15-digit"},
         {"513431 201001050019", HUB_IDS_CHARSET, "space at position 7"},
@@ -225,8 +225,8 @@ static void
 test_credit_codes_are_checked(void)
 {
     static const s_check_case_t cases[] = {
-        {"914403001922038216", HUB_IDS_OK, NULL},  // 华为技术有限公司, published
-        {"9144030071526726XG", HUB_IDS_OK, NULL},  // 深圳市腾讯计算机系统有限公司, published
+        {"914403001922038216", HUB_IDS_OK, NULL}, // 华为技术有限公司, published
+        {"9144030071526726XG", HUB_IDS_OK, NULL}, // 深圳市腾讯计算机系统有限公司, published
         {"12513400MB1A2B3C46", HUB_IDS_OK, NULL},
         {"52513431MJ0000000L", HUB_IDS_OK, NULL},
         {"915100002018003501", HUB_IDS_OK, NULL},
@@ -248,7 +248,7 @@ test_student_numbers_are_checked(void)
         {"G513431201001050019", HUB_IDS_OK, NULL},
         {"G34052419800101001X", HUB_IDS_OK, NULL},
         {"J51343120100105001X", HUB_IDS_OK, NULL},
-        {"J513431201001050010", HUB_IDS_OK, NULL},  // ID-style, no check digit
+        {"J513431201001050010", HUB_IDS_OK, NULL}, // ID-style, no check digit
         {"L5134312010ABCDEF0Z", HUB_IDS_OK, NULL},
         {"G513431201001050018", HUB_IDS_CHECK, "citizen ID after G: check character is 8"},
         {"G000000198001010013", HUB_IDS_AREA, "area code 00"},
@@ -363,7 +363,7 @@ test_phone_numbers_are_normalised(void)
         {"0086 13800138000", HUB_IDS_OK, "13800138000"},
         {"\xEF\xBC\x8B"
          "86 13800138000",
-         HUB_IDS_OK, "13800138000"},  // ＋86
+         HUB_IDS_OK, "13800138000"}, // ＋86
         {"138-0013-8000", HUB_IDS_OK, "13800138000"},
         {"013800138000", HUB_IDS_OK, "13800138000"},
         // "１３８ ００１３ ８０００" with ideographic spaces
@@ -375,7 +375,7 @@ test_phone_numbers_are_normalised(void)
         {"0834-5551234", HUB_IDS_OK, "0834-5551234"},
         {"0834\xEF\xBC\x8D"
          "5551234",
-         HUB_IDS_OK, "0834-5551234"},  // full-width hyphen
+         HUB_IDS_OK, "0834-5551234"}, // full-width hyphen
         {"083455512345", HUB_IDS_OK, "0834-55512345"},
         {"01012345678", HUB_IDS_OK, "010-12345678"},
         {"02885551234", HUB_IDS_OK, "028-85551234"},
@@ -391,7 +391,7 @@ test_phone_numbers_are_normalised(void)
         {"++8613800138000", HUB_IDS_CHARSET, "position 2"},
         {"138001380001234567890123", HUB_IDS_LENGTH, "more than 20 digits"},
         {"0834-555123", HUB_IDS_LENGTH, "7 or 8 digits"},
-        {"+86 00862351234", HUB_IDS_AREA, "0086"},  // found by libFuzzer: not idempotent
+        {"+86 00862351234", HUB_IDS_AREA, "0086"}, // found by libFuzzer: not idempotent
         {"", HUB_IDS_LENGTH, "empty"},
         {" - ", HUB_IDS_LENGTH, "empty"},
     };
@@ -477,7 +477,7 @@ test_dates_are_checked(void)
     CU_ASSERT_EQUAL(hub_date_check("2026-07-01", 10, &y, &m, &d), HUB_IDS_OK);
     CU_ASSERT(y == 2026 && m == 7 && d == 1);
     CU_ASSERT_EQUAL(hub_date_check("2026-02-30", 10, &y, &m, &d), HUB_IDS_DATE);
-    CU_ASSERT(y == 2026 && m == 7 && d == 1);  // untouched on failure
+    CU_ASSERT(y == 2026 && m == 7 && d == 1); // untouched on failure
     CU_ASSERT_EQUAL(hub_date_check("2026-03-15", 10, &y, NULL, NULL), HUB_IDS_OK);
     CU_ASSERT_EQUAL(y, 2026);
 }
@@ -511,7 +511,7 @@ test_datetimes_are_checked(void)
         {"2026-01-01T08:00:60Z", HUB_IDS_DATE, NULL},
         {"2026-01-01T08:00:00+24:00", HUB_IDS_DATE, NULL},
         {"2026-01-01T08:00:00+08:60", HUB_IDS_DATE, NULL},
-        {"2026-01-01T08:00:00", HUB_IDS_FORMAT, NULL},  // no offset
+        {"2026-01-01T08:00:00", HUB_IDS_FORMAT, NULL}, // no offset
         {"2026-01-01T08:00:00.5", HUB_IDS_FORMAT, NULL},
         {"2026-01-01 08:00:00Z", HUB_IDS_FORMAT, NULL},
         {"2026-01-01t08:00:00z", HUB_IDS_FORMAT, NULL},

@@ -15,8 +15,7 @@ test_generated_messages_survive_json_and_back(void)
     for (uint64_t seed = 0; seed < 2000; seed++) {
         tu_random_msg(m, seed);
         text.len = 0;
-        CU_ASSERT_EQUAL_FATAL(hub_json_from_msg(m, seed & 1 ? HUB_JSON_PRETTY : 0, &text),
-                              HUB_OK);
+        CU_ASSERT_EQUAL_FATAL(hub_json_from_msg(m, seed & 1 ? HUB_JSON_PRETTY : 0, &text), HUB_OK);
         int rc = hub_json_to_msg(d, (const char *) text.data, text.len, NULL, NULL);
         CU_ASSERT_EQUAL_FATAL(rc, HUB_OK);
         CU_ASSERT_TRUE_FATAL(hub_msg_equal(m, d));
@@ -93,7 +92,7 @@ test_json_and_msgpack_describe_the_same_message(void)
     hub_buf_t out = HUB_BUF_INIT;
     CU_ASSERT_EQUAL(hub_json_to_msg(m, json, strlen(json), NULL, NULL), HUB_OK);
     hub_codec_encode(m, &out);
-    CU_ASSERT_EQUAL(out.len, 39);  // the vector of test_codec
+    CU_ASSERT_EQUAL(out.len, 39); // the vector of test_codec
     CU_ASSERT_EQUAL(out.data[0], 0x84);
     hub_buf_free(&out);
     hub_msg_destroy(&m);

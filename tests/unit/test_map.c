@@ -234,10 +234,10 @@ s_read(const char *path)
 }
 
 typedef struct {
-    const char *find; // text of hukou_test.yaml to replace ...
+    const char *find;    // text of hukou_test.yaml to replace ...
     const char *replace; // ... by this
-    const char *where; // the problem's place, "m.yaml:LINE:COL"
-    const char *text; // a part of its sentence
+    const char *where;   // the problem's place, "m.yaml:LINE:COL"
+    const char *text;    // a part of its sentence
 } s_broken_t;
 
 static const s_broken_t s_broken[] = {
@@ -361,8 +361,8 @@ static const char s_hukou_header[] =
     "公民身份号码|姓名|性别|民族|变动类型|变动日期|迁出地区划|现住地区划|迁移原因|备注";
 
 typedef struct {
-    const char *row; // cells separated by '|'
-    const char *want; // "mapped" / "skipped" / "REASON COLUMN VALUE"
+    const char *row;     // cells separated by '|'
+    const char *want;    // "mapped" / "skipped" / "REASON COLUMN VALUE"
     const char *json[3]; // parts of the message's JSON (mapped)
 } s_rec_case_t;
 

@@ -519,14 +519,14 @@ test_exposition_checker_refuses_broken_text(void)
 {
     // The checker above must itself catch what it is there to catch.
     const char *bad[] = {
-        "hub_x 1\n", // no HELP/TYPE
+        "hub_x 1\n",                                                 // no HELP/TYPE
         "# HELP hub_x x\n# TYPE hub_x gauge\nhub_x{a=\"b\\q\"} 1\n", // bad escape
-        "# HELP hub_x x\n# TYPE hub_x counter\nhub_x 1\n", // counter without _total
+        "# HELP hub_x x\n# TYPE hub_x counter\nhub_x 1\n",           // counter without _total
         "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 1\n"
         "h_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n", // not cumulative
         "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_sum 1\nh_count 2\n", // no +Inf
         "# HELP hub_x x\n# TYPE hub_x gauge\nhub_x 1\n# HELP hub_x x\n", // family twice
-        "# HELP hub_x x\n# TYPE hub_x gauge\nhub_x one\n", // not a number
+        "# HELP hub_x x\n# TYPE hub_x gauge\nhub_x one\n",               // not a number
     };
     char err[256];
     for (size_t i = 0; i < S_COUNT(bad); i++) {
@@ -726,7 +726,8 @@ test_scrapes_while_the_main_loop_publishes_stay_whole(void)
     hubd_metrics_destroy(&m);
 }
 
-void test_metrics_register(void);
+void
+test_metrics_register(void);
 
 void
 test_metrics_register(void)

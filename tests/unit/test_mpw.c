@@ -102,7 +102,7 @@ test_a_length_msgpack_cannot_express_is_a_sticky_limit_error(void)
     hub_mpw_init(&w, &b);
     hub_mpw_uint(&w, 7);
     hub_mpw_str(&w, "x", (size_t) UINT32_MAX + 1); // refused before any byte is read
-    hub_mpw_uint(&w, 8); // ignored: the error sticks
+    hub_mpw_uint(&w, 8);                           // ignored: the error sticks
     hub_mpw_map(&w, 1);
     CU_ASSERT_EQUAL(hub_mpw_error(&w), HUB_ELIMIT);
     CU_ASSERT_EQUAL(b.len, 1);
@@ -186,7 +186,7 @@ test_find_moves_to_a_value_or_not_at_all(void)
     CU_ASSERT_EQUAL(hub_mpr_get_uint(b.data, b.len, "list", &u), HUB_EDECODE);
     CU_ASSERT_EQUAL(hub_mpr_get_uint(b.data, b.len, "nope", &u), HUB_ENOTFOUND);
     CU_ASSERT_EQUAL(hub_mpr_get_uint(b.data + 1, b.len - 1, "x", &u), HUB_EDECODE); // not a map
-    static const uint8_t compound[] = {0x81, 0x91, 0x01, 0x02}; // {[1]: 2}
+    static const uint8_t compound[] = {0x81, 0x91, 0x01, 0x02};                     // {[1]: 2}
     CU_ASSERT_EQUAL(hub_mpr_get_uint(compound, sizeof compound, "x", &u), HUB_EDECODE);
     hub_buf_free(&b);
 }
@@ -240,18 +240,18 @@ static void
 test_the_reader_reads_every_form(void)
 {
     static const uint8_t in[] = {
-        0xd0, 0x05, // int8 5: a non-negative signed form
-        0xd1, 0xff, 0x00, // int16 -256
-        0xd3, 0x80, 0,    0,    0,    0,    0,    0,    0, // int64 min
+        0xd0, 0x05,                                           // int8 5: a non-negative signed form
+        0xd1, 0xff, 0x00,                                     // int16 -256
+        0xd3, 0x80, 0,    0,    0,    0,    0,    0,    0,    // int64 min
         0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // uint64 max
-        0xca, 0x3f, 0xc0, 0x00, 0x00, // float32 1.5
-        0xcb, 0x40, 0x04, 0,    0,    0,    0,    0,    0, // float64 2.5
-        0xd4, 0x07, 0xaa, // fixext1 type 7
-        0xc7, 0x02, 0xfe, 0x01, 0x02, // ext8 len 2 type -2
-        0xda, 0x00, 0x01, 'z', // str16 "z"
-        0xc6, 0,    0,    0,    1,    0x09, // bin32 one byte
-        0xdd, 0,    0,    0,    1,    0xc0, // array32 [nil]
-        0xdf, 0,    0,    0,    1,    0xc2, 0xc3, // map32 {false: true}
+        0xca, 0x3f, 0xc0, 0x00, 0x00,                         // float32 1.5
+        0xcb, 0x40, 0x04, 0,    0,    0,    0,    0,    0,    // float64 2.5
+        0xd4, 0x07, 0xaa,                                     // fixext1 type 7
+        0xc7, 0x02, 0xfe, 0x01, 0x02,                         // ext8 len 2 type -2
+        0xda, 0x00, 0x01, 'z',                                // str16 "z"
+        0xc6, 0,    0,    0,    1,    0x09,                   // bin32 one byte
+        0xdd, 0,    0,    0,    1,    0xc0,                   // array32 [nil]
+        0xdf, 0,    0,    0,    1,    0xc2, 0xc3,             // map32 {false: true}
     };
     hub_mpr_t r;
     hub_mp_obj_t o;

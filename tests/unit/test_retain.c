@@ -24,9 +24,9 @@
 #include <string.h>
 
 static struct {
-    tu_store_fix_t fx; // the current test works on the store in fx.dir
-    size_t per_msg; // deliveries (audit records) per message
-    uint8_t pk[32], sk[64]; // the hub's signing key
+    tu_store_fix_t fx;        // the current test works on the store in fx.dir
+    size_t per_msg;           // deliveries (audit records) per message
+    uint8_t pk[32], sk[64];   // the hub's signing key
     uint8_t pk2[32], sk2[64]; // someone else's
 } s_f;
 

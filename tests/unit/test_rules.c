@@ -1173,23 +1173,23 @@ test_anchors_aliases_merge_keys_and_chinese_text_load(void)
 
 // A small map: two departments, education with a township office that no
 // rule reaches.
-static const char s_small_depts[] = "departments:\n" // 1
-                                    "  education:\n" // 2
-                                    "    publishes: [student.enrolment_change]\n" // 3
-                                    "    endpoints:\n" // 4
-                                    "      - \"513400\"\n" // 5
-                                    "      - \"513431\"\n" // 6
-                                    "      - \"513431101\"\n" // 7
-                                    "  health:\n" // 8
+static const char s_small_depts[] = "departments:\n"                                       // 1
+                                    "  education:\n"                                       // 2
+                                    "    publishes: [student.enrolment_change]\n"          // 3
+                                    "    endpoints:\n"                                     // 4
+                                    "      - \"513400\"\n"                                 // 5
+                                    "      - \"513431\"\n"                                 // 6
+                                    "      - \"513431101\"\n"                              // 7
+                                    "  health:\n"                                          // 8
                                     "    publishes: [person.death, health.hiv_followup]\n" // 9
-                                    "    endpoints: [\"513400\", \"513431\"]\n" // 10
-                                    "  poverty_alleviation:\n" // 11
-                                    "    endpoints:\n" // 12
-                                    "      - \"513431\"\n" // 13
-                                    "restricted:\n" // 14
-                                    "  health.hiv_followup:\n" // 15
-                                    "    recipients: [health@513400]\n" // 16
-                                    "    law: 《艾滋病防治条例》第三十九条\n"; // 17
+                                    "    endpoints: [\"513400\", \"513431\"]\n"            // 10
+                                    "  poverty_alleviation:\n"                             // 11
+                                    "    endpoints:\n"                                     // 12
+                                    "      - \"513431\"\n"                                 // 13
+                                    "restricted:\n"                                        // 14
+                                    "  health.hiv_followup:\n"                             // 15
+                                    "    recipients: [health@513400]\n"                    // 16
+                                    "    law: 《艾滋病防治条例》第三十九条\n";             // 17
 
 static void
 test_warnings_name_rules_that_never_match_and_endpoints_never_reached(void)

@@ -10,10 +10,19 @@ static void
 test_the_shipped_schemas_describe_all_thirteen_types(void)
 {
     static const char *const types[] = {
-        "person.birth", "person.death", "household.hukou_change", "person.residence_permit",
-        "student.enrolment_change", "health.hospitalisation", "alert.poverty_risk",
-        "assistance.grant", "disability.certificate", "poverty.household_status",
-        "security.drug_control", "health.hiv_followup", "grid.incident",
+        "person.birth",
+        "person.death",
+        "household.hukou_change",
+        "person.residence_permit",
+        "student.enrolment_change",
+        "health.hospitalisation",
+        "alert.poverty_risk",
+        "assistance.grant",
+        "disability.certificate",
+        "poverty.household_status",
+        "security.drug_control",
+        "health.hiv_followup",
+        "grid.incident",
     };
     const hub_schemas_t *set = tu_schemas();
     CU_ASSERT_EQUAL(hub_schemas_count(set), 13);
@@ -28,7 +37,7 @@ test_the_shipped_schemas_describe_all_thirteen_types(void)
     }
     const hub_schema_t *hiv = hub_schemas_find(set, "health.hiv_followup", 19);
     for (int i = 0; hiv && i < HUB_SUBJ_COUNT; i++) {
-        CU_ASSERT_FALSE(hiv->has_subject[i]);  // never a name or citizen ID
+        CU_ASSERT_FALSE(hiv->has_subject[i]); // never a name or citizen ID
     }
 }
 
@@ -37,7 +46,7 @@ test_national_code_tables_are_complete(void)
 {
     const hub_schemas_t *set = tu_schemas();
     const hub_codes_t *eth = hub_schemas_codes(set, "ethnicity");
-    CU_ASSERT_EQUAL(hub_codes_count(eth), 58);  // 56 groups + 97 + 98
+    CU_ASSERT_EQUAL(hub_codes_count(eth), 58); // 56 groups + 97 + 98
     CU_ASSERT_STRING_EQUAL(hub_codes_find(eth, "07", 2)->zh, "彝族");
     CU_ASSERT_STRING_EQUAL(hub_codes_match(eth, "彝", strlen("彝"))->code, "07");
     CU_ASSERT_STRING_EQUAL(hub_codes_match(eth, "彝族", strlen("彝族"))->code, "07");
@@ -87,8 +96,8 @@ test_fields_are_found_by_name_and_path(void)
 typedef struct {
     const char *yaml;
     const char *reason;
-    const char *where;  // prefix of the place
-    const char *text;   // substring of the message
+    const char *where; // prefix of the place
+    const char *text;  // substring of the message
 } s_bad_t;
 
 static void
@@ -167,8 +176,7 @@ test_broken_schemas_are_reported_at_file_line_and_column(void)
         hub_schemas_add_codes(set, codes_doc, NULL);
         hub_yaml_t *doc = NULL;
         hub_diag_reset(diag);
-        int rc = hub_yaml_load_buffer(&doc, "x.y.yaml", cases[i].yaml, strlen(cases[i].yaml),
-                                      diag);
+        int rc = hub_yaml_load_buffer(&doc, "x.y.yaml", cases[i].yaml, strlen(cases[i].yaml), diag);
         if (rc == HUB_OK) {
             rc = hub_schemas_add_schema(set, doc, diag);
         }

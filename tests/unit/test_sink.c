@@ -48,7 +48,6 @@ s_newdir(void)
     return tu_tmp_dir(&s_f, "inbox");
 }
 
-
 static hubc_inbox_opts_t
 s_jsonl(uint64_t rotate_bytes)
 {
@@ -197,10 +196,10 @@ test_a_record_out_of_sequence_ends_the_good_part(void)
         uint64_t records, bad_line;
     } cases[] = {
         {"{\"seq\":1}\n{\"seq\":3}\n{\"seq\":4}\n", 1, 2}, // a gap
-        {"{\"seq\":1}\n{\"seq\":1}\n", 1, 2}, // a repeat
-        {"{\"seq\":2}\n", 0, 1}, // not the file's first
-        {"{\"seq\":1}\n\0\0\0\0\n{\"seq\":2}\n", 1, 2}, // zeros after a power loss
-        {"{\"id\":1,\"seq\":2}\n", 0, 1}, // seq not first
+        {"{\"seq\":1}\n{\"seq\":1}\n", 1, 2},              // a repeat
+        {"{\"seq\":2}\n", 0, 1},                           // not the file's first
+        {"{\"seq\":1}\n\0\0\0\0\n{\"seq\":2}\n", 1, 2},    // zeros after a power loss
+        {"{\"id\":1,\"seq\":2}\n", 0, 1},                  // seq not first
         {"{\"seq\":1x}\n", 0, 1},
         {"{\"seq\":}\n", 0, 1},
     };

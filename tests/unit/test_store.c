@@ -258,8 +258,8 @@ static const char *const s_audit_keys[] = {
     "origin_id", "prev_hash", "purposes", "rules", "ruleset",     "seq",
     "source",    "subject",   "time_ms",  "type",  NULL};
 static const char *const s_audit_raw_keys[] = {
-    "disclosure", "endpoint", "eseq",    "hash",    "message_id", "origin_id",
-    "prev_hash",  "seq",      "source",  "subject", "time_ms",    "type",      NULL};
+    "disclosure", "endpoint", "eseq",    "hash",    "message_id", "origin_id", "prev_hash",
+    "seq",        "source",   "subject", "time_ms", "type",       NULL};
 
 // Checks the queue record REC against delivery D of the message ORIGIN.
 static void
@@ -384,7 +384,7 @@ static void
 test_each_endpoint_numbers_its_deliveries_from_one(void)
 {
     hub_store_t *st = s_open(s_dir(), 0, s_key);
-    s_batch(st, "person.death.json", 100, 2); // civil_affairs@513401, poverty@513401
+    s_batch(st, "person.death.json", 100, 2);           // civil_affairs@513401, poverty@513401
     s_batch(st, "student.enrolment_change.json", 1, 5); // education@513429, public_security@513429
     s_batch(st, "person.death.json", 200, 1);
     CU_ASSERT_EQUAL(s_eps_last(st, "civil_affairs@513401", NULL), 3);
@@ -413,7 +413,7 @@ static void
 test_the_dedup_window_forgets_old_ids_a_slice_at_a_time(void)
 {
     hub_store_t *st = s_open(s_dir(), 0, s_key);
-    s_batch(st, "person.death.json", 1, 10);  // received at 1700000000000 + i
+    s_batch(st, "person.death.json", 1, 10); // received at 1700000000000 + i
     size_t purged = 0, total = 0;
     bool more = true;
     for (int slice = 0; slice < 10 && more; slice++) {
@@ -424,15 +424,15 @@ test_the_dedup_window_forgets_old_ids_a_slice_at_a_time(void)
         total += purged;
         CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
     }
-    CU_ASSERT_EQUAL(total, 5);  // the five older than the window
+    CU_ASSERT_EQUAL(total, 5); // the five older than the window
     CU_ASSERT_FALSE(more);
     s_load("person.death.json");
     hub_store_result_t res;
     CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
-    s_set_id(1);  // forgotten: taken as new
+    s_set_id(1); // forgotten: taken as new
     CU_ASSERT_EQUAL(s_ingest(st, 1800000000000, &res), HUB_OK);
     CU_ASSERT_FALSE(res.duplicate);
-    s_set_id(9);  // still inside the window: a duplicate
+    s_set_id(9); // still inside the window: a duplicate
     CU_ASSERT_EQUAL(s_ingest(st, 1800000000000, &res), HUB_OK);
     CU_ASSERT_TRUE(res.duplicate);
     CU_ASSERT_EQUAL(hub_store_commit(st), HUB_OK);
@@ -694,7 +694,7 @@ test_the_subject_index_finds_a_persons_records_by_keyed_hash(void)
     const char *dir = s_dir();
     hub_store_t *st = s_open(dir, 0, s_key);
     s_batch(st, "student.enrolment_change.json", 1, 2); // audit 1-4
-    s_batch(st, "person.death.json", 1, 1); // audit 5-6, someone else
+    s_batch(st, "person.death.json", 1, 1);             // audit 5-6, someone else
     s_batch(st, "student.enrolment_change.json", 3, 1); // audit 7-8
     const char *cid = "51342920140302046X";
     uint8_t subj[32], other[32];

@@ -327,5 +327,6 @@ test_store_dedup_register(void)
                 test_the_purge_forgets_from_the_oldest_and_only_when_it_commits);
     CU_add_test(s, "a format-3 store's entries move and still catch resends",
                 test_a_format3_stores_entries_move_and_still_catch_resends);
-    CU_add_test(s, "a damaged entry is an error naming it", test_a_damaged_entry_is_an_error_naming_it);
+    CU_add_test(s, "a damaged entry is an error naming it",
+                test_a_damaged_entry_is_an_error_naming_it);
 }

@@ -325,7 +325,7 @@ test_endpoint_sequences_counted_in_a_batch_are_seen_and_kept_only_by_a_commit(vo
     const char *other = hub_route_at(s_f.route, 1)->endpoint->id;
     CU_ASSERT_EQUAL(hub_store_ack(st, ep, 2), HUB_OK); // 3 exists, though not yet put
     CU_ASSERT_EQUAL(hub_store_ack(st, ep, 4), HUB_EINVAL);
-    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_EINVAL);  // still the same batch
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_EINVAL); // still the same batch
     s_ingest(st, 4, 2);
     CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_endpoint_state(st, ep, &acked, &last), HUB_OK);
@@ -348,7 +348,7 @@ test_endpoint_sequences_counted_in_a_batch_are_seen_and_kept_only_by_a_commit(vo
     s_ingest(st, 8, 1);
     CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
     CU_ASSERT_EQUAL(hub_store_endpoint_state(st, ep, &acked, &last), HUB_OK);
-    CU_ASSERT_EQUAL(last, 6);  // the aborted batch's 6 and 7 were never given
+    CU_ASSERT_EQUAL(last, 6); // the aborted batch's 6 and 7 were never given
     CU_ASSERT_EQUAL(hub_store_pending(st, ep, 5, ds, 8, &n), HUB_OK);
     CU_ASSERT_EQUAL(n, 1);
     CU_ASSERT_EQUAL(n ? ds[0].eseq : 0, 6);
@@ -408,14 +408,22 @@ test_a_prepared_message_stands_alone_and_bad_bytes_are_refused(void)
         char id[33];
         snprintf(id, sizeof id, "%032x", i);
         hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
-        CU_ASSERT_EQUAL_FATAL(hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), s_f.msg,
-                                            s_key, NULL),
-                              HUB_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            hub_route_run(s_f.route, s_f.rules, s_f.depts, tu_schemas(), s_f.msg, s_key, NULL),
+            HUB_OK);
         s_f.enc.len = 0;
         CU_ASSERT_EQUAL_FATAL(hub_codec_encode(s_f.msg, &s_f.enc), HUB_OK);
-        hub_store_ingest_t in = {hub_msg_env_str(s_f.msg, HUB_ENV_SOURCE), id,
-                                 hub_msg_env_str(s_f.msg, HUB_ENV_TYPE), s_f.enc.data, s_f.enc.len,
-                                 s_cid, "v1", 999 + (uint64_t) i, s_f.route, NULL, NULL};
+        hub_store_ingest_t in = {hub_msg_env_str(s_f.msg, HUB_ENV_SOURCE),
+                                 id,
+                                 hub_msg_env_str(s_f.msg, HUB_ENV_TYPE),
+                                 s_f.enc.data,
+                                 s_f.enc.len,
+                                 s_cid,
+                                 "v1",
+                                 999 + (uint64_t) i,
+                                 s_f.route,
+                                 NULL,
+                                 NULL};
         CU_ASSERT_EQUAL_FATAL(hub_store_prepare(prep, &in, i == 1 ? &one : &two), HUB_OK);
     }
     CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
@@ -427,9 +435,9 @@ test_a_prepared_message_stands_alone_and_bad_bytes_are_refused(void)
     CU_ASSERT(res.duplicate);
     // A key flag it does not know (after the message: which keys follow)
     // is refused before anything is written; the batch goes on.
-    size_t at = strlen((char *) one.data) + 1; // source
-    at += strlen((char *) one.data + at) + 1; // id
-    at += strlen((char *) one.data + at) + 1; // type
+    size_t at = strlen((char *) one.data) + 1;            // source
+    at += strlen((char *) one.data + at) + 1;             // id
+    at += strlen((char *) one.data + at) + 1;             // type
     at += 1 + strlen((char *) one.data + at + 1) + 1 + 8; // the rule-set version, now_ms
     uint32_t mlen;
     memcpy(&mlen, one.data + at, sizeof mlen);
@@ -481,7 +489,8 @@ test_store_disc_register(void)
                 test_an_altered_or_missing_descriptor_is_found);
     CU_add_test(s, "a damaged descriptor leaves the reader's cache sound",
                 test_a_damaged_descriptor_leaves_the_readers_cache_sound);
-    CU_add_test(s, "a format 2 store is read and upgraded", test_a_format_2_store_is_read_and_upgraded);
+    CU_add_test(s, "a format 2 store is read and upgraded",
+                test_a_format_2_store_is_read_and_upgraded);
     CU_add_test(s, "endpoint sequences counted in a batch are seen, and kept only by a commit",
                 test_endpoint_sequences_counted_in_a_batch_are_seen_and_kept_only_by_a_commit);
     CU_add_test(s, "the same rules loaded again name the same descriptors",

@@ -33,9 +33,9 @@ static hub_store_t *
 s_open(const char *dir, bool rdonly)
 {
     hub_store_t *st = NULL;
-    CU_ASSERT_EQUAL(hub_store_open(&st, dir, 0, rdonly ? HUB_STORE_RDONLY : 0,
-                                   rdonly ? NULL : s_key, NULL),
-                    HUB_OK);
+    CU_ASSERT_EQUAL(
+        hub_store_open(&st, dir, 0, rdonly ? HUB_STORE_RDONLY : 0, rdonly ? NULL : s_key, NULL),
+        HUB_OK);
     return st;
 }
 

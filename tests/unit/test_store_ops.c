@@ -91,8 +91,7 @@ test_oplog_records_are_numbered_and_readable(void)
     CU_ASSERT_FATAL(b.len < sizeof detail);
     memcpy(detail, b.data, b.len);
     uint64_t seq = 0;
-    CU_ASSERT_EQUAL(hub_store_oplog_append(st, 1000, "alice", "cursor.rewind", detail, b.len,
-                                           &seq),
+    CU_ASSERT_EQUAL(hub_store_oplog_append(st, 1000, "alice", "cursor.rewind", detail, b.len, &seq),
                     HUB_OK);
     CU_ASSERT_EQUAL(seq, 1);
     CU_ASSERT_EQUAL(hub_store_oplog_append(st, 2000, "bob", "audit.query", NULL, 0, &seq), HUB_OK);

@@ -75,9 +75,9 @@ s_ingest(hub_store_t *st, uint64_t n)
     hub_msg_set_env_str(s_f.msg, HUB_ENV_ID, id);
     s_cid((unsigned) (n * 7 % S_PEOPLE), cid);
     hub_store_result_t res = {0};
-    CU_ASSERT_EQUAL(tu_store_ingest(&s_f, st, s_key, cid, hub_rules_version(s_f.rules), 1000 + n,
-                                    &res),
-                    HUB_OK);
+    CU_ASSERT_EQUAL(
+        tu_store_ingest(&s_f, st, s_key, cid, hub_rules_version(s_f.rules), 1000 + n, &res),
+        HUB_OK);
 }
 
 // Messages FIRST.. FIRST+N-1, a batch of at most BATCH at a time.
@@ -461,9 +461,8 @@ test_merged_runs_answer_every_query(void)
     CU_ASSERT(low >= m1 || s_entries(dir, "audit_runs", NULL) > 0);
     // Batches that note nothing finish the merges and the removals, a few
     // entries each: every entry is then in exactly one level.
-    for (int i = 0; i < 20000 && s_indexed_entries(dir) + hub_store_subject_pending(st) !=
-                                     next * s_per;
-         i++) {
+    for (int i = 0;
+         i < 20000 && s_indexed_entries(dir) + hub_store_subject_pending(st) != next * s_per; i++) {
         CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
         CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
     }

@@ -18,15 +18,15 @@ test_strict_utf8_accepts_good_and_rejects_bad_sequences(void)
     static const s_case_t cases[] = {
         {S("plain ascii"), 1},
         {S("凉山彝族自治州"), 1},
-        {S("ꆈꌠ"), 1},                    // Yi syllables
-        {S("\xF0\xA0\x80\x80"), 1},        // U+20000, outside GBK
-        {S("\xC0\xAF"), 0},                // overlong '/'
-        {S("\xE0\x80\xAF"), 0},            // overlong
-        {S("\xED\xA0\x80"), 0},            // surrogate
-        {S("\xF4\x90\x80\x80"), 0},        // above U+10FFFF
-        {S("\xE5\x87"), 0},                // truncated
-        {S("\x80"), 0},                    // lone continuation
-        {S("abcdefgh\xFF"), 0},            // bad byte after the fast path
+        {S("ꆈꌠ"), 1},             // Yi syllables
+        {S("\xF0\xA0\x80\x80"), 1}, // U+20000, outside GBK
+        {S("\xC0\xAF"), 0},         // overlong '/'
+        {S("\xE0\x80\xAF"), 0},     // overlong
+        {S("\xED\xA0\x80"), 0},     // surrogate
+        {S("\xF4\x90\x80\x80"), 0}, // above U+10FFFF
+        {S("\xE5\x87"), 0},         // truncated
+        {S("\x80"), 0},             // lone continuation
+        {S("abcdefgh\xFF"), 0},     // bad byte after the fast path
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CU_ASSERT_EQUAL(hub_utf8_valid(cases[i].s, cases[i].len, NULL), cases[i].valid);
@@ -37,10 +37,10 @@ static void
 test_text_checks_also_refuse_nul_wherever_it_is(void)
 {
     size_t bad = 99;
-    CU_ASSERT_TRUE(hub_utf8_valid(S("abc\0def"), NULL));  // NUL is valid UTF-8 ...
-    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abc\0def"), &bad));  // ... but not text
+    CU_ASSERT_TRUE(hub_utf8_valid(S("abc\0def"), NULL));       // NUL is valid UTF-8 ...
+    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abc\0def"), &bad)); // ... but not text
     CU_ASSERT_EQUAL(bad, 3);
-    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abcdefghij\0"), &bad));  // past the fast path
+    CU_ASSERT_FALSE(hub_utf8_valid_text(S("abcdefghij\0"), &bad)); // past the fast path
     CU_ASSERT_EQUAL(bad, 10);
     CU_ASSERT_FALSE(hub_utf8_valid_text(S("凉山\0"), &bad));
     CU_ASSERT_EQUAL(bad, 6);
@@ -70,7 +70,7 @@ test_control_characters_are_found(void)
     CU_ASSERT_TRUE(hub_utf8_has_control(S("a\x01"), false));
     CU_ASSERT_TRUE(hub_utf8_has_control(S("a\nb"), false));
     CU_ASSERT_FALSE(hub_utf8_has_control(S("a\nb"), true));
-    CU_ASSERT_TRUE(hub_utf8_has_control(S("a\xC2\x85"), true));  // NEL, a C1 control
+    CU_ASSERT_TRUE(hub_utf8_has_control(S("a\xC2\x85"), true)); // NEL, a C1 control
     CU_ASSERT_FALSE(hub_utf8_has_control(S("吉克·阿依"), false));
 }
 

@@ -22,10 +22,10 @@ test_the_dropout_example_is_valid(void)
 
 // One defect applied to the dropout example, and what must be reported.
 typedef struct {
-    const char *path;    // "subject.x" / "body.x" / envelope key
-    const char *value;   // string value to set; NULL removes the key
+    const char *path;  // "subject.x" / "body.x" / envelope key
+    const char *value; // string value to set; NULL removes the key
     const char *reason;
-    const char *text;    // substring of the message
+    const char *text; // substring of the message
 } s_case_t;
 
 static void
@@ -151,7 +151,7 @@ test_a_legacy_fifteen_digit_id_becomes_eighteen_digits(void)
     tu_dropout(m);
     s_apply(m, "subject.citizen_id", "513425850312001");
     s_apply(m, "subject.birth_date", "1985-03-12");
-    s_apply(m, "subject.hukou_division", "513425");  // retired code, still valid
+    s_apply(m, "subject.hukou_division", "513425"); // retired code, still valid
     s_apply(m, "body.student_no", "J513425198503120011");
     CU_ASSERT_EQUAL(hub_validate(tu_schemas(), m, HUB_VALIDATE_NORMALIZE, NULL), HUB_OK);
     CU_ASSERT_STRING_EQUAL(hub_msg_subj(m, HUB_SUBJ_CITIZEN_ID)->u.s, "513425198503120011");
@@ -211,7 +211,8 @@ test_validate_register(void)
                 test_normalising_rewrites_values_into_canonical_form);
     CU_add_test(s, "a legacy 15-digit ID becomes 18 digits",
                 test_a_legacy_fifteen_digit_id_becomes_eighteen_digits);
-    CU_add_test(s, "IDs from outside Liangshan are valid", test_ids_from_outside_liangshan_are_valid);
+    CU_add_test(s, "IDs from outside Liangshan are valid",
+                test_ids_from_outside_liangshan_are_valid);
     CU_add_test(s, "a newer schema version is refused", test_a_newer_schema_version_is_refused);
     CU_add_test(s, "wrong value kinds are reported", test_wrong_value_kinds_are_reported);
 }

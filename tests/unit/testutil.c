@@ -84,8 +84,8 @@ tu_dropout(hub_msg_t *msg)
 }
 
 static const char *const s_words[] = {
-    "a", "西昌", "吉克·阿依", "\xF0\xA0\x80\x80", "513431201001050019", "", "x y z",
-    "line\nbreak", "ꆈꌠ", "2026-09-20",
+    "a",     "西昌",        "吉克·阿依", "\xF0\xA0\x80\x80", "513431201001050019", "",
+    "x y z", "line\nbreak", "ꆈꌠ",      "2026-09-20",
 };
 
 static hub_val_t
@@ -95,8 +95,9 @@ s_scalar(hub_msg_t *msg, uint64_t *st)
     case 0:
         return hub_val_bool(tu_rand(st) & 1);
     case 1: {
-        static const int64_t edges[] = {0, 1, -1, 127, 128, -32, -33, 255, 256, 65535, 65536,
-                                        -129, INT64_MAX, INT64_MIN, 4294967296LL};
+        static const int64_t edges[] = {0,     1,    -1,        127,       128,
+                                        -32,   -33,  255,       256,       65535,
+                                        65536, -129, INT64_MAX, INT64_MIN, 4294967296LL};
         uint64_t r = tu_rand(st);
         return hub_val_int(r % 2 ? edges[r % 15] : (int64_t) (tu_rand(st) >> (r % 64)));
     }
