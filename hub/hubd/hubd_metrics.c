@@ -367,6 +367,9 @@ hubd_metrics_render(const hubd_metrics_snapshot_t *s, hub_buf_t *out)
     s_metric_u64(&t, "hub_retention_failures_total", "counter",
                  "Retention purges that failed since start: nothing of them was purged.",
                  s->retention_failures);
+    s_metric_u64(&t, "hub_checkpoint_failures_total", "counter",
+                 "Audit checkpoints that could not be written since start.",
+                 s->checkpoint_failures);
     return t.rc;
 }
 

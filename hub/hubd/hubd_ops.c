@@ -513,7 +513,13 @@ hubd_checkpoint(hubd_t *self)
     }
     int rc = hub_store_checkpoint(self->store, self->sign_sk, (uint64_t) hubd_now_ms());
     if (rc) {
-        hubd_log("error", "checkpoint", "reason=\"%s\"", hub_strerror(rc));
+        // Tried again at the next interval; meanwhile the records since the
+        // last checkpoint are protected by the hash chain alone, which an
+        // operator must be able to see (and alert on).
+        char why[512];
+        self->snap.checkpoint_failures++;
+        hubd_log("error", "checkpoint_failed", "reason=\"%s\"",
+                 hubd_store_why(self, rc, why, sizeof why));
     }
     return rc;
 }

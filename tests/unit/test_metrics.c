@@ -329,6 +329,7 @@ s_fill(hubd_metrics_snapshot_t *s, const char *ruleset)
     s->nacked[hubd_metrics_nack_index("no_such_code")] = 1;
     s->dead_written = 2;
     s->retention_failures = 1;
+    s->checkpoint_failures = 2;
     s->dead_letters = 5;
     s->dedup_ids = 123456;
     s->subject_pending = 4321;
@@ -476,6 +477,7 @@ test_render_shows_every_number_with_its_labels(void)
         "hub_store_map_size_bytes 1073741824\n",
         "hub_store_used_bytes 1228800\n",
         "# TYPE hub_retention_failures_total counter\nhub_retention_failures_total 1\n",
+        "# TYPE hub_checkpoint_failures_total counter\nhub_checkpoint_failures_total 2\n",
     };
     for (size_t i = 0; i < S_COUNT(lines); i++) {
         s_expect_line(t, lines[i]);
