@@ -867,6 +867,7 @@ s_batch_past(hubc_t *self, const uint8_t *end)
         self->batch_r.p = end;
     } else if (hub_mpr_skip(&self->batch_r) != HUB_OK) {
         self->batch_left = 0;
+        self->batch_r.p = self->batch_r.end;
     }
 }
 
@@ -894,11 +895,25 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
         int64_t got = hub_mpr_pick(&r, keys, 5, v);
         if (in_batch) {
             s_batch_past(self, got < 0 ? NULL : r.p);
+            // Where the batch's cursor went is where this delivery ends
+            // (the rest of the frame when not even a skip could tell).
+            blen = (size_t) (self->batch_r.p - (const uint8_t *) body);
+        } else if (got >= 0) {
+            blen = hub_mpr_offset(&r);
         }
-        blen = got < 0 ? blen : hub_mpr_offset(&r);
-        if (got < 0 || (got & 3) != 3 || hub_mpr_uint(&v[0], &out->seq) != HUB_OK ||
-            hub_mpr_bin(&v[1], &out->message, &out->len) != HUB_OK) {
+        out->body = body;
+        out->body_len = blen;
+        if (got < 0 || !(got & 1) || hub_mpr_uint(&v[0], &out->seq) != HUB_OK) {
+            out->seq = 0;
             return HUB_EDECODE;
+        }
+        if (!(got & 2) || hub_mpr_bin(&v[1], &out->message, &out->len) != HUB_OK) {
+            out->message = NULL;
+            out->len = 0;
+            s_copy_str(got & 4 ? &v[2] : NULL, out->id, sizeof out->id);
+            s_copy_str(got & 8 ? &v[3] : NULL, out->type, sizeof out->type);
+            s_copy_str(got & 16 ? &v[4] : NULL, out->origin_id, sizeof out->origin_id);
+            return HUB_EDECODE; // OUT->seq says which: the caller may set it aside
         }
         if (out->seq <= last_done) {
             // A redelivery of something already processed (and durable on
@@ -910,8 +925,6 @@ hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms
         s_copy_str(got & 4 ? &v[2] : NULL, out->id, sizeof out->id);
         s_copy_str(got & 8 ? &v[3] : NULL, out->type, sizeof out->type);
         s_copy_str(got & 16 ? &v[4] : NULL, out->origin_id, sizeof out->origin_id);
-        out->body = body;
-        out->body_len = blen;
         return HUB_OK;
     }
 }

@@ -194,7 +194,9 @@ hubc_resumes(const hubc_t *self);
 // below LAST_DONE is dropped as above). Errors: HUB_ENOTFOUND (nothing
 // arrived in time), HUB_EIO (the session lost and not taken back),
 // HUB_EDECODE (a delivery without seq or message; the next call goes on
-// with the next one).
+// with the next one): OUT->seq is its seq when that much could be read
+// (else 0), and OUT->body / body_len the delivery's bytes, so that the
+// caller can keep it aside and acknowledge it rather than stop there.
 int
 hubc_recv(hubc_t *self, uint64_t last_done, hubc_delivery_t *out, int timeout_ms);
 

@@ -227,9 +227,11 @@ s_render(sink_t *self, const hubc_delivery_t *d, const char *now, bool *known)
 // it cannot be read (HUB_EDECODE, HUB_ELIMIT: bad input, not a failure of
 // this process). *ACK gets the highest seq to acknowledge once it is
 // durable: a dropped one, one added, one rejected; never one that could
-// not be written (the hub would forget it).
+// not be written (the hub would forget it). RECV_RC is what hubc_recv()
+// said of D: HUB_OK, or HUB_EDECODE for a delivery whose seq could be read
+// but not its message (rejected too).
 static int
-s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
+s_take(sink_t *self, const hubc_delivery_t *d, int recv_rc, uint64_t *ack)
 {
     if (d->seq <= hubc_inbox_last(self->inbox) || hubc_rejects_has(self->rejects, d->seq)) {
         self->dropped++;
@@ -238,9 +240,17 @@ s_take(sink_t *self, const hubc_delivery_t *d, uint64_t *ack)
     }
     s_gap_check(self, d->seq);
     char now[32];
-    bool known;
+    bool known = true;
     s_now_utc(now);
-    int rc = s_render(self, d, now, &known);
+    int rc = recv_rc;
+    if (rc == HUB_EDECODE) {
+        hub_diag_add(self->diag, HUB_DIAG_ERROR, "malformed", "delivery",
+                     "seq %llu carries no message (a `message` bin): not a delivery this "
+                     "hub-sink can read",
+                     (unsigned long long) d->seq);
+    } else {
+        rc = s_render(self, d, now, &known);
+    }
     if (rc == HUB_EDECODE || rc == HUB_ELIMIT) {
         return s_reject(self, d, now, rc, ack);
     }
@@ -277,12 +287,22 @@ s_batch(sink_t *self, int wait_ms)
     while (rc == HUB_OK && n < self->args.credit && !s_stop) {
         hubc_delivery_t d;
         rc = hubc_recv(self->hub, 0, &d, n ? S_DRAIN_MS : wait_ms);
-        if (rc == HUB_OK) {
+        if (rc == HUB_OK || (rc == HUB_EDECODE && d.seq)) {
             n++;
             // A delivery that can be neither written nor rejected (the
             // disk, memory) is not acknowledged: the sink stops there
             // rather than skip it (fatal, reported).
-            rc = s_take(self, &d, &ack) ? HUB_EINVAL : HUB_OK;
+            rc = s_take(self, &d, rc, &ack) ? HUB_EINVAL : HUB_OK;
+        } else if (rc == HUB_EDECODE) {
+            // Without a seq it can be neither kept aside nor acknowledged,
+            // and a new session would bring it back first: stop (what came
+            // before it is made durable and acknowledged below).
+            fprintf(stderr,
+                    "hub-sink: %s: the hub sent a delivery without a seq (not as "
+                    "docs/PROTOCOL.md says): it can be neither kept nor acknowledged; "
+                    "stopping\n",
+                    self->args.endpoint);
+            rc = HUB_EINVAL;
         }
     }
     if (n == 0) {

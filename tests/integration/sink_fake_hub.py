@@ -26,7 +26,8 @@ ADAPTERS.md "hub-sink"). Prints one line per event:
     bye                              (the client said BYE: after its last DACK,
                                       since ZeroMQ keeps a connection's order)
 
-While the file UNREADABLE_FILE exists it holds a seq K: delivery K is then
+While the file UNREADABLE_FILE exists it holds a seq K ("K envelope": the
+delivery itself then carries no message, as no hub should send it): delivery K is then
 sent as one this hub-sink cannot read (its message carries an envelope
 key that this build does not know, as a newer hub's might); removing the
 file removes the cause, and K is sent readable from then on.
@@ -70,13 +71,18 @@ def message(seq, unreadable):
     return pyclient.encode_message(m)
 
 
-def delivery(endpoint, seq, unreadable):
+def delivery(endpoint, seq, unreadable, envelope=False):
+    """Delivery SEQ; UNREADABLE: its message cannot be read; ENVELOPE too:
+    the delivery itself carries no message (not as docs/PROTOCOL.md says)."""
     mid = "dead%028x" % seq
-    return {"endpoint": endpoint, "seq": seq, "eseq": seq, "log_seq": seq, "id": mid,
-            "origin_id": mid, "type": "person.death", "rules": [RULE],
-            "purposes": ["test"], "legal_bases": ["test"], "ruleset": "0" * 64,
-            "fields": [{"path": "body.death_date", "rule": RULE, "mask": "none"}],
-            "message": message(seq, unreadable)}
+    d = {"endpoint": endpoint, "seq": seq, "eseq": seq, "log_seq": seq, "id": mid,
+         "origin_id": mid, "type": "person.death", "rules": [RULE],
+         "purposes": ["test"], "legal_bases": ["test"], "ruleset": "0" * 64,
+         "fields": [{"path": "body.death_date", "rule": RULE, "mask": "none"}],
+         "message": message(seq, unreadable)}
+    if unreadable and envelope:
+        del d["message"]
+    return d
 
 
 def file_seq(path):
@@ -149,6 +155,16 @@ class Hub:
         upto = file_seq(self.upto_file) if self.upto_file else None
         return self.n if upto is None else min(self.n, upto)
 
+    def unreadable(self):
+        """(K, ENVELOPE) from UNREADABLE_FILE, "K" or "K envelope" ((None,
+        False) when there is none)."""
+        try:
+            with open(self.unreadable_file or "") as f:
+                words = f.read().split()
+            return int(words[0]), words[1:] == ["envelope"]
+        except (OSError, ValueError, IndexError):
+            return None, False
+
     def pump(self, rid):
         """Sends what the session's credit allows, in one DELIVER_BATCH."""
         s = self.sessions.get(rid)
@@ -158,10 +174,11 @@ class Hub:
         last = min(self.last(), s["next"] + min(room, s["batch"]) - 1)
         if last < s["next"]:
             return
-        bad = file_seq(self.unreadable_file) if self.unreadable_file else None
-        ds = [delivery(self.endpoint, q, q == bad) for q in range(s["next"], last + 1)]
+        bad, envelope = self.unreadable()
+        ds = [delivery(self.endpoint, q, q == bad, envelope) for q in range(s["next"], last + 1)]
         send(self.sock, rid, "DELIVER_BATCH", {"endpoint": self.endpoint, "deliveries": ds})
         note = " unreadable %d" % bad if bad and s["next"] <= bad <= last else ""
+        note += " envelope" if note and envelope else ""
         print("deliver %d..%d%s" % (s["next"], last, note), flush=True)
         s["next"] = last + 1
 

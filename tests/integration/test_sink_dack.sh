@@ -31,6 +31,10 @@
 #      must be in the report by then, or the restarted sink drops it as
 #      its own and acknowledges it: lost. Restarted: DACK 14, 13 reported
 #      once, 14 written.
+#   7. Delivery 15 carries no message at all: rejected by its seq into the
+#      report, 16 written, DACK 16, exit 0, in one session (hub-sink once
+#      took it for a lost session and reconnected forever: the hub resent
+#      it first each time).
 # Skipped when /usr/bin/python3 lacks zmq or msgpack (tools/deps.sh
 # installs python3-zmq and python3-msgpack).
 set -u
@@ -42,14 +46,14 @@ fi
 . "$REPO/tests/integration/lib.sh"
 
 EP=civil_affairs@513401
-N=12 # steps 1-5; 13 and 14 are for step 6
+N=12 # steps 1-5; 13 and 14 are for step 6, 15 and 16 for step 7
 mkdir -p cfg/keys
 "$HUB_BIN/hubctl" keygen hub --dir cfg/keys >/dev/null
 "$HUB_BIN/hubctl" keygen "$EP" --dir cfg/keys >/dev/null
 
 REPORT=inbox/$EP.rejected
 echo "$N" >upto
-"$PY" "$REPO/tests/integration/sink_fake_hub.py" cfg/keys "$EP" $((N + 2)) inbox hub.url \
+"$PY" "$REPO/tests/integration/sink_fake_hub.py" cfg/keys "$EP" $((N + 4)) inbox hub.url \
     unreadable upto >hub.log 2>&1 &
 HUB=$!
 trap 'kill "$HUB" 2>/dev/null' EXIT
@@ -220,7 +224,7 @@ expect_same want.txt got.txt
 # empty part file (its first fsync is the inbox's at start, the second the
 # directory's after that rename)
 echo 13 >unreadable
-rm upto
+echo 14 >upto
 if $killed; then
     sink kill-at=fsync:2 --credit 16
     check "6: strace killed hub-sink (status $RC)" test "$RC" -ge 128
@@ -237,5 +241,21 @@ if $killed; then
     run "$PY" "$REPO/tests/integration/sink_check.py" inbox "$EP" --with-part --rejected "$REPORT"
     expect_out_has "records 12 first 1 last 14"
 fi
+# ---- 7. delivery 15 has no message at all (the delivery itself is not
+# as docs/PROTOCOL.md says): rejected by its seq, the stream goes on (it
+# used to make hub-sink reconnect forever: the hub resent it first)
+echo "15 envelope" >unreadable
+rm upto
+sink --credit 16
+expect_rc 0
+check "7: 15 came without its message" grep -q 'unreadable 15 envelope$' run.log
+check "7: one session" test "$(grep -c '^subscribe' run.log)" -eq 1
+acked "7 (15 has no message)" 16
+if $killed; then
+    reported 7 "7, 13, 15"
+else
+    reported 7 "7, 15"
+fi
+check "7: the report says why" grep -q '"seq":15,.*carries no message' "$REPORT"
 check "no violation in the whole run" sh -c '! grep -q "^violation" hub.log'
 finish
