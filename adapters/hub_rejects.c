@@ -34,6 +34,7 @@ struct hubc_rejects {
     s_range_t *ranges;           // the seqs remembered: sorted, none touching the next
     size_t nranges, cap;
     uint64_t count; // lines added since open
+    bool dir_due;   // the report was made and its directory not yet fsynced
 };
 
 // The scan of the report at open.
@@ -255,23 +256,26 @@ s_write_all(int fd, const uint8_t *p, size_t len)
 }
 
 // Opens the report for appending, made (durably: the directory fsynced
-// before anything is written into it) when missing.
+// before anything is written into it) when missing. A directory fsync
+// that failed is owed until one succeeds: the file it made is there and
+// is opened without O_CREAT next time, but its name may not be durable.
 static int
 s_open_append(hubc_rejects_t *self, int *fd, hub_diag_t *diag)
 {
     *fd = open(self->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (*fd >= 0 || errno != ENOENT) {
-        return *fd >= 0 ? HUB_OK : s_io_error(diag, "cannot open", self->path);
+    if (*fd < 0 && errno == ENOENT) {
+        *fd = open(self->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        self->dir_due = *fd >= 0;
     }
-    *fd = open(self->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (*fd < 0) {
-        return s_io_error(diag, "cannot create", self->path);
+        return s_io_error(diag, "cannot open", self->path);
     }
-    if (hub_dir_sync(self->dir) != HUB_OK) {
+    if (self->dir_due && hub_dir_sync(self->dir) != HUB_OK) {
         int rc = s_io_error(diag, "cannot fsync", self->dir);
         close(*fd);
         return rc;
     }
+    self->dir_due = false;
     return HUB_OK;
 }
 
@@ -454,6 +458,9 @@ hubc_rejects_open(hubc_rejects_t **out, const char *dir, const char *endpoint, c
         return HUB_ENOMEM;
     }
     snprintf(self->path, plen, "%s/%s.rejected", dir, endpoint);
+    // A report found here may have been made by a process that died before
+    // its directory was fsynced: the first commit fsyncs it again.
+    self->dir_due = true;
     hubc_rejects_set_store_id(self, store_id, false);
     int rc = s_read(self, after, diag);
     if (rc) {
