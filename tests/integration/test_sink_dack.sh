@@ -222,11 +222,12 @@ expect_same want.txt got.txt
 
 # ---- 6. 13 unreadable, 14 readable; killed once adding 14 renamed the
 # empty part file (its first fsync is the inbox's at start, the second the
-# directory's after that rename)
+# report's directory, owed once per process, the third the inbox's
+# directory after that rename)
 echo 13 >unreadable
 echo 14 >upto
 if $killed; then
-    sink kill-at=fsync:2 --credit 16
+    sink kill-at=fsync:3 --credit 16
     check "6: strace killed hub-sink (status $RC)" test "$RC" -ge 128
     check "6: 13..14 were delivered, 13 unreadable" \
         grep -q '^deliver 13\.\.14 unreadable 13$' run.log
