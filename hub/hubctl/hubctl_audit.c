@@ -621,13 +621,14 @@ s_record_write(hubctl_audit_t *self, const char *action, const hub_buf_t *detail
         hub_diag_print(diag, stderr);
         fprintf(stderr,
                 "hubctl: %s refused: this reading of the audit could not be recorded in the "
-                "operations log (%s%s%s), so nothing of it is shown%s\n",
+                "operations log (%s%s%s), so nothing of it is shown%s%s%s\n",
                 action,
                 !self->has_key ? "the hash key cannot be read, so the store cannot be opened "
                                  "for writing"
                                : hub_strerror(rc),
                 st && *hub_store_last_error(st) ? ": " : "", st ? hub_store_last_error(st) : "",
-                rc == HUB_EFULL ? "; raise store_map_size in hub.yaml, then reload" : "");
+                rc == HUB_EFULL ? "; " : "", rc == HUB_EFULL ? hub_store_full_remedy(st) : "",
+                rc == HUB_EFULL ? ", then reload" : "");
     }
     hub_store_destroy(&st);
     hub_diag_destroy(&diag);

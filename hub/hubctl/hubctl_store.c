@@ -163,10 +163,11 @@ s_reissue(const hub_config_t *cfg, const char *store, const char *old_id, char n
     rc = rc ? rc : s_reissue_recorded(st, old_id, new_id);
     if (rc) {
         hub_diag_print(diag, stderr);
-        fprintf(stderr, "hubctl: the store id of %s was not changed: %s%s%s%s\n", store,
+        fprintf(stderr, "hubctl: the store id of %s was not changed: %s%s%s%s%s%s\n", store,
                 hub_strerror(rc), st && *hub_store_last_error(st) ? ": " : "",
-                st ? hub_store_last_error(st) : "",
-                rc == HUB_EFULL ? " (raise store_map_size in hub.yaml, then run it again)" : "");
+                st ? hub_store_last_error(st) : "", rc == HUB_EFULL ? " (" : "",
+                rc == HUB_EFULL ? hub_store_full_remedy(st) : "",
+                rc == HUB_EFULL ? ", then run it again)" : "");
     }
     sodium_memzero(key, sizeof key);
     hub_store_destroy(&st);

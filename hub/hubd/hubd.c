@@ -349,7 +349,7 @@ s_timers(hubd_t *self)
 static void
 s_loop(hubd_t *self)
 {
-    while (!s_stop) {
+    while (!s_stop && !self->store_lost) {
         zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0},
                                   {self->zap, 0, ZMQ_POLLIN, 0},
                                   {self->admin, 0, ZMQ_POLLIN, 0},
@@ -485,10 +485,11 @@ s_ruleset_start(hubd_t *self, hub_diag_t *diag)
         const char *detail = hub_store_last_error(self->store);
         hub_diag_add(diag, HUB_DIAG_ERROR, "not_recorded", self->conf.cfg.store,
                      "rule set %.12s cannot be recorded in the rule-set history, so hubd does "
-                     "not start: %s%s%s%s",
+                     "not start: %s%s%s%s%s%s",
                      hub_rules_version(self->conf.rules), hub_strerror(rc), detail[0] ? ": " : "",
-                     detail,
-                     rc == HUB_EFULL ? " (raise store_map_size in hub.yaml, then start hubd)" : "");
+                     detail, rc == HUB_EFULL ? " (" : "",
+                     rc == HUB_EFULL ? hub_store_full_remedy(self->store) : "",
+                     rc == HUB_EFULL ? ", then start hubd)" : "");
     }
     return rc;
 }
@@ -618,5 +619,5 @@ main(int argc, char **argv)
              (unsigned long long) self.stats_nacked, (unsigned long long) self.stats_delivered);
     s_stop_all(&self);
     hub_diag_destroy(&self.diag);
-    return 0;
+    return self.store_lost ? 1 : 0;
 }

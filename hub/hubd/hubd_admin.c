@@ -167,8 +167,9 @@ const char *
 hubd_store_why(hubd_t *self, int rc, char *out, size_t size)
 {
     const char *detail = hub_store_last_error(self->store);
-    snprintf(out, size, "%s%s%s%s", hub_strerror(rc), detail[0] ? ": " : "", detail,
-             rc == HUB_EFULL ? " (raise store_map_size in hub.yaml, then reload)" : "");
+    snprintf(out, size, "%s%s%s%s%s%s", hub_strerror(rc), detail[0] ? ": " : "", detail,
+             rc == HUB_EFULL ? " (" : "", rc == HUB_EFULL ? hub_store_full_remedy(self->store) : "",
+             rc == HUB_EFULL ? ", then reload)" : "");
     return out;
 }
 

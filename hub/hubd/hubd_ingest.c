@@ -598,6 +598,15 @@ hubd_batch_answer(hubd_t *self, hubd_batch_t *b)
     if (b->rc) {
         hubd_log("error", "commit", "reason=\"%s\" detail=\"%s\" messages=%zu", hub_strerror(b->rc),
                  b->why, b->npending);
+        if (b->panicked && !self->store_lost) {
+            // Nothing would commit again on this environment: stop, so that
+            // a supervisor's restart opens it afresh, rather than stay up
+            // refusing everything.
+            hubd_log("error", "store_lost",
+                     "reason=\"LMDB gave up on the store (MDB_PANIC): hubd stops; a restart "
+                     "opens it again\"");
+            self->store_lost = true;
+        }
     }
     for (size_t i = 0; i < b->npending; i++) {
         hubd_pending_t *p = &b->pending[i];

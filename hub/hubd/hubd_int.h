@@ -127,6 +127,7 @@ typedef struct {
     // Set by the writer:
     int rc;                 // HUB_OK, or what broke the batch (nothing of it stored)
     char why[320];          // when RC: the store's words for it (hub_store_last_error)
+    bool panicked;          // when RC: LMDB gave up on the store (hub_store_panicked)
     int64_t commit_us;      // begin to commit
     size_t dedup_ids;       // the dedup table's size after the commit
     size_t subject_pending; // subject index entries not yet in a run, after it
@@ -201,6 +202,7 @@ typedef struct {
     size_t neps;
     int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms; // monotonic
     bool retain_failed;           // the last retention slice failed: a reload retries it
+    bool store_lost;              // LMDB gave up on the store: stop, exit 1 (a restart reopens it)
     hubd_metrics_t *metrics;      // the HTTP /metrics server, or NULL (hub.yaml metrics)
     hubd_metrics_snapshot_t snap; // counters only the main loop writes; published each second
     hubd_metrics_endpoint_t meps[HUBD_MAX_EPS]; // the snapshot's endpoints, refilled each second

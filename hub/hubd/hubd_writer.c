@@ -156,6 +156,7 @@ s_apply(hub_store_t *st, hubd_batch_t *b)
     b->commit_us = hubd_mono_us() - t0;
     // Read here: the handle's error text belongs to the thread holding it.
     snprintf(b->why, sizeof b->why, "%s", b->rc ? hub_store_last_error(st) : "");
+    b->panicked = b->rc && hub_store_panicked(st);
     b->dedup_ids = hub_store_dedup_size(st); // on the thread that holds the batch
     b->subject_pending = hub_store_subject_pending(st);
 }

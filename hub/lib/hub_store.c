@@ -73,6 +73,7 @@ s_no_room(hub_store_t *self, const char *what)
         snprintf(self->err, sizeof self->err,
                  "%s: the store's file (%llu bytes) reached the file size limit (ulimit -f)", what,
                  (unsigned long long) st.st_size);
+        self->full_cause = 1;
         return true;
     }
     if (fstatvfs(fd, &vfs) != 0) {
@@ -85,6 +86,7 @@ s_no_room(hub_store_t *self, const char *what)
     }
     snprintf(self->err, sizeof self->err, "%s: the disk is full (%llu bytes free)", what,
              (unsigned long long) avail);
+    self->full_cause = 2;
     return true;
 }
 
@@ -100,7 +102,13 @@ hub_store_mdb_err(hub_store_t *self, int mrc, const char *what)
     if (mrc == EIO && s_no_room(self, what)) {
         return HUB_EFULL;
     }
+    self->full_cause = mrc == MDB_MAP_FULL ? 0 : mrc == EFBIG ? 1 : 2;
     switch (mrc) {
+    case MDB_PANIC:
+        // LMDB gave up on the environment (a meta page it could not write):
+        // every later transaction fails the same way until it is reopened.
+        self->panicked = true;
+        return HUB_EIO;
     case MDB_MAP_FULL:
     // The disk is full, or a quota or file size limit is reached: like a
     // full map, the batch is refused ("store_full": resend later), the
@@ -122,6 +130,21 @@ hub_store_mdb_err(hub_store_t *self, int mrc, const char *what)
     default:
         return HUB_EIO;
     }
+}
+
+const char *
+hub_store_full_remedy(const hub_store_t *self)
+{
+    static const char *const say[] = {"raise store_map_size in hub.yaml",
+                                      "raise the file size limit (ulimit -f) of the store's user",
+                                      "free space on the store's disk"};
+    return say[self && self->full_cause >= 0 && self->full_cause <= 2 ? self->full_cause : 0];
+}
+
+bool
+hub_store_panicked(const hub_store_t *self)
+{
+    return self->panicked;
 }
 
 const char *

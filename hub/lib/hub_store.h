@@ -329,6 +329,21 @@ hub_store_drop_behind(hub_store_t *self);
 const char *
 hub_store_last_error(const hub_store_t *self);
 
+// Whether LMDB gave up on this handle's environment (MDB_PANIC, said as
+// HUB_EIO: a meta page it could not write, on a full copy-on-write file
+// system for one): every later write fails the same way, whatever room
+// is made, until the store is closed and opened again. Read on the
+// thread that holds the write side, or after handing it over.
+bool
+hub_store_panicked(const hub_store_t *self);
+
+// What makes room after HUB_EFULL on this handle (SELF may be NULL: the
+// map's remedy): "raise store_map_size in hub.yaml" when the map was full,
+// "free space on the store's disk" or "raise the file size limit ..."
+// when the file could not grow. Static text.
+const char *
+hub_store_full_remedy(const hub_store_t *self);
+
 // ---- reading, for hubctl and auditors (any handle, committed data only)
 
 // The databases keyed by a sequence number.

@@ -10,16 +10,19 @@
 #include "hub_mpr.h"
 #include "hub_mpw.h"
 #include "hub_store.h"
+#include "hub_store_int.h"
 #include "suites.h"
 #include "testutil.h"
 
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <lmdb.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -949,10 +952,46 @@ test_lmdb_tools_read_the_store(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+// How LMDB's errors are said: a full map, and a file that cannot grow (a
+// short write LMDB calls EIO, under a file size limit here), are
+// HUB_EFULL with the cause and its remedy; MDB_PANIC is HUB_EIO and marks the handle as
+// one whose environment must be reopened; a plain EIO with room to spare
+// is HUB_EIO, not full.
+static void
+test_lmdb_errors_say_full_disk_and_panic(void)
+{
+    static const uint8_t key[32] = {3};
+    hub_store_t *st = s_open(s_dir(), 0, key);
+    CU_ASSERT_FATAL(st != NULL);
+    CU_ASSERT_FALSE(hub_store_panicked(st));
+    CU_ASSERT_EQUAL(hub_store_mdb_err(st, MDB_MAP_FULL, "mdb_put"), HUB_EFULL);
+    CU_ASSERT(strstr(hub_store_full_remedy(st), "store_map_size") != NULL);
+    CU_ASSERT_EQUAL(hub_store_mdb_err(st, ENOSPC, "mdb_txn_commit"), HUB_EFULL);
+    CU_ASSERT(strstr(hub_store_full_remedy(st), "free space") != NULL);
+    CU_ASSERT_EQUAL(hub_store_mdb_err(st, EIO, "mdb_txn_commit"), HUB_EIO);
+    CU_ASSERT_FALSE(hub_store_panicked(st));
+    struct rlimit was, low;
+    CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &was) == 0);
+    low = was;
+    low.rlim_cur = 4096; // below any store's file: it cannot grow
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &low) == 0);
+    int rc = hub_store_mdb_err(st, EIO, "mdb_txn_commit");
+    CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &was) == 0);
+    CU_ASSERT_EQUAL(rc, HUB_EFULL);
+    CU_ASSERT(strstr(hub_store_last_error(st), "file size limit") != NULL);
+    CU_ASSERT(strstr(hub_store_full_remedy(st), "file size limit") != NULL);
+    CU_ASSERT(strstr(hub_store_full_remedy(NULL), "store_map_size") != NULL);
+    CU_ASSERT_EQUAL(hub_store_mdb_err(st, MDB_PANIC, "mdb_txn_commit"), HUB_EIO);
+    CU_ASSERT(hub_store_panicked(st));
+    hub_store_destroy(&st);
+}
+
 void
 test_store_register(void)
 {
     CU_pSuite s = CU_add_suite("store", s_init, s_cleanup);
+    CU_add_test(s, "LMDB's errors say a full disk, and a panic",
+                test_lmdb_errors_say_full_disk_and_panic);
     CU_add_test(s, "a new store is private to its owner", test_a_new_store_is_private_to_its_owner);
     CU_add_test(s, "the dedup window forgets old ids a slice at a time",
                 test_the_dedup_window_forgets_old_ids_a_slice_at_a_time);
