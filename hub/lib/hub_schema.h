@@ -150,9 +150,11 @@ hub_schema_path(const hub_schema_t *schema, const char *path);
 // field (a string borrowed from MSG), and *FIELD (may be NULL) the field's
 // path ("body.certificate_no", borrowed from the set). NULL, and *FIELD
 // NULL, when the type is unknown or not a one-event type, or MSG lacks the
-// field or holds no string or an empty one there (validation refuses
-// those: the field is required). For hub_store_ingest_t's event_field and
-// event_value.
+// field or holds no string or an empty one there: the message is then no
+// event's report and is routed as any other (validation refuses a missing
+// field, it being required, but an empty string only where the field's
+// pattern does, as person.birth's certificate number's). For
+// hub_store_ingest_t's event_field and event_value.
 const char *
 hub_schemas_event(const hub_schemas_t *self, const hub_msg_t *msg, const char **field);
 
