@@ -26,8 +26,9 @@ ADAPTERS.md "hub-sink"). Prints one line per event:
     bye                              (the client said BYE: after its last DACK,
                                       since ZeroMQ keeps a connection's order)
 
-While the file UNREADABLE_FILE exists it holds a seq K ("K envelope": the
-delivery itself then carries no message, as no hub should send it): delivery K is then
+While the file UNREADABLE_FILE exists it holds a seq K per line ("K
+envelope": the delivery itself then carries no message, as no hub should
+send it): each delivery K is then
 sent as one this hub-sink cannot read (its message carries an envelope
 key that this build does not know, as a newer hub's might); removing the
 file removes the cause, and K is sent readable from then on.
@@ -156,14 +157,18 @@ class Hub:
         return self.n if upto is None else min(self.n, upto)
 
     def unreadable(self):
-        """(K, ENVELOPE) from UNREADABLE_FILE, "K" or "K envelope" ((None,
-        False) when there is none)."""
+        """{K: ENVELOPE} from UNREADABLE_FILE: a line "K" or "K envelope"
+        per unreadable seq (empty when there is none)."""
+        bad = {}
         try:
             with open(self.unreadable_file or "") as f:
-                words = f.read().split()
-            return int(words[0]), words[1:] == ["envelope"]
-        except (OSError, ValueError, IndexError):
-            return None, False
+                for line in f:
+                    words = line.split()
+                    if words:
+                        bad[int(words[0])] = words[1:] == ["envelope"]
+        except (OSError, ValueError):
+            pass
+        return bad
 
     def pump(self, rid):
         """Sends what the session's credit allows, in one DELIVER_BATCH."""
@@ -174,11 +179,12 @@ class Hub:
         last = min(self.last(), s["next"] + min(room, s["batch"]) - 1)
         if last < s["next"]:
             return
-        bad, envelope = self.unreadable()
-        ds = [delivery(self.endpoint, q, q == bad, envelope) for q in range(s["next"], last + 1)]
+        bad = self.unreadable()
+        ds = [delivery(self.endpoint, q, q in bad, bad.get(q, False))
+              for q in range(s["next"], last + 1)]
         send(self.sock, rid, "DELIVER_BATCH", {"endpoint": self.endpoint, "deliveries": ds})
-        note = " unreadable %d" % bad if bad and s["next"] <= bad <= last else ""
-        note += " envelope" if note and envelope else ""
+        note = "".join(" unreadable %d%s" % (q, " envelope" if bad[q] else "")
+                       for q in sorted(bad) if s["next"] <= q <= last)
         print("deliver %d..%d%s" % (s["next"], last, note), flush=True)
         s["next"] = last + 1
 
