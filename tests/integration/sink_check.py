@@ -135,4 +135,5 @@ def main():
         print("rejected %d: %s" % (len(rejected), ranges(rejected)))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -51,6 +51,7 @@ import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pyclient  # noqa: E402
+from sink_check import ranges  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE = os.path.join(REPO, "tests", "data", "messages", "person.death.json")
@@ -125,17 +126,6 @@ def report_seqs(folder, endpoint):
     except FileNotFoundError:
         pass
     return seqs
-
-
-def ranges(seqs):
-    """SEQS as "1..6, 8..12" ("nothing" when empty)."""
-    out = []
-    for q in sorted(seqs):
-        if out and out[-1][1] == q - 1:
-            out[-1][1] = q
-        else:
-            out.append([q, q])
-    return ", ".join("%d..%d" % (a, b) if a < b else "%d" % a for a, b in out) or "nothing"
 
 
 class Hub:

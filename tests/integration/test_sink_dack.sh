@@ -44,30 +44,13 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import zmq, msgpack' >/dev/null 2>&1; then
     exit 0
 fi
 . "$REPO/tests/integration/lib.sh"
+. "$REPO/tests/integration/sink_fake_lib.sh"
 
 EP=civil_affairs@513401
 N=12 # steps 1-5; 13 and 14 are for step 6, 15 and 16 for step 7
-mkdir -p cfg/keys
-"$HUB_BIN/hubctl" keygen hub --dir cfg/keys >/dev/null
-"$HUB_BIN/hubctl" keygen "$EP" --dir cfg/keys >/dev/null
-
 REPORT=inbox/$EP.rejected
 echo "$N" >upto
-"$PY" "$REPO/tests/integration/sink_fake_hub.py" cfg/keys "$EP" $((N + 4)) inbox hub.url \
-    unreadable upto >hub.log 2>&1 &
-HUB=$!
-trap 'kill "$HUB" 2>/dev/null' EXIT
-i=0
-while [ $i -lt 100 ] && ! [ -s hub.url ] && kill -0 "$HUB" 2>/dev/null; do
-    sleep 0.05
-    i=$((i + 1))
-done
-if ! [ -s hub.url ]; then
-    cat hub.log
-    fail "the fake hub did not start"
-    finish
-fi
-printf 'listen: %s\nkeys: keys\n' "$(cat hub.url)" >cfg/hub.yaml
+fake_hub_start "$EP" $((N + 4)) unreadable upto
 
 # sink [LIMIT | kill-at=CALL:K] ARGS...: one run of hub-sink into ./inbox
 # ($RC, $OUT, $ERR), under a file size limit of LIMIT bytes when the first

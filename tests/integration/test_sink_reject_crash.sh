@@ -19,13 +19,11 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import zmq, msgpack' >/dev/null 2>&1; then
     exit 0
 fi
 . "$REPO/tests/integration/lib.sh"
+. "$REPO/tests/integration/sink_fake_lib.sh"
 
 EP=civil_affairs@513401
 N=1200
 REPORT=inbox/$EP.rejected
-mkdir -p cfg/keys
-"$HUB_BIN/hubctl" keygen hub --dir cfg/keys >/dev/null
-"$HUB_BIN/hubctl" keygen "$EP" --dir cfg/keys >/dev/null
 : >unreadable
 q=8
 while [ $q -le $N ]; do
@@ -33,21 +31,7 @@ while [ $q -le $N ]; do
     q=$((q + 8))
 done
 
-"$PY" "$REPO/tests/integration/sink_fake_hub.py" cfg/keys "$EP" "$N" inbox hub.url \
-    unreadable >hub.log 2>&1 &
-HUB=$!
-trap 'kill "$HUB" 2>/dev/null' EXIT
-i=0
-while [ $i -lt 100 ] && ! [ -s hub.url ] && kill -0 "$HUB" 2>/dev/null; do
-    sleep 0.05
-    i=$((i + 1))
-done
-if ! [ -s hub.url ]; then
-    cat hub.log
-    fail "the fake hub did not start"
-    finish
-fi
-printf 'listen: %s\nkeys: keys\n' "$(cat hub.url)" >cfg/hub.yaml
+fake_hub_start "$EP" "$N" unreadable
 
 # subscribes: how many sessions the fake hub has seen.
 subscribes() {
