@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#define S_WINDOW 256     // messages in flight
+// Messages in flight: with 256 the hub's two threads were idle by turns
+// (bench adapter ~21,000 records/s; 1024: ~26,000).
+#define S_WINDOW 1024
 #define S_PAUSE_MIN 500  // ms
 #define S_PAUSE_MAX 8000 // ms
 

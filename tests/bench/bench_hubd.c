@@ -33,7 +33,7 @@
 //               publishers about one child that keep their window full: 4096
 //               messages per hubc_publish call, 512 in flight, the next sent
 //               as each is answered (as hub-adapter publishes its outbox:
-//               4096 a round, 256 in flight); a message's time in the
+//               4096 a round, 1024 in flight); a message's time in the
 //               publisher waiting for a window slot counts in its latency.
 // Each run twice, each time against a fresh hubd and store: with CURVE
 // (hub.yaml security: curve, the default) and without it (security: plain:
