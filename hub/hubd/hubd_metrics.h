@@ -85,7 +85,7 @@ typedef struct {
     hubd_metrics_histogram_t batch_size;     // publishes per group commit
     uint64_t store_map_size;                 // LMDB map size, bytes
     uint64_t store_used_bytes;               // pages in use times the page size
-    uint64_t retention_failures; // retention slices that failed (purged nothing) since start
+    uint64_t retention_failures;  // retention slices that failed (purged nothing) since start
     uint64_t checkpoint_failures; // audit checkpoints that could not be written since start
 } hubd_metrics_snapshot_t;
 

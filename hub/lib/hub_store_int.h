@@ -95,7 +95,7 @@ struct hub_store {
     bool subject_b2;                     // subject keys are keyed BLAKE2b-256 (else HMAC-SHA256)
     char err[320];                       // the last LMDB error, for hub_store_last_error()
     bool panicked;                       // LMDB said MDB_PANIC: the environment must be reopened
-    int full_cause;                      // the last HUB_EFULL: 0 the map, 1 a file size limit, 2 the disk
+    int full_cause;                      // the last HUB_EFULL: 0 map, 1 size limit, 2 disk
     hub_store_epc_t epc[HUB_STORE_EPC_MAX]; // cursors the batch delivered to, not yet put
     size_t nepc;
     hub_store_cache_t cache;
