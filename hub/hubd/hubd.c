@@ -354,7 +354,7 @@ s_loop(hubd_t *self)
                                   {self->zap, 0, ZMQ_POLLIN, 0},
                                   {self->admin, 0, ZMQ_POLLIN, 0},
                                   {NULL, hubd_writer_fd(self), ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 4, 250);
+        int n = zmq_poll(items, 4, self->index_busy ? 0 : 250);
         if (n < 0 && errno != EINTR) {
             hubd_log("error", "poll", "errno=%d", errno);
             break;
@@ -385,6 +385,7 @@ s_loop(hubd_t *self)
         hub_store_drop_behind(self->store); // what the commits made due, acks out
         s_timers(self);
         hubd_ops_tick(self);
+        hubd_index_idle(self);
         if (items[2].revents & ZMQ_POLLIN) {
             hubd_admin_handle(self);
         }

@@ -460,6 +460,7 @@ s_one(hubd_t *self, const s_to_t *to, const void *bytes, size_t n)
 void
 hubd_on_publish(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
 {
+    self->last_publish_ms = hubd_mono_ms();
     s_to_t to = {peer, 0, false, 0};
     const void *bytes = NULL;
     size_t n = 0;
@@ -540,6 +541,7 @@ s_messages(hubd_t *self, const s_to_t *to, hub_mpr_t *r, hub_mp_obj_t *o)
 void
 hubd_on_publish_batch(hubd_t *self, hubd_peer_t *peer, const void *body, size_t len)
 {
+    self->last_publish_ms = hubd_mono_ms();
     s_to_t to = {peer, 0, false, 0};
     hub_mpr_t r;
     hub_mp_obj_t o = {0};

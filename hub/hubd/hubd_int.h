@@ -201,6 +201,8 @@ typedef struct {
     hubd_epstat_t eps[HUBD_MAX_EPS];
     size_t neps;
     int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms; // monotonic
+    int64_t last_publish_ms, next_index_ms; // monotonic: hubd_index_idle()
+    bool index_busy;                        // it did work in its last round
     bool retain_failed;           // the last retention slice failed: a reload retries it
     bool store_lost;              // LMDB gave up on the store: stop, exit 1 (a restart reopens it)
     hubd_metrics_t *metrics;      // the HTTP /metrics server, or NULL (hub.yaml metrics)
@@ -428,6 +430,15 @@ hubd_sign_key_load(hubd_t *self);
 // the store's errors.
 int
 hubd_checkpoint(hubd_t *self);
+
+// An idle hub finishes the subject index's work (a run being written, a
+// merge, merged runs to remove), which batches otherwise move a slice at
+// a time: once no publish has come for a second and no batch is in hand,
+// the main thread commits a batch of nothing but that work each round of
+// the loop (self->index_busy shortens the round) until none is left.
+// Failures are logged, and it tries again ten seconds later.
+void
+hubd_index_idle(hubd_t *self);
 
 // Starts the metrics server when hub.yaml asks for one. Errors: HUB_EIO.
 int

@@ -156,6 +156,37 @@ hubd_ops_tick(hubd_t *self)
     }
 }
 
+// Entries of the subject index's work one idle batch writes (~1-2 MB, a
+// few ms), a round of the loop apart: a merge of a million in ~3 s.
+#define S_INDEX_IDLE 8192
+
+void
+hubd_index_idle(hubd_t *self)
+{
+    int64_t now = hubd_mono_ms();
+    self->index_busy = false;
+    if (now < self->next_index_ms || now - self->last_publish_ms < 1000 || self->flight ||
+        self->fill->nops) {
+        return; // not idle, or a batch in hand: the writer side is not ours
+    }
+    if (!hub_store_index_due(self->store)) {
+        self->next_index_ms = now + 1000;
+        return;
+    }
+    int rc = hub_store_begin(self->store);
+    if (!rc) {
+        hub_store_index_boost(self->store, S_INDEX_IDLE);
+        rc = hub_store_commit(self->store);
+    }
+    if (rc) {
+        char why[512];
+        hubd_log("error", "index_idle", "reason=\"%s\"", hubd_store_why(self, rc, why, sizeof why));
+        self->next_index_ms = now + 10000;
+        return;
+    }
+    self->index_busy = true;
+}
+
 // ---------------------------------------------------------------- status
 
 static void

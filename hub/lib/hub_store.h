@@ -220,6 +220,21 @@ hub_store_set_run_fanin(hub_store_t *self, size_t runs);
 size_t
 hub_store_subject_pending(const hub_store_t *self);
 
+// Whether the subject index has work that commits do a slice at a time:
+// a run being written, a merge under way or due, merged runs still to
+// remove. An idle writer can commit batches with nothing in them but
+// that work (hub_store_index_boost()) until this says no. On the thread
+// holding batches, or with no batch open anywhere.
+bool
+hub_store_index_due(const hub_store_t *self);
+
+// The next commit writes at least ENTRIES of that work (a run's entries,
+// a merge's, merged runs removed), where it writes in proportion to what
+// its batch noted otherwise: for a batch opened only to move it on. Call
+// with the batch open, on its thread.
+void
+hub_store_index_boost(hub_store_t *self, size_t entries);
+
 // The subject index's levels (docs/STORE.md "Merged runs"): level 0 holds
 // the runs as written, levels 1-3 runs merged from the level below.
 #define HUB_STORE_INDEX_LEVELS 4

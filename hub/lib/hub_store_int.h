@@ -205,6 +205,7 @@ typedef struct {
     bool bany;
     bool bdone; // the open batch wrote the merged run's last entry and its marker
     bool due;   // look for a merge that is due at the next flush
+    bool tidy;  // the last flush's removal of merged runs used its whole budget: maybe more
 } hub_store_merge_t;
 
 // Level L's database.

@@ -311,6 +311,7 @@ hub_store_merge_flush(hub_store_t *self, hub_store_merge_t *m, size_t budget)
 {
     size_t gone = budget;
     int rc = s_cleanup(self, &gone);
+    m->tidy = gone == 0;
     rc = rc || m->level >= 0 || !m->due ? rc : s_choose(self, m);
     rc = rc || m->level < 0 ? rc : s_slice(self, m, budget);
     return rc ? hub_store_fail(self, rc) : HUB_OK;
@@ -335,8 +336,11 @@ hub_store_merge_rollback(hub_store_merge_t *m)
     memcpy(m->bat, m->at, sizeof m->bat);
     m->bany = m->any;
     m->bdone = false;
-    if (!m->any) {
-        m->level = -1; // chosen in the batch that did not commit: choose again
+    // A merge chosen in the batch that did not commit: choose again. Not
+    // when none is under way: hub_store_commit() ends in this too, and a
+    // merge found not due would be looked for at every commit after it.
+    if (!m->any && m->level >= 0) {
+        m->level = -1;
         m->due = true;
     }
 }

@@ -39,6 +39,7 @@ struct hub_store_runs {
     size_t run_batch; // those written once the open batch commits
     uint64_t run_end; // the audit seq after its records: "subject_indexed" once it is whole
     bool fresh;       // loaded by the open batch (which may have removed a partial run)
+    size_t boost;     // hub_store_index_boost(): the next flush writes at least this much
     hub_store_merge_t merge; // the merge under way (hub_store_merge.c)
 };
 
@@ -310,6 +311,7 @@ hub_store_runs_flush(hub_store_t *self)
     size_t want = self->run_size ? self->run_size : S_RUN_DEFAULT;
     size_t noted = r->n - r->committed;
     size_t slice = want / 256 > 2 * noted ? want / 256 : 2 * noted;
+    slice = slice > r->boost ? slice : r->boost;
     slice = slice ? slice : 1;
     int rc = s_trim_tail(self, r, slice);
     size_t end = r->run && r->run_n - r->run_done > slice ? r->run_done + slice : r->run_n;
@@ -327,7 +329,10 @@ hub_store_runs_flush(hub_store_t *self)
     r->run_batch = rc || !r->run ? r->run_done : end;
     // At least 128 entries (two pages): a batch that noted none (an idle
     // hub's dedup purge) still moves a merge on.
-    return rc ? rc : hub_store_merge_flush(self, &r->merge, 4 * noted < 128 ? 128 : 4 * noted);
+    size_t merge = 4 * noted < 128 ? 128 : 4 * noted;
+    merge = merge > r->boost ? merge : r->boost;
+    r->boost = 0; // one flush's worth
+    return rc ? rc : hub_store_merge_flush(self, &r->merge, merge);
 }
 
 void
@@ -373,6 +378,21 @@ hub_store_runs_free(hub_store_t *self)
         free(self->runs->run);
         free(self->runs);
         self->runs = NULL;
+    }
+}
+
+bool
+hub_store_index_due(const hub_store_t *self)
+{
+    const struct hub_store_runs *r = self->runs;
+    return r && (r->run || r->merge.level >= 0 || r->merge.due || r->merge.tidy);
+}
+
+void
+hub_store_index_boost(hub_store_t *self, size_t entries)
+{
+    if (self->runs) {
+        self->runs->boost = entries;
     }
 }
 

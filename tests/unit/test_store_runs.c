@@ -481,6 +481,47 @@ test_merged_runs_answer_every_query(void)
     hub_store_destroy(&st);
 }
 
+// What an idle hubd does (hubd_index_idle): batches of nothing but the
+// index's work, each boosted to 8,192 entries, until hub_store_index_due()
+// says none is left: a few commits where batches that note nothing take
+// thousands; then every entry is in exactly one level, no level below the
+// top holds FANIN runs, and queries are answered as before.
+static void
+test_an_idle_writer_finishes_the_index_work(void)
+{
+    tu_dropout(s_f.msg);
+    const char *dir = tu_store_dir(&s_f);
+    hub_store_t *st = s_open_merging(dir);
+    uint64_t next = 0;
+    for (int step = 0; step < 12; step++) {
+        s_ingest_range(st, next, 300, 7 + step % 5);
+        next += 300;
+    }
+    CU_ASSERT_FATAL(hub_store_index_due(st));
+    int commits = 0;
+    while (hub_store_index_due(st) && commits < 5000) {
+        CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+        hub_store_index_boost(st, 8192);
+        CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+        commits++;
+    }
+    CU_ASSERT(commits < 20);
+    CU_ASSERT_FALSE(hub_store_index_due(st));
+    CU_ASSERT_EQUAL(s_indexed_entries(dir) + hub_store_subject_pending(st), next * s_per);
+    size_t runs[HUB_STORE_INDEX_LEVELS];
+    CU_ASSERT_EQUAL(hub_store_subject_runs(st, runs), HUB_OK);
+    CU_ASSERT(runs[0] < S_FANIN && runs[1] < S_FANIN && runs[2] < S_FANIN && runs[3] >= 1);
+    CU_ASSERT_EQUAL(s_check(st, 11), next * s_per);
+    // Nothing left: a further boosted batch changes nothing.
+    size_t before = s_indexed_entries(dir);
+    CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
+    hub_store_index_boost(st, 8192);
+    CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
+    CU_ASSERT_EQUAL(s_indexed_entries(dir), before);
+    CU_ASSERT_FALSE(hub_store_index_due(st));
+    hub_store_destroy(&st);
+}
+
 // A handle that stops in the middle of a merge (a crash: nothing in memory
 // survives) leaves a partial merged run past the level's marker: queries
 // ignore it, and the next handle to note an entry removes it and merges
@@ -620,6 +661,8 @@ test_store_runs_register(void)
     CU_add_test(s, "Merged runs answer every query, at every level",
                 test_merged_runs_answer_every_query);
     CU_add_test(s, "An unfinished merge is written again", test_an_unfinished_merge_is_redone);
+    CU_add_test(s, "An idle writer finishes the index's work in a few boosted batches",
+                test_an_idle_writer_finishes_the_index_work);
     CU_add_test(s, "Retention drops merged runs whole", test_retention_drops_merged_runs);
     CU_add_test(s, "Batches broken by a full map take back their slices",
                 test_batches_broken_by_a_full_map_take_back_their_slices);
