@@ -201,8 +201,8 @@ typedef struct {
     hubd_epstat_t eps[HUBD_MAX_EPS];
     size_t neps;
     int64_t next_tick_ms, next_checkpoint_ms, next_retain_ms; // monotonic
-    int64_t last_publish_ms, next_index_ms; // monotonic: hubd_index_idle()
-    bool index_busy;                        // it did work in its last round
+    int64_t last_publish_ms, next_index_ms;                   // monotonic: hubd_index_idle()
+    bool index_busy;                                          // it did work in its last round
     bool retain_failed;           // the last retention slice failed: a reload retries it
     bool store_lost;              // LMDB gave up on the store: stop, exit 1 (a restart reopens it)
     hubd_metrics_t *metrics;      // the HTTP /metrics server, or NULL (hub.yaml metrics)
