@@ -199,6 +199,29 @@ replace_line() {
         >"$1.tmp" && mv "$1.tmp" "$1"
 }
 
+# within CMD...: polls CMD (every 0.2 s, for at most 8 s: hubd's timers
+# tick each second) until it succeeds.
+within() {
+    _w=0
+    while [ $_w -lt 40 ]; do
+        "$@" && return 0
+        sleep 0.2
+        _w=$((_w + 1))
+    done
+    return 1
+}
+
+# need_python_zmq: sets PY to /usr/bin/python3, or ends the test with a
+# SKIP line (passing) when it cannot import zmq and msgpack (tools/deps.sh
+# installs python3-zmq and python3-msgpack).
+need_python_zmq() {
+    PY=/usr/bin/python3
+    if ! [ -x "$PY" ] || ! "$PY" -c 'import zmq, msgpack' >/dev/null 2>&1; then
+        echo "SKIP: $PY cannot import zmq and msgpack (apt-get install python3-zmq python3-msgpack)"
+        exit 0
+    fi
+}
+
 finish() {
     if [ "$T_FAILED" -gt 0 ]; then
         printf '%s of %s checks failed\n' "$T_FAILED" "$T_CHECKS"

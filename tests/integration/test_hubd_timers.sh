@@ -66,16 +66,6 @@ wait_metric() {
     return 1
 }
 
-# within CMD...: polls CMD (every 0.2 s, for at most 8 s) until it succeeds.
-within() {
-    i=0
-    while [ $i -lt 40 ]; do
-        "$@" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
-}
 
 # checkpoints: how many checkpoints the store holds (mdb_dump prints each
 # key and each value on a line of its own starting with a space).

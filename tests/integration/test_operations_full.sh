@@ -39,16 +39,6 @@ failures_counted() {
     esac
 }
 
-# within CMD...: CMD succeeds within 8 s (hubd's timers tick each second).
-within() {
-    i=0
-    while [ $i -lt 40 ]; do
-        "$@" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
-}
 
 # ---- before the store fills: a delivery acknowledged, two dead letters
 sed 's/"change_type": "[a-z_]*"/"change_type": "dropout"/' \

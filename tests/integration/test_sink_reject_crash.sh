@@ -13,12 +13,8 @@
 # Skipped when /usr/bin/python3 lacks zmq or msgpack (tools/deps.sh
 # installs python3-zmq and python3-msgpack).
 set -u
-PY=/usr/bin/python3
-if ! [ -x "$PY" ] || ! "$PY" -c 'import zmq, msgpack' >/dev/null 2>&1; then
-    echo "SKIP: $PY cannot import zmq and msgpack (apt-get install python3-zmq python3-msgpack)"
-    exit 0
-fi
 . "$REPO/tests/integration/lib.sh"
+need_python_zmq
 . "$REPO/tests/integration/sink_fake_lib.sh"
 
 EP=civil_affairs@513401

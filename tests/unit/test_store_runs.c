@@ -431,6 +431,22 @@ s_indexed_entries(const char *dir)
            s_entries(dir, "audit_runs2", NULL) + s_entries(dir, "audit_runs3", NULL);
 }
 
+// Every one of TOTAL entries is in exactly one level (or in memory), no
+// level below the top holds FANIN runs, the top holds what they merged,
+// and the writing handle and a read-only one count the same runs.
+static void
+s_assert_all_merged(hub_store_t *st, const char *dir, uint64_t total)
+{
+    CU_ASSERT_EQUAL(s_indexed_entries(dir) + hub_store_subject_pending(st), total);
+    size_t runs[HUB_STORE_INDEX_LEVELS], ro_runs[HUB_STORE_INDEX_LEVELS];
+    CU_ASSERT_EQUAL(hub_store_subject_runs(st, runs), HUB_OK);
+    CU_ASSERT(runs[0] < S_FANIN && runs[1] < S_FANIN && runs[2] < S_FANIN && runs[3] >= 1);
+    hub_store_t *ro = s_open(dir, HUB_STORE_RDONLY);
+    CU_ASSERT_EQUAL(hub_store_subject_runs(ro, ro_runs), HUB_OK);
+    CU_ASSERT_EQUAL(memcmp(runs, ro_runs, sizeof runs), 0);
+    hub_store_destroy(&ro);
+}
+
 // Runs of 64 entries merged four at a time into levels 1 (256 entries),
 // 2 (1,024) and 3 (4,096): at every step, whatever mix of levels, merges
 // under way, merged runs not yet removed, runs and tail holds them, each
@@ -466,18 +482,8 @@ test_merged_runs_answer_every_query(void)
         CU_ASSERT_EQUAL_FATAL(hub_store_begin(st), HUB_OK);
         CU_ASSERT_EQUAL_FATAL(hub_store_commit(st), HUB_OK);
     }
-    CU_ASSERT_EQUAL(s_indexed_entries(dir) + hub_store_subject_pending(st), next * s_per);
     CU_ASSERT_EQUAL(s_check(st, 17), next * s_per);
-    // With every merge made, no level below the top holds FANIN runs; the
-    // top one holds what the others merged.
-    size_t runs[HUB_STORE_INDEX_LEVELS];
-    CU_ASSERT_EQUAL(hub_store_subject_runs(st, runs), HUB_OK);
-    CU_ASSERT(runs[0] < S_FANIN && runs[1] < S_FANIN && runs[2] < S_FANIN && runs[3] >= 1);
-    hub_store_t *ro2 = s_open(dir, HUB_STORE_RDONLY);
-    size_t ro_runs[HUB_STORE_INDEX_LEVELS];
-    CU_ASSERT_EQUAL(hub_store_subject_runs(ro2, ro_runs), HUB_OK);
-    CU_ASSERT_EQUAL(memcmp(runs, ro_runs, sizeof runs), 0);
-    hub_store_destroy(&ro2);
+    s_assert_all_merged(st, dir, next * s_per);
     hub_store_destroy(&st);
 }
 
@@ -507,10 +513,7 @@ test_an_idle_writer_finishes_the_index_work(void)
     }
     CU_ASSERT(commits < 20);
     CU_ASSERT_FALSE(hub_store_index_due(st));
-    CU_ASSERT_EQUAL(s_indexed_entries(dir) + hub_store_subject_pending(st), next * s_per);
-    size_t runs[HUB_STORE_INDEX_LEVELS];
-    CU_ASSERT_EQUAL(hub_store_subject_runs(st, runs), HUB_OK);
-    CU_ASSERT(runs[0] < S_FANIN && runs[1] < S_FANIN && runs[2] < S_FANIN && runs[3] >= 1);
+    s_assert_all_merged(st, dir, next * s_per);
     CU_ASSERT_EQUAL(s_check(st, 11), next * s_per);
     // Nothing left: a further boosted batch changes nothing.
     size_t before = s_indexed_entries(dir);
